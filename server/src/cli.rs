@@ -1,0 +1,100 @@
+//! The command line: one clap `Command` enum, one variant per subcommand. Flags and
+//! environment resolve here; `commands/` does the work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::pipeline::marts::export::Format;
+
+#[derive(Debug, Parser)]
+#[command(name = "heymax", version, about = "Product-growth analytics: event CSVs -> bronze/silver/gold -> marts")]
+pub struct Cli {
+    /// Only print errors (and the result); for scripts.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the pipeline: ingest -> bronze -> silver -> gold -> marts, with quality tests.
+    Run(RunArgs),
+    /// Work with the marts of a warehouse.
+    Marts {
+        #[command(subcommand)]
+        command: MartsCommand,
+    },
+    /// Write synthetic events with the sample's shape (deterministic for a seed).
+    Generate(GenerateArgs),
+    /// Time `heymax run` at 1M and 10M generated events (and on --input), per stage.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// An event CSV file, or a directory of them (*.csv, loaded as one batch).
+    #[arg(long, short)]
+    pub input: PathBuf,
+    /// Warehouse directory (created if missing).
+    #[arg(long, short, env = "HEYMAX_WAREHOUSE", default_value = "warehouse")]
+    pub warehouse: PathBuf,
+    /// Fail the run (exit 2) when any row is quarantined.
+    #[arg(long)]
+    pub strict: bool,
+    /// Print the run summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MartsCommand {
+    /// Write the five marts as <mart>.csv or <mart>.json.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(long, short, env = "HEYMAX_WAREHOUSE", default_value = "warehouse")]
+    pub warehouse: PathBuf,
+    #[arg(long, short, value_enum, default_value = "csv")]
+    pub format: Format,
+    /// Output directory (created if missing; existing mart files are replaced).
+    #[arg(long, short)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: u64,
+    /// Users (default: events / 50).
+    #[arg(long)]
+    pub users: Option<u64>,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 91)]
+    pub days: i64,
+    #[arg(long, short)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Generated sizes to time (events; 50 events per user).
+    #[arg(long, value_delimiter = ',', default_value = "1000000,10000000")]
+    pub sizes: Vec<u64>,
+    /// Also time these input files.
+    #[arg(long, short)]
+    pub input: Vec<PathBuf>,
+    /// Runs per size (the best wall time is reported).
+    #[arg(long, default_value_t = 1)]
+    pub repeat: u32,
+    /// Where generated inputs are kept between benchmarks.
+    #[arg(long, env = "HEYMAX_BENCH_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print results as JSON.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,6 @@
+//! One function per subcommand; each returns `anyhow::Result` to `main`.
+
+pub mod bench;
+pub mod generate;
+pub mod marts;
+pub mod run;

@@ -1,0 +1,11 @@
+//! heymax: product-growth analytics on an app's event stream.
+//!
+//! Event CSVs flow `pipeline::ingest` -> bronze -> silver -> gold -> marts, gated by
+//! `pipeline::quality`, and land in a `warehouse` (a directory of Parquet files).
+//! `commands` holds one function per CLI subcommand; `main.rs` only dispatches.
+
+pub mod cli;
+pub mod commands;
+pub mod generate;
+pub mod pipeline;
+pub mod warehouse;

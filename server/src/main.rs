@@ -1,0 +1,34 @@
+//! The `heymax` binary: parse the command line, run one subcommand, map errors to the
+//! exit code (1: error, 2: a data-quality test failed).
+
+use clap::Parser;
+use heymax::cli::{Cli, Command, MartsCommand};
+use heymax::commands;
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let default = if cli.quiet { "warn" } else { "info" };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default)),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let result = match cli.command {
+        Command::Run(args) => commands::run::run(&args, cli.quiet),
+        Command::Marts {
+            command: MartsCommand::Export(args),
+        } => commands::marts::export(&args, cli.quiet).map(|()| 0),
+        Command::Generate(args) => commands::generate::generate(&args, cli.quiet).map(|()| 0),
+        Command::Bench(args) => commands::bench::bench(&args).map(|()| 0),
+    };
+    match result {
+        Ok(code) => std::process::ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Accumulates validated rows of one piece of a file into a bronze-shaped frame, slim
+//! columns for the marts, and quarantined rows.
+
+use polars::prelude::*;
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::row::{Reason, Row};
+use crate::pipeline::codes::{Interner, NULL_CODE};
+use crate::pipeline::schema::{EVENT_ID, EVENT_TYPES, INPUT_COLUMNS};
+use crate::pipeline::slim::SlimChunk;
+
+/// A row that failed validation, kept with where it came from and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuarantineRow {
+    pub line: u64,
+    pub raw: String,
+    pub reason: String,
+}
+
+/// What one piece of a file parsed into.
+pub struct ParsedPiece {
+    /// Input columns (typed) plus `event_id`.
+    pub events: DataFrame,
+    pub slim: SlimChunk,
+    /// Line numbers are relative to the piece's first line (1-based).
+    pub quarantine: Vec<QuarantineRow>,
+    /// Data records seen (good + quarantined; blank lines excluded).
+    pub records: u64,
+    pub blank_lines: u64,
+    pub lines: u64,
+}
+
+pub struct ChunkBuilder {
+    event_time: Vec<i64>,
+    user_id: StringChunkedBuilder,
+    event_type: StringChunkedBuilder,
+    category: StringChunkedBuilder,
+    miles: Vec<Option<f64>>,
+    platform: StringChunkedBuilder,
+    utm_source: StringChunkedBuilder,
+    country: StringChunkedBuilder,
+    event_id: Vec<i64>,
+    slim: SlimChunk,
+    hash_buf: Vec<u8>,
+    pub quarantine: Vec<QuarantineRow>,
+    pub records: u64,
+    pub blank_lines: u64,
+}
+
+impl ChunkBuilder {
+    pub fn with_capacity(rows: usize) -> Self {
+        let s = |name: &str| StringChunkedBuilder::new(name.into(), rows);
+        Self {
+            event_time: Vec::with_capacity(rows),
+            user_id: s(INPUT_COLUMNS[1]),
+            event_type: s(INPUT_COLUMNS[2]),
+            category: s(INPUT_COLUMNS[3]),
+            miles: Vec::with_capacity(rows),
+            platform: s(INPUT_COLUMNS[5]),
+            utm_source: s(INPUT_COLUMNS[6]),
+            country: s(INPUT_COLUMNS[7]),
+            event_id: Vec::with_capacity(rows),
+            slim: SlimChunk::default(),
+            hash_buf: Vec::with_capacity(128),
+            quarantine: Vec::new(),
+            records: 0,
+            blank_lines: 0,
+        }
+    }
+
+    pub fn push(&mut self, row: &Row<'_>) {
+        self.records += 1;
+        self.event_time.push(row.event_time);
+        self.user_id.append_value(row.user_id);
+        self.event_type
+            .append_value(EVENT_TYPES[row.event_type as usize]);
+        append_opt(&mut self.category, row.category);
+        self.miles.push(row.miles);
+        append_opt(&mut self.platform, row.platform);
+        append_opt(&mut self.utm_source, row.utm_source);
+        append_opt(&mut self.country, row.country);
+        self.event_id.push(event_id(&mut self.hash_buf, &row.raw));
+
+        let slim = &mut self.slim;
+        slim.user.push(slim.users.intern(row.user_id));
+        slim.time.push(row.event_time);
+        slim.event_type.push(row.event_type);
+        slim.category.push(code(&mut slim.categories, row.category));
+        slim.miles.push(row.miles.unwrap_or(0.0));
+        slim.country.push(code(&mut slim.countries, row.country));
+    }
+
+    pub fn reject(&mut self, line: u64, raw: &[u8], reason: Reason) {
+        self.records += 1;
+        self.quarantine.push(QuarantineRow {
+            line,
+            raw: String::from_utf8_lossy(raw).into_owned(),
+            reason: reason.to_string(),
+        });
+    }
+
+    pub fn finish(self, lines: u64) -> PolarsResult<ParsedPiece> {
+        let height = self.event_time.len();
+        let time = Int64Chunked::from_vec(INPUT_COLUMNS[0].into(), self.event_time)
+            .into_datetime(TimeUnit::Microseconds, None)
+            .into_column();
+        let miles: Float64Chunked = self.miles.into_iter().collect();
+        let events = DataFrame::new(
+            height,
+            vec![
+                time,
+                self.user_id.finish().into_column(),
+                self.event_type.finish().into_column(),
+                self.category.finish().into_column(),
+                miles.with_name(INPUT_COLUMNS[4].into()).into_column(),
+                self.platform.finish().into_column(),
+                self.utm_source.finish().into_column(),
+                self.country.finish().into_column(),
+                Column::new(EVENT_ID.into(), self.event_id),
+            ],
+        )?;
+        Ok(ParsedPiece {
+            events,
+            slim: self.slim,
+            quarantine: self.quarantine,
+            records: self.records,
+            blank_lines: self.blank_lines,
+            lines,
+        })
+    }
+}
+
+fn append_opt(builder: &mut StringChunkedBuilder, value: Option<&str>) {
+    match value {
+        Some(v) => builder.append_value(v),
+        None => builder.append_null(),
+    }
+}
+
+fn code(interner: &mut Interner, value: Option<&str>) -> u32 {
+    value.map_or(NULL_CODE, |v| interner.intern(v))
+}
+
+/// Deterministic surrogate key: xxh3 of the event's eight fields as they arrived, in
+/// canonical column order, separated by a unit separator. Stored as i64 (bit pattern)
+/// so that every backend has a native type for it.
+/// See: METRICS.md, Layers (event_id is a hash of the event's own fields).
+pub fn event_id(buf: &mut Vec<u8>, fields: &[&[u8]; 8]) -> i64 {
+    buf.clear();
+    for f in fields {
+        buf.extend_from_slice(f);
+        buf.push(0x1f);
+    }
+    xxh3_64(buf) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_id_depends_on_every_field_and_nothing_else() {
+        let mut buf = Vec::new();
+        let a: [&[u8]; 8] = [b"t", b"u", b"like", b"", b"", b"web", b"g", b"SG"];
+        let mut b = a;
+        b[7] = b"MY";
+        let mut shifted = a;
+        shifted[3] = b"x";
+        shifted[4] = b"";
+        assert_eq!(event_id(&mut buf, &a), event_id(&mut buf, &a));
+        assert_ne!(event_id(&mut buf, &a), event_id(&mut buf, &b));
+        let mut c = a;
+        c[4] = b"x";
+        assert_ne!(event_id(&mut buf, &shifted), event_id(&mut buf, &c));
+    }
+}

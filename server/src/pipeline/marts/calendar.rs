@@ -1,0 +1,128 @@
+//! Periods: a day number (days since 1970-01-01) -> period ordinal for each grain, and the
+//! gap-free list of periods between the first and last day of the data.
+//! See: METRICS.md, Periods.
+
+use chrono::{Datelike, NaiveDate};
+use polars::prelude::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grain {
+    Day,
+    Week,
+    Month,
+}
+
+impl Grain {
+    pub const ALL: [Grain; 3] = [Grain::Day, Grain::Week, Grain::Month];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Grain::Day => "day",
+            Grain::Week => "week",
+            Grain::Month => "month",
+        }
+    }
+
+    /// Consecutive periods have consecutive ordinals.
+    pub fn ordinal(self, day: i64) -> i64 {
+        match self {
+            Grain::Day => day,
+            // 1970-01-01 was a Thursday: shifting by 3 makes ISO weeks (Monday first) line up.
+            Grain::Week => (day + 3).div_euclid(7),
+            Grain::Month => {
+                let d = date(day);
+                i64::from(d.year()) * 12 + i64::from(d.month0())
+            }
+        }
+    }
+
+    /// First day of the period with this ordinal (its label).
+    pub fn start(self, ordinal: i64) -> i64 {
+        match self {
+            Grain::Day => ordinal,
+            Grain::Week => ordinal * 7 - 3,
+            Grain::Month => day_number(
+                NaiveDate::from_ymd_opt(ordinal.div_euclid(12) as i32, ordinal.rem_euclid(12) as u32 + 1, 1)
+                    .unwrap_or_default(),
+            ),
+        }
+    }
+
+    /// Last day of the period with this ordinal.
+    pub fn end(self, ordinal: i64) -> i64 {
+        self.start(ordinal + 1) - 1
+    }
+}
+
+const EPOCH_FROM_CE: i64 = 719_163;
+
+pub fn date(day: i64) -> NaiveDate {
+    NaiveDate::from_num_days_from_ce_opt((day + EPOCH_FROM_CE) as i32).unwrap_or_default()
+}
+
+pub fn day_number(d: NaiveDate) -> i64 {
+    i64::from(d.num_days_from_ce()) - EPOCH_FROM_CE
+}
+
+/// `day` -> `idx` for every day from `first` to `last`, to join a grain onto days.
+pub fn day_to_ordinal(grain: Grain, first: i64, last: i64) -> PolarsResult<DataFrame> {
+    let days: Vec<i64> = (first..=last).collect();
+    let idx: Vec<i64> = days.iter().map(|&d| grain.ordinal(d)).collect();
+    DataFrame::new(
+        days.len(),
+        vec![Column::new("day".into(), days), Column::new("idx".into(), idx)],
+    )
+}
+
+/// Every period from the one holding `first` to the one holding `last`: `idx`, `period`
+/// (Date, its first day) and `is_complete` (its last day is before `last`).
+pub fn periods(grain: Grain, first: i64, last: i64) -> PolarsResult<DataFrame> {
+    let ordinals: Vec<i64> = (grain.ordinal(first)..=grain.ordinal(last)).collect();
+    let starts: Vec<i32> = ordinals.iter().map(|&o| grain.start(o) as i32).collect();
+    let complete: Vec<bool> = ordinals.iter().map(|&o| grain.end(o) < last).collect();
+    DataFrame::new(
+        ordinals.len(),
+        vec![
+            Column::new("idx".into(), ordinals),
+            Int32Chunked::from_vec("period".into(), starts)
+                .into_date()
+                .into_column(),
+            Column::new("is_complete".into(), complete),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> i64 {
+        day_number(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap())
+    }
+
+    #[test]
+    fn weeks_start_on_monday_and_months_on_the_first() {
+        // 2025-04-16 is a Wednesday; its ISO week starts Monday 2025-04-14.
+        let w = Grain::Week.ordinal(day("2025-04-16"));
+        assert_eq!(Grain::Week.start(w), day("2025-04-14"));
+        assert_eq!(Grain::Week.end(w), day("2025-04-20"));
+        assert_eq!(Grain::Week.ordinal(day("2025-04-20")), w);
+        assert_eq!(Grain::Week.ordinal(day("2025-04-21")), w + 1);
+        let m = Grain::Month.ordinal(day("2024-02-29"));
+        assert_eq!(Grain::Month.start(m), day("2024-02-01"));
+        assert_eq!(Grain::Month.end(m), day("2024-02-29"));
+        assert_eq!(Grain::Month.ordinal(day("2024-03-01")), m + 1);
+        assert_eq!(Grain::Month.start(Grain::Month.ordinal(day("2025-01-09")) - 1), day("2024-12-01"));
+    }
+
+    #[test]
+    fn only_the_period_holding_the_last_day_is_incomplete() {
+        let p = periods(Grain::Month, day("2025-03-07"), day("2025-06-05")).unwrap();
+        let complete: Vec<_> = p.column("is_complete").unwrap().bool().unwrap().into_no_null_iter().collect();
+        assert_eq!(complete, vec![true, true, true, false]);
+        // A month whose last day is the data's last day is still incomplete (not before it).
+        let p = periods(Grain::Month, day("2025-03-07"), day("2025-05-31")).unwrap();
+        let complete: Vec<_> = p.column("is_complete").unwrap().bool().unwrap().into_no_null_iter().collect();
+        assert_eq!(complete, vec![true, true, false]);
+    }
+}

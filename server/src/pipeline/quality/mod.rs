@@ -1,0 +1,261 @@
+//! Data-quality tests between layers, in the spirit of `dbt build`: each test is declared
+//! as data in `specs.rs` (table, check, severity); the runner counts failing rows. An
+//! error-severity failure stops everything downstream of its layer; a warning is reported
+//! and the run goes on.
+
+pub mod specs;
+
+use std::collections::HashSet;
+use std::fmt;
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+        })
+    }
+}
+
+/// What a test checks; each counts failing rows of one table.
+#[derive(Clone, Copy)]
+pub enum Check {
+    NotNull(&'static str),
+    /// Rows whose key appears more than once (all but the first of each key).
+    Unique(&'static [&'static str]),
+    AcceptedValues(&'static str, &'static [&'static str]),
+    /// Non-null numbers outside `[min, max]`.
+    Range(&'static str, f64, f64),
+    /// Non-null values of `column` missing from `to_column` of the table `to`.
+    Relationship {
+        column: &'static str,
+        to: &'static str,
+        to_column: &'static str,
+    },
+    /// A row-level invariant: the function returns the number of rows breaking it.
+    Rows(&'static str, fn(&DataFrame, &Context) -> PolarsResult<u64>),
+}
+
+impl Check {
+    pub fn name(&self) -> String {
+        match self {
+            Check::NotNull(c) => format!("not_null({c})"),
+            Check::Unique(cs) => format!("unique({})", cs.join(", ")),
+            Check::AcceptedValues(c, _) => format!("accepted_values({c})"),
+            Check::Range(c, lo, hi) => format!("range({c}, {lo}..={hi})"),
+            Check::Relationship {
+                column,
+                to,
+                to_column,
+            } => format!("relationships({column} -> {to}.{to_column})"),
+            Check::Rows(name, _) => (*name).to_string(),
+        }
+    }
+}
+
+/// Facts about the run that row invariants may need.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// Last calendar day in gold (days since 1970-01-01).
+    pub last_day: i64,
+}
+
+/// A declared test.
+#[derive(Clone, Copy)]
+pub struct TestSpec {
+    pub table: &'static str,
+    pub check: Check,
+    pub severity: Severity,
+}
+
+/// The outcome of one test.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TestResult {
+    pub table: String,
+    pub test: String,
+    pub severity: Severity,
+    pub status: Status,
+    pub failing_rows: u64,
+}
+
+impl TestResult {
+    pub fn new(table: &str, test: String, severity: Severity, failing_rows: u64) -> Self {
+        let status = match (failing_rows, severity) {
+            (0, _) => Status::Pass,
+            (_, Severity::Warn) => Status::Warn,
+            (_, Severity::Error) => Status::Fail,
+        };
+        Self {
+            table: table.to_string(),
+            test,
+            severity,
+            status,
+            failing_rows,
+        }
+    }
+}
+
+/// Counts the rows of `df` failing `check`. `lookup` finds the other side of a relationship.
+pub fn failing_rows(
+    check: &Check,
+    df: &DataFrame,
+    ctx: &Context,
+    lookup: &dyn Fn(&str) -> Option<DataFrame>,
+) -> PolarsResult<u64> {
+    Ok(match *check {
+        Check::NotNull(c) => df.column(c)?.null_count() as u64,
+        Check::Unique(cs) => {
+            let distinct = df
+                .clone()
+                .lazy()
+                .select(cs.iter().map(|c| col(*c)).collect::<Vec<_>>())
+                .unique(None, UniqueKeepStrategy::Any)
+                .collect()?
+                .height();
+            (df.height() - distinct) as u64
+        }
+        Check::AcceptedValues(c, values) => {
+            let accepted: HashSet<&str> = values.iter().copied().collect();
+            df.column(c)?
+                .str()?
+                .into_iter()
+                .flatten()
+                .filter(|v| !accepted.contains(v))
+                .count() as u64
+        }
+        Check::Range(c, lo, hi) => df
+            .column(c)?
+            .cast(&DataType::Float64)?
+            .f64()?
+            .into_iter()
+            .flatten()
+            .filter(|v| !(lo..=hi).contains(v))
+            .count() as u64,
+        Check::Relationship {
+            column,
+            to,
+            to_column,
+        } => {
+            let Some(other) = lookup(to) else {
+                polars_bail!(ComputeError: "relationship target {to} is not available");
+            };
+            let keys = other.column(to_column)?.unique()?;
+            let missing = df
+                .clone()
+                .lazy()
+                .select([col(column)])
+                .filter(col(column).is_not_null())
+                .join(
+                    DataFrame::new(keys.len(), vec![keys.with_name(column.into())])?.lazy(),
+                    [col(column)],
+                    [col(column)],
+                    JoinArgs::new(JoinType::Anti),
+                )
+                .collect()?;
+            missing.height() as u64
+        }
+        Check::Rows(_, f) => f(df, ctx)?,
+    })
+}
+
+/// Runs every spec declared for `table` against `df`.
+pub fn run_table(
+    table: &str,
+    df: &DataFrame,
+    ctx: &Context,
+    lookup: &dyn Fn(&str) -> Option<DataFrame>,
+) -> PolarsResult<Vec<TestResult>> {
+    specs::declared()
+        .iter()
+        .filter(|s| s.table == table)
+        .map(|s| {
+            failing_rows(&s.check, df, ctx, lookup)
+                .map(|n| TestResult::new(table, s.check.name(), s.severity, n))
+        })
+        .collect()
+}
+
+/// Accumulates row-local tests over the chunks of a streamed table.
+#[derive(Default)]
+pub struct Streamed {
+    results: Vec<TestResult>,
+}
+
+impl Streamed {
+    pub fn add(&mut self, table: &str, df: &DataFrame) -> PolarsResult<()> {
+        let none = |_: &str| None;
+        let chunk = run_table(table, df, &Context::default(), &none)?;
+        if self.results.is_empty() {
+            self.results = chunk;
+        } else {
+            for (acc, r) in self.results.iter_mut().zip(chunk) {
+                *acc = TestResult::new(table, r.test, r.severity, acc.failing_rows + r.failing_rows);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn finish(self) -> Vec<TestResult> {
+        self.results
+    }
+}
+
+pub fn has_failure(results: &[TestResult]) -> bool {
+    results.iter().any(|r| r.status == Status::Fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_count_failing_rows() {
+        let df = df![
+            "id" => [1i64, 2, 2, 3],
+            "kind" => [Some("like"), Some("poke"), None, Some("share")],
+            "rate" => [0.0, 50.0, 100.5, -1.0],
+        ]
+        .unwrap();
+        let dim = df!["id" => [1i64, 2]].unwrap();
+        let lookup = |t: &str| (t == "dim").then(|| dim.clone());
+        let count = |c: Check| failing_rows(&c, &df, &Context::default(), &lookup).unwrap();
+        assert_eq!(count(Check::NotNull("kind")), 1);
+        assert_eq!(count(Check::Unique(&["id"])), 1);
+        assert_eq!(count(Check::AcceptedValues("kind", &["like", "share"])), 1);
+        assert_eq!(count(Check::Range("rate", 0.0, 100.0)), 2);
+        assert_eq!(
+            count(Check::Relationship {
+                column: "id",
+                to: "dim",
+                to_column: "id"
+            }),
+            1
+        );
+    }
+
+    #[test]
+    fn severity_decides_warn_or_fail() {
+        assert_eq!(TestResult::new("t", "x".into(), Severity::Warn, 3).status, Status::Warn);
+        assert_eq!(TestResult::new("t", "x".into(), Severity::Error, 3).status, Status::Fail);
+        assert_eq!(TestResult::new("t", "x".into(), Severity::Error, 0).status, Status::Pass);
+    }
+}

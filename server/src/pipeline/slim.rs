@@ -1,0 +1,219 @@
+//! Slim events: gold's events reduced to what the marts read (user, time, type, category,
+//! miles, country), with dictionary codes instead of strings.
+//!
+//! Ingest fills it chunk by chunk as it parses; a later run fills it from gold's Parquet
+//! parts. Either way the marts see the same frames, built by `frames()`.
+
+use polars::prelude::*;
+
+use super::codes::{Interner, NULL_CODE, remap};
+use super::schema::EVENT_TYPES;
+
+/// Slim columns of one parsed chunk, with codes local to the chunk.
+#[derive(Debug, Default)]
+pub struct SlimChunk {
+    pub user: Vec<u32>,
+    pub time: Vec<i64>,
+    pub event_type: Vec<u8>,
+    pub category: Vec<u32>,
+    pub miles: Vec<f64>,
+    pub country: Vec<u32>,
+    pub users: Interner,
+    pub categories: Interner,
+    pub countries: Interner,
+}
+
+/// Every gold event the marts will read, with codes into run-wide dictionaries.
+#[derive(Debug, Default)]
+pub struct SlimEvents {
+    pub user: Vec<u32>,
+    pub time: Vec<i64>,
+    pub event_type: Vec<u8>,
+    pub category: Vec<u32>,
+    pub miles: Vec<f64>,
+    pub country: Vec<u32>,
+    pub users: Interner,
+    pub categories: Interner,
+    pub countries: Interner,
+}
+
+impl SlimEvents {
+    pub fn len(&self) -> usize {
+        self.user.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.user.is_empty()
+    }
+
+    /// Appends the rows of `chunk` whose `keep` flag is set (all rows when `keep` is `None`).
+    pub fn append(&mut self, mut chunk: SlimChunk, keep: Option<&[bool]>) {
+        remap(&mut chunk.user, &self.users.merge(&chunk.users));
+        remap(&mut chunk.category, &self.categories.merge(&chunk.categories));
+        remap(&mut chunk.country, &self.countries.merge(&chunk.countries));
+        match keep {
+            None => {
+                self.user.extend_from_slice(&chunk.user);
+                self.time.extend_from_slice(&chunk.time);
+                self.event_type.extend_from_slice(&chunk.event_type);
+                self.category.extend_from_slice(&chunk.category);
+                self.miles.extend_from_slice(&chunk.miles);
+                self.country.extend_from_slice(&chunk.country);
+            }
+            Some(keep) => {
+                for (i, _) in keep.iter().enumerate().filter(|(_, k)| **k) {
+                    self.user.push(chunk.user[i]);
+                    self.time.push(chunk.time[i]);
+                    self.event_type.push(chunk.event_type[i]);
+                    self.category.push(chunk.category[i]);
+                    self.miles.push(chunk.miles[i]);
+                    self.country.push(chunk.country[i]);
+                }
+            }
+        }
+    }
+
+    /// Reads slim columns out of gold-shaped frames (strings are interned here).
+    pub fn append_frame(&mut self, df: &DataFrame) -> PolarsResult<()> {
+        let user = df.column("user_id")?.str()?;
+        let time = df.column("event_time")?.cast(&DataType::Int64)?;
+        let time = time.i64()?;
+        let event_type = df.column("event_type")?.str()?;
+        let category = df.column("transaction_category")?.str()?;
+        let miles = df.column("miles_amount")?.f64()?;
+        let country = df.column("country")?.str()?;
+        for i in 0..df.height() {
+            let (Some(u), Some(t), Some(ty)) = (user.get(i), time.get(i), event_type.get(i)) else {
+                polars_bail!(ComputeError: "gold row {i} has a null user_id, event_time or event_type");
+            };
+            let Some(code) = EVENT_TYPES.iter().position(|e| *e == ty) else {
+                polars_bail!(ComputeError: "gold row {i} has unknown event_type {ty:?}");
+            };
+            self.user.push(self.users.intern(u));
+            self.time.push(t);
+            self.event_type.push(code as u8);
+            self.category
+                .push(category.get(i).map_or(NULL_CODE, |c| self.categories.intern(c)));
+            self.miles.push(miles.get(i).unwrap_or(0.0));
+            self.country
+                .push(country.get(i).map_or(NULL_CODE, |c| self.countries.intern(c)));
+        }
+        Ok(())
+    }
+
+    /// The events as frames of codes for the marts, with `country` already resolved to
+    /// each user's `dim_users` country (See: METRICS.md, Countries), plus the dictionaries.
+    /// Null categories and countries keep the code `NULL_CODE`, so joins on codes never
+    /// meet a null key; the dictionaries map that code back to null.
+    pub fn frames(&self, dim: &DimUsers) -> PolarsResult<SlimFrames> {
+        let dim_country: Vec<u32> = self.user.iter().map(|&u| dim.country[u as usize]).collect();
+        let events = DataFrame::new(
+            self.len(),
+            vec![
+                Column::new("user".into(), self.user.as_slice()),
+                Column::new("time".into(), self.time.as_slice()),
+                Column::new(
+                    "event_type".into(),
+                    self.event_type.iter().map(|&t| u32::from(t)).collect::<Vec<_>>(),
+                ),
+                Column::new("category".into(), self.category.as_slice()),
+                Column::new("miles".into(), self.miles.as_slice()),
+                Column::new("country".into(), dim_country),
+            ],
+        )?;
+        let users = DataFrame::new(
+            dim.len(),
+            vec![
+                Column::new("user".into(), (0..dim.len() as u32).collect::<Vec<_>>()),
+                Column::new(
+                    "user_id".into(),
+                    self.users.values().iter().map(|v| &**v).collect::<Vec<_>>(),
+                ),
+                Column::new("country".into(), dim.country.as_slice()),
+                Column::new("first_time".into(), dim.first.as_slice()),
+                Column::new("last_time".into(), dim.last.as_slice()),
+            ],
+        )?;
+        Ok(SlimFrames {
+            events,
+            users,
+            categories: dictionary("category", "transaction_category", &self.categories)?,
+            countries: dictionary("country", "country_name", &self.countries)?,
+            event_types: DataFrame::new(
+                EVENT_TYPES.len(),
+                vec![
+                    Column::new("event_type".into(), (0..EVENT_TYPES.len() as u32).collect::<Vec<_>>()),
+                    Column::new("event_type_name".into(), EVENT_TYPES.to_vec()),
+                ],
+            )?,
+        })
+    }
+
+    /// One row per user: first and last event time and the country of the latest event
+    /// that has one (ties: the later row wins). A single pass over dense codes.
+    /// See: METRICS.md, Layers (gold: dim_users) and the input table (latest country wins).
+    pub fn dim_users(&self) -> DimUsers {
+        let n = self.users.len();
+        let mut dim = DimUsers {
+            country: vec![NULL_CODE; n],
+            first: vec![i64::MAX; n],
+            last: vec![i64::MIN; n],
+            country_time: vec![i64::MIN; n],
+        };
+        for i in 0..self.len() {
+            let (u, t, c) = (self.user[i] as usize, self.time[i], self.country[i]);
+            dim.first[u] = dim.first[u].min(t);
+            dim.last[u] = dim.last[u].max(t);
+            if c != NULL_CODE && t >= dim.country_time[u] {
+                dim.country[u] = c;
+                dim.country_time[u] = t;
+            }
+        }
+        dim
+    }
+}
+
+/// `dim_users` by user code.
+#[derive(Debug, Clone)]
+pub struct DimUsers {
+    pub country: Vec<u32>,
+    pub first: Vec<i64>,
+    pub last: Vec<i64>,
+    country_time: Vec<i64>,
+}
+
+impl DimUsers {
+    pub fn len(&self) -> usize {
+        self.country.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.country.is_empty()
+    }
+}
+
+fn dictionary(code: &str, value: &str, interner: &Interner) -> PolarsResult<DataFrame> {
+    let mut codes: Vec<u32> = (0..interner.len() as u32).collect();
+    let mut values: Vec<Option<&str>> = interner.values().iter().map(|v| Some(&**v)).collect();
+    codes.push(NULL_CODE);
+    values.push(None);
+    DataFrame::new(
+        codes.len(),
+        vec![
+            Column::new(code.into(), codes),
+            Column::new(value.into(), values),
+        ],
+    )
+}
+
+/// The slim events as polars frames: codes plus their dictionaries.
+#[derive(Clone)]
+pub struct SlimFrames {
+    /// `user`, `time` (µs), `event_type`, `category`, `miles`, `country` (the user's).
+    pub events: DataFrame,
+    /// dim_users by code: `user`, `user_id`, `country`, `first_time`, `last_time`.
+    pub users: DataFrame,
+    pub categories: DataFrame,
+    pub countries: DataFrame,
+    pub event_types: DataFrame,
+}

@@ -1,0 +1,60 @@
+//! Incremental loads: the same file twice changes no gold or mart row; a second file with
+//! new events appends them; silver keeps every batch.
+
+use crate::util::*;
+
+fn split_sample(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let text = std::fs::read_to_string(sample()).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let rows: Vec<&str> = lines.collect();
+    let (a, b) = rows.split_at(rows.len() / 2);
+    let first = write(&dir.join("a.csv"), &format!("{header}\n{}\n", a.join("\n")));
+    // The second file repeats 100 rows of the first: they must not count twice.
+    let second = write(&dir.join("b.csv"), &format!("{header}\n{}\n{}\n", a[..100].join("\n"), b.join("\n")));
+    (first, second)
+}
+
+#[test]
+fn reloading_the_same_file_changes_no_mart_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    run(&sample(), &wh);
+    let before = export(&wh, dir.path());
+    let out = run(&sample(), &wh);
+    let _ = out;
+    let after = export(&wh, dir.path());
+    assert_eq!(before, after);
+    // Silver has both batches (the audit trail); gold has each event once.
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(wh.join("_heymax/state.json")).unwrap()).unwrap();
+    assert_eq!(state["tables"]["silver.events"].as_array().unwrap().len(), 2);
+    assert_eq!(state["tables"]["gold.fact_events"].as_array().unwrap().len(), 1);
+    assert_eq!(state["batches"][1]["new_in_gold"], 0);
+}
+
+#[test]
+fn a_second_file_appends_its_new_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = split_sample(dir.path());
+    let whole = dir.path().join("whole");
+    run(&sample(), &whole);
+    let inc = dir.path().join("inc");
+    run(&first, &inc);
+    let out = ok(&heymax(&["run", "--input", p(&second), "--warehouse", p(&inc)]));
+    assert!(out.contains("100 duplicates skipped"), "{out}");
+    assert_eq!(export(&whole, dir.path()), export(&inc, dir.path()), "two batches = one whole load");
+}
+
+#[test]
+fn a_directory_loads_all_its_csv_files_as_one_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = dir.path().join("inbox");
+    std::fs::create_dir(&inputs).unwrap();
+    split_sample(&inputs);
+    let wh = dir.path().join("wh");
+    run(&inputs, &wh);
+    let whole = dir.path().join("whole");
+    run(&sample(), &whole);
+    assert_eq!(export(&whole, dir.path()), export(&wh, dir.path()));
+}

@@ -1,0 +1,8 @@
+//! Integration tests of the `heymax` binary and library (one test binary, modules by topic).
+
+mod atomic;
+mod incremental;
+mod input;
+mod properties;
+mod seed;
+mod util;

@@ -1,0 +1,94 @@
+//! Helpers: run the CLI, write event files, read exported marts.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const HEADER: &str =
+    "event_time,user_id,event_type,transaction_category,miles_amount,platform,utm_source,country\n";
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn sample() -> PathBuf {
+    repo().join("data/sample/event_stream.csv")
+}
+
+pub fn heymax(args: &[&str]) -> Output {
+    heymax_env(args, &[])
+}
+
+pub fn heymax_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_heymax"));
+    cmd.args(args).env_remove("HEYMAX_WAREHOUSE").env_remove("HEYMAX_CRASH_AT");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("heymax runs")
+}
+
+pub fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "heymax failed ({:?}):\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 temp path")
+}
+
+/// Runs the pipeline on `input` into `warehouse` and expects success.
+pub fn run(input: &Path, warehouse: &Path) -> String {
+    ok(&heymax(&["--quiet", "run", "--input", p(input), "--warehouse", p(warehouse)]))
+}
+
+/// A mart CSV as rows of column -> text.
+pub type Mart = Vec<BTreeMap<String, String>>;
+
+pub fn read_csv(path: &Path) -> (Vec<String>, Mart) {
+    let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    let rows = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            header.iter().cloned().zip(r.iter().map(str::to_string)).collect()
+        })
+        .collect();
+    (header, rows)
+}
+
+pub const MARTS: [&str; 5] = [
+    "user_growth_metrics_day",
+    "user_growth_metrics_week",
+    "user_growth_metrics_month",
+    "user_retention",
+    "user_interactions",
+];
+
+/// Exports the marts of `warehouse` as CSV into a new folder under `dir` and reads them.
+pub fn export(warehouse: &Path, dir: &Path) -> BTreeMap<String, (Vec<String>, Mart)> {
+    let out = dir.join(format!("export-{}", std::process::id() as u64 * 1000 + rand_suffix()));
+    ok(&heymax(&["--quiet", "marts", "export", "--warehouse", p(warehouse), "--format", "csv", "--out", p(&out)]));
+    MARTS
+        .iter()
+        .map(|m| (m.to_string(), read_csv(&out.join(format!("{m}.csv")))))
+        .collect()
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+pub fn write(path: &Path, text: &str) -> PathBuf {
+    std::fs::write(path, text).unwrap();
+    path.to_path_buf()
+}
