@@ -89,8 +89,8 @@ pub fn generate(options: &GenerateOptions, out: &mut dyn Write) -> std::io::Resu
             let lifetime = rng.random_range(1..=days);
             User {
                 id: format!("u_{:0width$}", i + 1),
-                country: pick(&mut rng, &COUNTRIES),
-                utm: pick(&mut rng, &UTM),
+                country: *pick(&mut rng, &COUNTRIES),
+                utm: *pick(&mut rng, &UTM),
                 first,
                 last: (first + lifetime).min(days - 1),
             }

@@ -7,7 +7,7 @@
 use polars::prelude::*;
 
 use super::codes::{Interner, NULL_CODE, remap};
-use super::schema::EVENT_TYPES;
+use super::schema::{EVENT_TYPES, MICROS_PER_DAY};
 
 /// Slim columns of one parsed chunk, with codes local to the chunk.
 #[derive(Debug, Default)]
@@ -113,6 +113,10 @@ impl SlimEvents {
                 Column::new("user".into(), self.user.as_slice()),
                 Column::new("time".into(), self.time.as_slice()),
                 Column::new(
+                    "day".into(),
+                    self.time.iter().map(|t| t.div_euclid(MICROS_PER_DAY)).collect::<Vec<_>>(),
+                ),
+                Column::new(
                     "event_type".into(),
                     self.event_type.iter().map(|&t| u32::from(t)).collect::<Vec<_>>(),
                 ),
@@ -131,6 +135,10 @@ impl SlimEvents {
                 ),
                 Column::new("country".into(), dim.country.as_slice()),
                 Column::new("first_time".into(), dim.first.as_slice()),
+                Column::new(
+                    "first_day".into(),
+                    dim.first.iter().map(|t| t.div_euclid(MICROS_PER_DAY)).collect::<Vec<_>>(),
+                ),
                 Column::new("last_time".into(), dim.last.as_slice()),
             ],
         )?;
@@ -209,9 +217,9 @@ fn dictionary(code: &str, value: &str, interner: &Interner) -> PolarsResult<Data
 /// The slim events as polars frames: codes plus their dictionaries.
 #[derive(Clone)]
 pub struct SlimFrames {
-    /// `user`, `time` (µs), `event_type`, `category`, `miles`, `country` (the user's).
+    /// `user`, `time` (µs), `day`, `event_type`, `category`, `miles`, `country` (the user's).
     pub events: DataFrame,
-    /// dim_users by code: `user`, `user_id`, `country`, `first_time`, `last_time`.
+    /// dim_users by code: `user`, `user_id`, `country`, `first_time`, `first_day`, `last_time`.
     pub users: DataFrame,
     pub categories: DataFrame,
     pub countries: DataFrame,

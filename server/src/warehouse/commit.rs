@@ -195,12 +195,12 @@ impl<'w> Transaction<'w> {
     }
 
     /// Makes every staged change visible at once.
-    pub fn commit(self) -> Result<()> {
+    pub fn commit(mut self) -> Result<()> {
         crash_point("before-commit");
         let root = self.wh.root.clone();
         let journal = Journal {
-            renames: self.renames,
-            state: self.state,
+            renames: std::mem::take(&mut self.renames),
+            state: std::mem::take(&mut self.state),
         };
         let path = journal_path(&root);
         let text = serde_json::to_vec(&journal).map_err(|source| WarehouseError::State {

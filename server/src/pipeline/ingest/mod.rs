@@ -247,19 +247,15 @@ pub fn ingest<E: From<IngestError>>(
 
 fn parse_piece(piece: &[u8], order: &[usize; 8]) -> PolarsResult<ParsedPiece> {
     let mut builder = ChunkBuilder::with_capacity(piece.len() / 64 + 16);
-    let mut scratch = csv::ByteRecord::new();
-    let mut fields = Vec::with_capacity(8);
     let mut line = 1u64;
     for (record, lines) in Records::new(piece) {
         if record.is_empty() {
             builder.blank_lines += 1;
         } else {
-            let parsed = row::split_fields(record, &mut scratch, &mut fields)
-                .and_then(|()| row::parse_row(&fields, order));
-            match parsed {
+            row::with_fields(record, |fields| match row::parse_row(fields, order) {
                 Ok(r) => builder.push(&r),
                 Err(reason) => builder.reject(line, record, reason),
-            }
+            });
         }
         line += lines;
     }

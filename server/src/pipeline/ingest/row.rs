@@ -56,32 +56,33 @@ pub struct Row<'a> {
     pub raw: [&'a [u8]; 8],
 }
 
-/// Splits a record into fields: a plain comma split unless it holds a quote,
-/// in which case the `csv` crate parses it into `scratch`.
-pub fn split_fields<'a>(
-    record: &'a [u8],
-    scratch: &'a mut csv::ByteRecord,
-    out: &mut Vec<&'a [u8]>,
-) -> Result<(), Reason> {
-    out.clear();
+/// Calls `f` with the record's fields: a plain comma split unless the record holds a
+/// quote, in which case the `csv` crate parses it (RFC 4180 quoting and escapes).
+pub fn with_fields<R>(record: &[u8], f: impl FnOnce(&[&[u8]]) -> R) -> R {
+    const MAX: usize = 32;
+    let mut fields: [&[u8]; MAX] = [&[]; MAX];
+    let mut n = 0;
     if memchr::memchr(b'"', record).is_none() {
-        out.extend(record.split(|&b| b == b','));
-        return Ok(());
+        for field in record.split(|&b| b == b',') {
+            if n < MAX {
+                fields[n] = field;
+            }
+            n += 1;
+        }
+        // More fields than fit: report the count with empty fields standing in.
+        let extra: Vec<&[u8]> = if n > MAX { vec![&[]; n] } else { Vec::new() };
+        return f(if n > MAX { &extra } else { &fields[..n] });
     }
+    let mut parsed = csv::ByteRecord::new();
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(record);
-    match reader.read_byte_record(scratch) {
-        Ok(true) => {
-            out.extend(scratch.iter());
-            Ok(())
-        }
-        _ => Err(Reason::ColumnCount {
-            expected: INPUT_COLUMNS.len(),
-            found: 0,
-        }),
+    if !matches!(reader.read_byte_record(&mut parsed), Ok(true)) {
+        return f(&[]);
     }
+    let all: Vec<&[u8]> = parsed.iter().collect();
+    f(&all)
 }
 
 /// Validates fields (in file order; `order[i]` is the file position of input column `i`).
@@ -175,6 +176,7 @@ pub fn parse_timestamp(s: &[u8]) -> Option<i64> {
         }
         micros = value * 10i64.pow(6u32.saturating_sub(frac.len() as u32));
     }
+    use chrono::Datelike;
     let date = chrono::NaiveDate::from_ymd_opt(year as i32, month, day)?;
     let days = i64::from(date.num_days_from_ce()) - 719_163; // 1970-01-01
     let secs = i64::from(hour * 3600 + minute * 60 + second);
@@ -257,9 +259,9 @@ mod tests {
 
     #[test]
     fn quoted_fields_are_split_by_the_csv_crate() {
-        let mut scratch = csv::ByteRecord::new();
-        let mut out = Vec::new();
-        split_fields(b"a,\"b,c\",\"d\"\"e\"", &mut scratch, &mut out).unwrap();
-        assert_eq!(out, vec![&b"a"[..], b"b,c", b"d\"e"]);
+        let out = with_fields(b"a,\"b,c\",\"d\"\"e\"", |f| f.iter().map(|x| x.to_vec()).collect::<Vec<_>>());
+        assert_eq!(out, vec![b"a".to_vec(), b"b,c".to_vec(), b"d\"e".to_vec()]);
+        let n = with_fields(&[b',';40], |f| f.len());
+        assert_eq!(n, 41);
     }
 }

@@ -40,7 +40,7 @@ pub fn build(ctx: &MartContext) -> PolarsResult<DataFrame> {
             (col("interactions").cast(DataType::Float64)
                 / col("interactions")
                     .sum()
-                    .over([col("country"), col("event_type")])
+                    .over([col("country"), col("event_type")])?
                     .cast(DataType::Float64))
             .alias("share"),
         );

@@ -9,7 +9,6 @@ pub mod retention;
 
 use polars::prelude::*;
 
-use super::schema::MICROS_PER_DAY;
 use super::slim::SlimFrames;
 use calendar::Grain;
 
@@ -50,10 +49,7 @@ impl MartContext {
             .events
             .clone()
             .lazy()
-            .select([
-                col("user"),
-                col("time").floor_div(lit(MICROS_PER_DAY)).alias("day"),
-            ])
+            .select([col("user"), col("day")])
             .unique(None, UniqueKeepStrategy::Any)
             .collect()?;
         let day = activity.column("day")?.i64()?;

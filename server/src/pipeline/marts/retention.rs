@@ -7,7 +7,6 @@
 use polars::prelude::*;
 
 use super::MartContext;
-use crate::pipeline::schema::MICROS_PER_DAY;
 
 pub const DAYS: [i64; 6] = [0, 1, 7, 30, 60, 90];
 
@@ -22,9 +21,7 @@ pub fn build(ctx: &MartContext) -> PolarsResult<DataFrame> {
     let cohorts = ctx.users.clone().lazy().select([
         col("user"),
         col("country"),
-        col("first_time")
-            .floor_div(lit(MICROS_PER_DAY))
-            .alias("cohort"),
+        col("first_day").alias("cohort"),
     ]);
     let retained = ctx
         .activity

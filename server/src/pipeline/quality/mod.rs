@@ -61,6 +61,7 @@ impl Check {
             Check::NotNull(c) => format!("not_null({c})"),
             Check::Unique(cs) => format!("unique({})", cs.join(", ")),
             Check::AcceptedValues(c, _) => format!("accepted_values({c})"),
+            Check::Range(c, lo, hi) if *hi == f64::MAX => format!("range({c} >= {lo})"),
             Check::Range(c, lo, hi) => format!("range({c}, {lo}..={hi})"),
             Check::Relationship {
                 column,
@@ -137,7 +138,7 @@ pub fn failing_rows(
             let accepted: HashSet<&str> = values.iter().copied().collect();
             df.column(c)?
                 .str()?
-                .into_iter()
+                .iter()
                 .flatten()
                 .filter(|v| !accepted.contains(v))
                 .count() as u64
@@ -146,7 +147,7 @@ pub fn failing_rows(
             .column(c)?
             .cast(&DataType::Float64)?
             .f64()?
-            .into_iter()
+            .iter()
             .flatten()
             .filter(|v| !(lo..=hi).contains(v))
             .count() as u64,

@@ -100,7 +100,7 @@ pub fn declared() -> Vec<TestSpec> {
 }
 
 fn i64s(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i64>>> {
-    Ok(df.column(name)?.cast(&DataType::Int64)?.i64()?.into_iter().collect())
+    Ok(df.column(name)?.cast(&DataType::Int64)?.i64()?.iter().collect())
 }
 
 fn keys(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<String>>> {
@@ -108,7 +108,7 @@ fn keys(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<String>>> {
         .column(name)?
         .cast(&DataType::String)?
         .str()?
-        .into_iter()
+        .iter()
         .map(|v| v.map(str::to_string))
         .collect())
 }
@@ -154,7 +154,7 @@ fn quick_ratio(df: &DataFrame, _: &Context) -> PolarsResult<u64> {
         i64s(df, "resurrected_users")?,
         i64s(df, "churned_users")?,
     );
-    let qr: Vec<Option<f64>> = df.column("quick_ratio")?.f64()?.into_iter().collect();
+    let qr: Vec<Option<f64>> = df.column("quick_ratio")?.f64()?.iter().collect();
     Ok((0..df.height())
         .filter(|&i| {
             let c = churn[i].unwrap_or(0);
@@ -187,7 +187,7 @@ fn censoring(df: &DataFrame, ctx: &Context) -> PolarsResult<u64> {
         let rate: Vec<Option<f64>> = df
             .column(&format!("d{n}_retention_rate"))?
             .f64()?
-            .into_iter()
+            .iter()
             .collect();
         for i in 0..df.height() {
             let observed = cohort[i].is_some_and(|c| c + n <= ctx.last_day);
@@ -205,7 +205,7 @@ fn censoring(df: &DataFrame, ctx: &Context) -> PolarsResult<u64> {
 fn shares_sum_to_one(df: &DataFrame, _: &Context) -> PolarsResult<u64> {
     let country = keys(df, "country")?;
     let kind = keys(df, "event_type")?;
-    let share: Vec<Option<f64>> = df.column("share")?.f64()?.into_iter().collect();
+    let share: Vec<Option<f64>> = df.column("share")?.f64()?.iter().collect();
     let mut sums: HashMap<(Option<String>, Option<String>), (f64, u64)> = HashMap::new();
     for i in 0..df.height() {
         let e = sums.entry((country[i].clone(), kind[i].clone())).or_default();
