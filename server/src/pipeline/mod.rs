@@ -184,10 +184,16 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, PipelineError> {
     let mut duplicates = 0u64;
     let mut quarantine = QuarantineTable::default();
     let mut bronze_tests = quality::Streamed::default();
+    let mut sink_times = [0f64; 4];
     let stats = ingest::ingest(&files, &options.ingest, &progress, |piece| {
+        let t = Instant::now();
         let bronze = bronze::build(piece.events, batch_id, loaded_at).map_err(compute("bronze"))?;
         bronze_tests.add("bronze.events", &bronze).map_err(compute("bronze tests"))?;
+        sink_times[0] += t.elapsed().as_secs_f64();
+        let t = Instant::now();
         writer.write(&bronze)?;
+        sink_times[1] += t.elapsed().as_secs_f64();
+        let t = Instant::now();
         let ids = bronze.column(schema::EVENT_ID).and_then(|c| c.i64().cloned()).map_err(compute("bronze"))?;
         let ids: Vec<i64> = ids.into_no_null_iter().collect();
         let keep = dedup.keep(&ids);
@@ -202,8 +208,10 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, PipelineError> {
         }
         keep_mask.extend_from_slice(&keep);
         quarantine.extend(&piece.source, piece.quarantine);
+        sink_times[2] += t.elapsed().as_secs_f64();
         Ok::<(), PipelineError>(())
     })?;
+    eprintln!("sink {sink_times:?}");
     progress.finish_and_clear();
     let bronze_rows = writer.rows;
     writer.finish()?;
@@ -281,16 +289,18 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, PipelineError> {
         tx.replace(gold::DIM, &dim_path);
         timer.lap("gold", rows.gold_new);
 
-        let frames = gold_slim.frames(&dim).map_err(compute("gold frames"))?;
-        let user_codes = frames.users.column("user")?.clone().with_name("user_id".into());
+        // Users are tested as their codes: one code per distinct user_id.
         let fact = DataFrame::new(
             gold_ids.len(),
             vec![
                 Column::new(schema::EVENT_ID.into(), std::mem::take(&mut gold_ids)),
-                frames.events.column("user")?.clone().with_name("user_id".into()),
+                Column::new("user_id".into(), gold_slim.user.as_slice()),
             ],
         )?;
-        let dim_codes = DataFrame::new(user_codes.len(), vec![user_codes])?;
+        let dim_codes = DataFrame::new(
+            dim.len(),
+            vec![Column::new("user_id".into(), (0..dim.len() as u32).collect::<Vec<_>>())],
+        )?;
         let lookup = |t: &str| (t == gold::DIM).then(|| dim_codes.clone());
         let gold_ctx = Context::default();
         tests.extend(quality::run_table(gold::FACT, &fact, &gold_ctx, &lookup).map_err(compute("gold tests"))?);
@@ -301,7 +311,7 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, PipelineError> {
         if quality::has_failure(&tests) {
             skipped.push("marts".to_string());
         } else {
-            build_marts(&mut tx, frames, &mut rows, &mut tests, &mut timer)?;
+            build_marts(&mut tx, &gold_slim, &dim, &mut rows, &mut tests, &mut timer)?;
             marts_done = true;
         }
     }
@@ -339,18 +349,20 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, PipelineError> {
 
 fn build_marts(
     tx: &mut Transaction<'_>,
-    frames: slim::SlimFrames,
+    gold: &slim::SlimEvents,
+    dim: &slim::DimUsers,
     rows: &mut LayerRows,
     tests: &mut Vec<TestResult>,
     timer: &mut Timer,
 ) -> Result<(), PipelineError> {
-    let ctx = marts::MartContext::new(frames).map_err(compute("activity"))?;
-    timer.lap("activity", ctx.activity.height() as u64);
+    let (activity, built) = marts::build_all(gold, dim).map_err(compute("marts"))?;
+    timer.lap("marts", activity.pairs());
     let quality_ctx = Context {
-        last_day: ctx.last_day,
+        last_day: activity.last_day,
     };
+    drop(activity);
     let none = |_: &str| None;
-    for (name, mut df) in marts::build_all(&ctx).map_err(compute("marts"))? {
+    for (name, mut df) in built {
         let table = format!("marts.{name}");
         tests.extend(quality::run_table(&table, &df, &quality_ctx, &none).map_err(compute("mart tests"))?);
         rows.marts.insert(name.to_string(), df.height() as u64);
@@ -358,7 +370,7 @@ fn build_marts(
         parquet::write(&path, &mut df)?;
         tx.replace(&table, &path);
     }
-    timer.lap("marts", rows.marts.values().sum());
+    timer.lap("mart_tests+write", rows.marts.values().sum());
     Ok(())
 }
 

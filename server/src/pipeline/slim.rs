@@ -2,12 +2,12 @@
 //! miles, country), with dictionary codes instead of strings.
 //!
 //! Ingest fills it chunk by chunk as it parses; a later run fills it from gold's Parquet
-//! parts. Either way the marts see the same frames, built by `frames()`.
+//! parts. Either way the marts see the same codes.
 
 use polars::prelude::*;
 
 use super::codes::{Interner, NULL_CODE, remap};
-use super::schema::{EVENT_TYPES, MICROS_PER_DAY};
+use super::schema::EVENT_TYPES;
 
 /// Slim columns of one parsed chunk, with codes local to the chunk.
 #[derive(Debug, Default)]
@@ -101,62 +101,6 @@ impl SlimEvents {
         Ok(())
     }
 
-    /// The events as frames of codes for the marts, with `country` already resolved to
-    /// each user's `dim_users` country (See: METRICS.md, Countries), plus the dictionaries.
-    /// Null categories and countries keep the code `NULL_CODE`, so joins on codes never
-    /// meet a null key; the dictionaries map that code back to null.
-    pub fn frames(&self, dim: &DimUsers) -> PolarsResult<SlimFrames> {
-        let dim_country: Vec<u32> = self.user.iter().map(|&u| dim.country[u as usize]).collect();
-        let events = DataFrame::new(
-            self.len(),
-            vec![
-                Column::new("user".into(), self.user.as_slice()),
-                Column::new("time".into(), self.time.as_slice()),
-                Column::new(
-                    "day".into(),
-                    self.time.iter().map(|t| t.div_euclid(MICROS_PER_DAY)).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "event_type".into(),
-                    self.event_type.iter().map(|&t| u32::from(t)).collect::<Vec<_>>(),
-                ),
-                Column::new("category".into(), self.category.as_slice()),
-                Column::new("miles".into(), self.miles.as_slice()),
-                Column::new("country".into(), dim_country),
-            ],
-        )?;
-        let users = DataFrame::new(
-            dim.len(),
-            vec![
-                Column::new("user".into(), (0..dim.len() as u32).collect::<Vec<_>>()),
-                Column::new(
-                    "user_id".into(),
-                    self.users.values().iter().map(|v| &**v).collect::<Vec<_>>(),
-                ),
-                Column::new("country".into(), dim.country.as_slice()),
-                Column::new("first_time".into(), dim.first.as_slice()),
-                Column::new(
-                    "first_day".into(),
-                    dim.first.iter().map(|t| t.div_euclid(MICROS_PER_DAY)).collect::<Vec<_>>(),
-                ),
-                Column::new("last_time".into(), dim.last.as_slice()),
-            ],
-        )?;
-        Ok(SlimFrames {
-            events,
-            users,
-            categories: dictionary("category", "transaction_category", &self.categories)?,
-            countries: dictionary("country", "country_name", &self.countries)?,
-            event_types: DataFrame::new(
-                EVENT_TYPES.len(),
-                vec![
-                    Column::new("event_type".into(), (0..EVENT_TYPES.len() as u32).collect::<Vec<_>>()),
-                    Column::new("event_type_name".into(), EVENT_TYPES.to_vec()),
-                ],
-            )?,
-        })
-    }
-
     /// One row per user: first and last event time and the country of the latest event
     /// that has one (ties: the later row wins). A single pass over dense codes.
     /// See: METRICS.md, Layers (gold: dim_users) and the input table (latest country wins).
@@ -200,28 +144,3 @@ impl DimUsers {
     }
 }
 
-fn dictionary(code: &str, value: &str, interner: &Interner) -> PolarsResult<DataFrame> {
-    let mut codes: Vec<u32> = (0..interner.len() as u32).collect();
-    let mut values: Vec<Option<&str>> = interner.values().iter().map(|v| Some(&**v)).collect();
-    codes.push(NULL_CODE);
-    values.push(None);
-    DataFrame::new(
-        codes.len(),
-        vec![
-            Column::new(code.into(), codes),
-            Column::new(value.into(), values),
-        ],
-    )
-}
-
-/// The slim events as polars frames: codes plus their dictionaries.
-#[derive(Clone)]
-pub struct SlimFrames {
-    /// `user`, `time` (µs), `day`, `event_type`, `category`, `miles`, `country` (the user's).
-    pub events: DataFrame,
-    /// dim_users by code: `user`, `user_id`, `country`, `first_time`, `first_day`, `last_time`.
-    pub users: DataFrame,
-    pub categories: DataFrame,
-    pub countries: DataFrame,
-    pub event_types: DataFrame,
-}

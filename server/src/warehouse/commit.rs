@@ -212,6 +212,8 @@ impl<'w> Transaction<'w> {
         if self.staging.exists() {
             std::fs::remove_dir_all(&self.staging).map_err(io_err(&self.staging))?;
         }
+        // Only succeeds when no other staged run is there; leaves nothing behind otherwise.
+        let _ = std::fs::remove_dir(staging_root(&root));
         self.wh.state = journal.state;
         Ok(())
     }

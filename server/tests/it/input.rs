@@ -39,7 +39,7 @@ fn malformed_rows_go_to_quarantine_and_good_rows_load() {
     assert_eq!(q.height(), 6);
     let lines: Vec<i64> = q.column("line_number").unwrap().i64().unwrap().into_no_null_iter().collect();
     assert_eq!(lines, vec![3, 4, 5, 6, 7, 9]);
-    let reasons: Vec<String> = q.column("reason").unwrap().str().unwrap().into_no_null_iter().map(String::from).collect();
+    let reasons: Vec<String> = q.column("reason").unwrap().str().unwrap().iter().flatten().map(String::from).collect();
     for (reason, want) in reasons.iter().zip([
         "unknown event_type",
         "unparseable event_time",
@@ -50,7 +50,7 @@ fn malformed_rows_go_to_quarantine_and_good_rows_load() {
     ]) {
         assert!(reason.contains(want), "{reason} should say {want}");
     }
-    let raw: Vec<&str> = q.column("raw").unwrap().str().unwrap().into_no_null_iter().collect();
+    let raw: Vec<&str> = q.column("raw").unwrap().str().unwrap().iter().flatten().collect();
     assert_eq!(raw[4], "2025-03-08 10:00:00,u_5,like,,,web,organic");
     assert!(q.column("source_file").unwrap().str().unwrap().get(0).unwrap().ends_with("events.csv"));
 

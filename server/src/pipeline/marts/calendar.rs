@@ -118,11 +118,11 @@ mod tests {
     #[test]
     fn only_the_period_holding_the_last_day_is_incomplete() {
         let p = periods(Grain::Month, day("2025-03-07"), day("2025-06-05")).unwrap();
-        let complete: Vec<_> = p.column("is_complete").unwrap().bool().unwrap().into_no_null_iter().collect();
+        let complete: Vec<_> = p.column("is_complete").unwrap().bool().unwrap().iter().flatten().collect();
         assert_eq!(complete, vec![true, true, true, false]);
         // A month whose last day is the data's last day is still incomplete (not before it).
         let p = periods(Grain::Month, day("2025-03-07"), day("2025-05-31")).unwrap();
-        let complete: Vec<_> = p.column("is_complete").unwrap().bool().unwrap().into_no_null_iter().collect();
+        let complete: Vec<_> = p.column("is_complete").unwrap().bool().unwrap().iter().flatten().collect();
         assert_eq!(complete, vec![true, true, false]);
     }
 }

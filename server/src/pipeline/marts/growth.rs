@@ -1,22 +1,23 @@
-//! Growth accounting: active (user, day) pairs -> one row per period x country with new,
-//! retained, resurrected and churned users (wide form, zero-filled gap-free grid).
+//! Growth accounting: each user's active days (see `activity.rs`) -> one row per period x
+//! country with new, retained, resurrected and churned users (wide form, gap-free grid).
 //!
-//! Each user's active periods are sorted; the gap to the previous active period decides
-//! the status (none: new, one period: retained, more: resurrected), and a gap after a period
-//! makes the user churned in the period right after it, once. The per-user rows are the
-//! `user_lifecycle_<grain>` table; the mart is their count.
+//! A user's active periods are walked in order: no earlier period makes them new, the
+//! period right before makes them retained, an older one resurrected; a gap after a period
+//! makes them churned in the period right after it, once (not again for every further
+//! inactive period, the bug of the SQL this replaces). Counting in plain arrays indexed by
+//! (period, country) is a single pass; polars only holds the result.
 //! See: METRICS.md, Growth accounting.
 
 use polars::prelude::*;
 
-use super::calendar::{Grain, day_to_ordinal, periods};
-use super::MartContext;
+use super::Names;
+use super::activity::{Activity, slot};
+use super::calendar::Grain;
 
-pub const NEW: u32 = 0;
-pub const RETAINED: u32 = 1;
-pub const RESURRECTED: u32 = 2;
-pub const CHURNED: u32 = 3;
-pub const STATUSES: [&str; 4] = ["new", "retained", "resurrected", "churned"];
+pub const NEW: usize = 0;
+pub const RETAINED: usize = 1;
+pub const RESURRECTED: usize = 2;
+pub const CHURNED: usize = 3;
 
 pub const COLUMNS: [&str; 10] = [
     "period",
@@ -31,121 +32,89 @@ pub const COLUMNS: [&str; 10] = [
     "is_complete",
 ];
 
-/// (user, idx) pairs of the grain: each user's active periods, once each.
-fn active_periods(ctx: &MartContext, grain: Grain) -> PolarsResult<LazyFrame> {
-    let act = ctx.activity.clone().lazy();
-    Ok(match grain {
-        Grain::Day => act.select([col("user"), col("day").alias("idx")]),
-        _ => act
-            .join(
-                day_to_ordinal(grain, ctx.first_day, ctx.last_day)?.lazy(),
-                [col("day")],
-                [col("day")],
-                JoinArgs::new(JoinType::Inner),
-            )
-            .select([col("user"), col("idx")])
-            .unique(None, UniqueKeepStrategy::Any),
-    })
+/// Calls `f(user, period ordinal, status)` for every status a user has, in period order.
+pub fn lifecycle(act: &Activity, grain: Grain, mut f: impl FnMut(usize, i64, usize)) {
+    let last_idx = grain.ordinal(act.last_day);
+    let ordinal: Vec<i64> = (act.first_day..=act.last_day).map(|d| grain.ordinal(d)).collect();
+    for user in 0..act.users() {
+        let mut prev: Option<i64> = None;
+        for day in act.days(user) {
+            let p = ordinal[(day - act.first_day) as usize];
+            let status = match prev {
+                Some(q) if q == p => continue,
+                None => NEW,
+                Some(q) if q == p - 1 => RETAINED,
+                Some(q) => {
+                    f(user, q + 1, CHURNED);
+                    RESURRECTED
+                }
+            };
+            f(user, p, status);
+            prev = Some(p);
+        }
+        if let Some(q) = prev.filter(|&q| q < last_idx) {
+            f(user, q + 1, CHURNED);
+        }
+    }
 }
 
-/// One row per user per period in which the user has a status: `idx`, `user`, `status`.
-pub fn lifecycle(ctx: &MartContext, grain: Grain) -> PolarsResult<LazyFrame> {
-    let last_idx = grain.ordinal(ctx.last_day);
-    let ua = active_periods(ctx, grain)?.sort(["user", "idx"], SortMultipleOptions::default());
-    // The frame is sorted by user, so neighbours of the same user are the previous and
-    // next active periods; a neighbour of another user means there is none.
-    let neighbour = |n: i64| {
-        when(col("user").shift(lit(n)).eq(col("user")))
-            .then(col("idx").shift(lit(n)))
-            .otherwise(lit(NULL).cast(DataType::Int64))
-    };
-    let ua = ua.with_columns([neighbour(1).alias("prev"), neighbour(-1).alias("next")]);
-    let active = ua.clone().select([
-        col("idx"),
-        col("user"),
-        when(col("prev").is_null())
-            .then(lit(NEW))
-            .when(col("prev").eq(col("idx") - lit(1)))
-            .then(lit(RETAINED))
-            .otherwise(lit(RESURRECTED))
-            .alias("status"),
-    ]);
-    let churned = ua
-        .filter(
-            (col("next").is_null().or(col("next").gt(col("idx") + lit(1))))
-                .and((col("idx") + lit(1)).lt_eq(lit(last_idx))),
-        )
-        .select([
-            (col("idx") + lit(1)).alias("idx"),
-            col("user"),
-            lit(CHURNED).alias("status"),
-        ]);
-    concat([active, churned], UnionArgs::default())
-}
-
-pub fn build(ctx: &MartContext, grain: Grain) -> PolarsResult<DataFrame> {
-    let count = |status: u32, name: &str| {
-        col("status")
-            .eq(lit(status))
-            .sum()
-            .cast(DataType::Int64)
-            .alias(name)
-    };
-    let counts = lifecycle(ctx, grain)?
-        .join(
-            ctx.users.clone().lazy().select([col("user"), col("country")]),
-            [col("user")],
-            [col("user")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .group_by([col("idx"), col("country")])
-        .agg([
-            count(NEW, "new_users"),
-            count(RETAINED, "retained_users"),
-            count(RESURRECTED, "resurrected_users"),
-            count(CHURNED, "churned_users"),
-        ]);
-    // The gap-free grid: every period x every country with at least one user.
-    let grid = periods(grain, ctx.first_day, ctx.last_day)?.lazy().cross_join(
-        ctx.users
-            .clone()
-            .lazy()
-            .select([col("country")])
-            .unique(None, UniqueKeepStrategy::Any),
-        None,
-    );
-    let n = |c: &str| col(c).fill_null(lit(0i64));
-    grid.join(
-        counts,
-        [col("idx"), col("country")],
-        [col("idx"), col("country")],
-        JoinArgs::new(JoinType::Left),
+pub fn build(act: &Activity, names: &Names, grain: Grain) -> PolarsResult<DataFrame> {
+    let first_idx = grain.ordinal(act.first_day);
+    let last_idx = grain.ordinal(act.last_day);
+    let periods = (last_idx - first_idx + 1) as usize;
+    let slots = names.countries.len() + 1;
+    let mut counts = vec![[0i64; 4]; periods * slots];
+    let mut has_user = vec![false; slots];
+    for (user, &country) in act.country.iter().enumerate() {
+        if act.days(user).next().is_some() {
+            has_user[slot(country, names.countries.len())] = true;
+        }
+    }
+    lifecycle(act, grain, |user, p, status| {
+        let s = slot(act.country[user], names.countries.len());
+        counts[(p - first_idx) as usize * slots + s][status] += 1;
+    });
+    // The grid: every period x every country with at least one user, sorted by name.
+    let mut countries: Vec<(Option<&str>, usize)> = (0..slots)
+        .filter(|&s| has_user[s])
+        .map(|s| (names.countries.get(s).map(String::as_str), s))
+        .collect();
+    countries.sort();
+    let rows = periods * countries.len();
+    let mut period = Vec::with_capacity(rows);
+    let mut country = Vec::with_capacity(rows);
+    let mut n = [(); 4].map(|_| Vec::with_capacity(rows));
+    let (mut active, mut growth, mut quick, mut complete) =
+        (Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows));
+    for i in 0..periods {
+        let idx = first_idx + i as i64;
+        for &(name, s) in &countries {
+            let c = counts[i * slots + s];
+            period.push(grain.start(idx) as i32);
+            country.push(name);
+            for k in 0..4 {
+                n[k].push(c[k]);
+            }
+            active.push(c[NEW] + c[RETAINED] + c[RESURRECTED]);
+            growth.push(c[NEW] + c[RESURRECTED] - c[CHURNED]);
+            quick.push((c[CHURNED] != 0).then(|| (c[NEW] + c[RESURRECTED]) as f64 / c[CHURNED] as f64));
+            complete.push(grain.end(idx) < act.last_day);
+        }
+    }
+    let [new, retained, resurrected, churned] = n;
+    DataFrame::new(
+        rows,
+        vec![
+            Int32Chunked::from_vec(COLUMNS[0].into(), period).into_date().into_column(),
+            Column::new(COLUMNS[1].into(), country),
+            Column::new(COLUMNS[2].into(), new),
+            Column::new(COLUMNS[3].into(), retained),
+            Column::new(COLUMNS[4].into(), resurrected),
+            Column::new(COLUMNS[5].into(), churned),
+            Column::new(COLUMNS[6].into(), active),
+            Column::new(COLUMNS[7].into(), growth),
+            Column::new(COLUMNS[8].into(), quick),
+            Column::new(COLUMNS[9].into(), complete),
+        ],
     )
-    .with_columns([
-        n("new_users"),
-        n("retained_users"),
-        n("resurrected_users"),
-        n("churned_users"),
-    ])
-    .with_columns([
-        (col("new_users") + col("retained_users") + col("resurrected_users")).alias("active_users"),
-        (col("new_users") + col("resurrected_users") - col("churned_users")).alias("growth"),
-        when(col("churned_users").eq(lit(0i64)))
-            .then(lit(NULL).cast(DataType::Float64))
-            .otherwise(
-                (col("new_users") + col("resurrected_users")).cast(DataType::Float64)
-                    / col("churned_users").cast(DataType::Float64),
-            )
-            .alias("quick_ratio"),
-    ])
-    .join(
-        ctx.countries.clone().lazy(),
-        [col("country")],
-        [col("country")],
-        JoinArgs::new(JoinType::Left),
-    )
-    .with_column(col("country_name").alias("country"))
-    .sort(["period", "country"], SortMultipleOptions::default().with_nulls_last(false))
-    .select(COLUMNS.map(col))
-    .collect()
 }

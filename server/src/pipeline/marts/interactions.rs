@@ -1,11 +1,18 @@
 //! Interactions: gold events (with the user's dim country) -> one row per country x
 //! event_type x transaction_category with interactions, distinct users, miles and the
 //! exact share of the (country, event_type) total.
+//!
+//! One pass over the slim events; distinct users per group are bits in a per-group bitset
+//! (a hash set once the bitsets would pass 256 MiB, for data with very many groups).
 //! See: METRICS.md, Interactions.
 
 use polars::prelude::*;
 
-use super::MartContext;
+use super::Names;
+use super::activity::Activity;
+use crate::pipeline::codes::NULL_CODE;
+use crate::pipeline::schema::EVENT_TYPES;
+use crate::pipeline::slim::SlimEvents;
 
 pub const COLUMNS: [&str; 7] = [
     "country",
@@ -17,48 +24,95 @@ pub const COLUMNS: [&str; 7] = [
     "share",
 ];
 
-pub fn build(ctx: &MartContext) -> PolarsResult<DataFrame> {
-    let decode = |lf: LazyFrame, dict: &DataFrame, key: &str| {
-        lf.join(
-            dict.clone().lazy(),
-            [col(key)],
-            [col(key)],
-            JoinArgs::new(JoinType::Left),
-        )
+const BITSET_BUDGET: usize = 256 << 20;
+
+enum Users {
+    Bits(Vec<u64>),
+    Set(PlHashSet<u32>),
+}
+
+impl Users {
+    fn insert(&mut self, user: u32) {
+        match self {
+            Users::Bits(b) => b[user as usize / 64] |= 1 << (user % 64),
+            Users::Set(s) => {
+                s.insert(user);
+            }
+        }
+    }
+
+    fn count(&self) -> i64 {
+        match self {
+            Users::Bits(b) => b.iter().map(|w| i64::from(w.count_ones())).sum(),
+            Users::Set(s) => s.len() as i64,
+        }
+    }
+}
+
+struct Group {
+    interactions: i64,
+    miles: f64,
+    users: Users,
+}
+
+pub fn build(slim: &SlimEvents, act: &Activity, names: &Names) -> PolarsResult<DataFrame> {
+    let words = act.users().div_ceil(64);
+    let mut index: PlHashMap<(u32, u8, u32), usize> = PlHashMap::new();
+    let mut groups: Vec<Group> = Vec::new();
+    for i in 0..slim.len() {
+        let user = slim.user[i];
+        let key = (act.country[user as usize], slim.event_type[i], slim.category[i]);
+        let g = *index.entry(key).or_insert_with(|| {
+            let users = if (groups.len() + 1) * words * 8 <= BITSET_BUDGET {
+                Users::Bits(vec![0; words])
+            } else {
+                Users::Set(PlHashSet::new())
+            };
+            groups.push(Group {
+                interactions: 0,
+                miles: 0.0,
+                users,
+            });
+            groups.len() - 1
+        });
+        let group = &mut groups[g];
+        group.interactions += 1;
+        group.miles += slim.miles[i];
+        group.users.insert(user);
+    }
+    let mut totals: PlHashMap<(u32, u8), i64> = PlHashMap::new();
+    for (&(country, kind, _), &g) in &index {
+        *totals.entry((country, kind)).or_default() += groups[g].interactions;
+    }
+    let name = |list: &'_ [String], code: u32| -> Option<String> {
+        (code != NULL_CODE).then(|| list[code as usize].clone())
     };
-    let grouped = ctx
-        .events
-        .clone()
-        .lazy()
-        .group_by([col("country"), col("event_type"), col("category")])
-        .agg([
-            len().cast(DataType::Int64).alias("interactions"),
-            col("user").n_unique().cast(DataType::Int64).alias("users"),
-            col("miles").sum().alias("miles"),
-        ])
-        .with_column(
-            (col("interactions").cast(DataType::Float64)
-                / col("interactions")
-                    .sum()
-                    .over([col("country"), col("event_type")])?
-                    .cast(DataType::Float64))
-            .alias("share"),
-        );
-    let decoded = decode(grouped, &ctx.countries, "country");
-    let decoded = decode(decoded, &ctx.event_types, "event_type");
-    decode(decoded, &ctx.categories, "category")
-        .select([
-            col("country_name").alias("country"),
-            col("event_type_name").alias("event_type"),
-            col("transaction_category"),
-            col("interactions"),
-            col("users"),
-            col("miles"),
-            col("share"),
-        ])
-        .sort(
-            ["country", "event_type", "transaction_category"],
-            SortMultipleOptions::default().with_nulls_last(false),
-        )
-        .collect()
+    let mut rows: Vec<_> = index
+        .iter()
+        .map(|(&(country, kind, category), &g)| {
+            let group = &groups[g];
+            (
+                name(&names.countries, country),
+                EVENT_TYPES[kind as usize],
+                name(&names.categories, category),
+                group.interactions,
+                group.users.count(),
+                group.miles,
+                group.interactions as f64 / totals[&(country, kind)] as f64,
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| (&a.0, a.1, &a.2).cmp(&(&b.0, b.1, &b.2)));
+    DataFrame::new(
+        rows.len(),
+        vec![
+            Column::new(COLUMNS[0].into(), rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>()),
+            Column::new(COLUMNS[1].into(), rows.iter().map(|r| r.1).collect::<Vec<_>>()),
+            Column::new(COLUMNS[2].into(), rows.iter().map(|r| r.2.clone()).collect::<Vec<_>>()),
+            Column::new(COLUMNS[3].into(), rows.iter().map(|r| r.3).collect::<Vec<_>>()),
+            Column::new(COLUMNS[4].into(), rows.iter().map(|r| r.4).collect::<Vec<_>>()),
+            Column::new(COLUMNS[5].into(), rows.iter().map(|r| r.5).collect::<Vec<_>>()),
+            Column::new(COLUMNS[6].into(), rows.iter().map(|r| r.6).collect::<Vec<_>>()),
+        ],
+    )
 }

@@ -1,6 +1,7 @@
-//! Marts: gold (as slim frames of codes) -> the five mart tables of METRICS.md.
+//! Marts: gold (slim events + dim_users) -> the five mart tables of METRICS.md.
 //! Every mart reads only gold; none reads another mart.
 
+pub mod activity;
 pub mod calendar;
 pub mod export;
 pub mod growth;
@@ -9,7 +10,8 @@ pub mod retention;
 
 use polars::prelude::*;
 
-use super::slim::SlimFrames;
+use super::slim::{DimUsers, SlimEvents};
+use activity::Activity;
 use calendar::Grain;
 
 /// Mart names and their key columns (rows are unique on, and sorted by, the keys).
@@ -29,51 +31,34 @@ pub fn growth_mart(grain: Grain) -> &'static str {
     }
 }
 
-/// What every mart is computed from.
-pub struct MartContext {
-    pub events: DataFrame,
-    /// dim_users by code: `user`, `user_id`, `country`, `first_time`, `last_time`.
-    pub users: DataFrame,
-    pub countries: DataFrame,
-    pub categories: DataFrame,
-    pub event_types: DataFrame,
-    /// Distinct (user, day) pairs: the activity every growth and retention number rests on.
-    pub activity: DataFrame,
-    pub first_day: i64,
-    pub last_day: i64,
+/// The strings behind the dictionary codes.
+pub struct Names {
+    pub countries: Vec<String>,
+    pub categories: Vec<String>,
 }
 
-impl MartContext {
-    pub fn new(frames: SlimFrames) -> PolarsResult<Self> {
-        let activity = frames
-            .events
-            .clone()
-            .lazy()
-            .select([col("user"), col("day")])
-            .unique(None, UniqueKeepStrategy::Any)
-            .collect()?;
-        let day = activity.column("day")?.i64()?;
-        let (first_day, last_day) = (day.min().unwrap_or(0), day.max().unwrap_or(0));
-        Ok(Self {
-            events: frames.events,
-            users: frames.users,
-            countries: frames.countries,
-            categories: frames.categories,
-            event_types: frames.event_types,
-            activity,
-            first_day,
-            last_day,
-        })
+impl Names {
+    pub fn new(slim: &SlimEvents) -> Self {
+        let list = |v: &[Box<str>]| v.iter().map(|s| s.to_string()).collect();
+        Self {
+            countries: list(slim.countries.values()),
+            categories: list(slim.categories.values()),
+        }
     }
 }
 
 /// Builds all five marts, in [`MARTS`] order.
-pub fn build_all(ctx: &MartContext) -> PolarsResult<Vec<(&'static str, DataFrame)>> {
+pub fn build_all(
+    slim: &SlimEvents,
+    dim: &DimUsers,
+) -> PolarsResult<(Activity, Vec<(&'static str, DataFrame)>)> {
+    let act = Activity::new(slim, dim);
+    let names = Names::new(slim);
     let mut out = Vec::with_capacity(MARTS.len());
     for grain in Grain::ALL {
-        out.push((growth_mart(grain), growth::build(ctx, grain)?));
+        out.push((growth_mart(grain), growth::build(&act, &names, grain)?));
     }
-    out.push((MARTS[3].0, retention::build(ctx)?));
-    out.push((MARTS[4].0, interactions::build(ctx)?));
-    Ok(out)
+    out.push((MARTS[3].0, retention::build(&act, &names)?));
+    out.push((MARTS[4].0, interactions::build(slim, &act, &names)?));
+    Ok((act, out))
 }

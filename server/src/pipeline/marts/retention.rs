@@ -1,12 +1,14 @@
-//! Retention: active (user, day) pairs + each user's cohort (first day, dim country) ->
-//! one row per cohort date x country with dN_retained and dN_retention_rate for
-//! N in 0, 1, 7, 30, 60, 90; a day not yet observed (cohort date + N after the data's last
-//! day) is null, never 0.
+//! Retention: each user's active days -> one row per cohort date (the user's first active
+//! day) x dim country with dN_retained and dN_retention_rate for N in 0, 1, 7, 30, 60, 90.
+//! A day not observed yet (cohort date + N after the data's last day) is null, never 0.
 //! See: METRICS.md, Retention.
+
+use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
-use super::MartContext;
+use super::Names;
+use super::activity::Activity;
 
 pub const DAYS: [i64; 6] = [0, 1, 7, 30, 60, 90];
 
@@ -17,79 +19,45 @@ pub fn columns() -> Vec<String> {
     cols
 }
 
-pub fn build(ctx: &MartContext) -> PolarsResult<DataFrame> {
-    let cohorts = ctx.users.clone().lazy().select([
-        col("user"),
-        col("country"),
-        col("first_day").alias("cohort"),
-    ]);
-    let retained = ctx
-        .activity
-        .clone()
-        .lazy()
-        .join(
-            cohorts.clone(),
-            [col("user")],
-            [col("user")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .with_column((col("day") - col("cohort")).alias("n"))
-        .group_by([col("cohort"), col("country")])
-        .agg(
-            DAYS.iter()
-                .map(|&n| {
-                    col("n")
-                        .eq(lit(n))
-                        .sum()
-                        .cast(DataType::Int64)
-                        .alias(format!("r{n}"))
-                })
-                .collect::<Vec<_>>(),
-        );
-    let observed = |n: i64| (col("cohort") + lit(n)).lt_eq(lit(ctx.last_day));
-    let mut outputs = vec![
-        col("cohort")
-            .cast(DataType::Int32)
-            .cast(DataType::Date)
-            .alias("cohort_date"),
-        col("country_name").alias("country"),
-        col("cohort_size"),
+pub fn build(act: &Activity, names: &Names) -> PolarsResult<DataFrame> {
+    // (cohort day, country) -> [cohort size, retained on each day N]
+    let mut cohorts: BTreeMap<(i64, Option<&str>), [i64; 1 + DAYS.len()]> = BTreeMap::new();
+    for user in 0..act.users() {
+        let Some(cohort) = act.days(user).next() else { continue };
+        let country = names.countries.get(act.country[user] as usize).map(String::as_str);
+        let entry = cohorts.entry((cohort, country)).or_default();
+        entry[0] += 1;
+        for (i, n) in DAYS.iter().enumerate() {
+            entry[1 + i] += i64::from(act.is_active(user, cohort + n));
+        }
+    }
+    let rows = cohorts.len();
+    let mut date = Vec::with_capacity(rows);
+    let mut country = Vec::with_capacity(rows);
+    let mut size = Vec::with_capacity(rows);
+    let mut retained = vec![Vec::with_capacity(rows); DAYS.len()];
+    let mut rate = vec![Vec::with_capacity(rows); DAYS.len()];
+    for (&(cohort, name), counts) in &cohorts {
+        date.push(cohort as i32);
+        country.push(name);
+        size.push(counts[0]);
+        for (i, n) in DAYS.iter().enumerate() {
+            let observed = cohort + n <= act.last_day;
+            retained[i].push(observed.then_some(counts[1 + i]));
+            rate[i].push(observed.then(|| 100.0 * counts[1 + i] as f64 / counts[0] as f64));
+        }
+    }
+    let names = columns();
+    let mut out = vec![
+        Int32Chunked::from_vec(names[0].as_str().into(), date).into_date().into_column(),
+        Column::new(names[1].as_str().into(), country),
+        Column::new(names[2].as_str().into(), size),
     ];
-    for &n in &DAYS {
-        outputs.push(
-            when(observed(n))
-                .then(col(format!("r{n}")).fill_null(lit(0i64)))
-                .otherwise(lit(NULL).cast(DataType::Int64))
-                .alias(format!("d{n}_retained")),
-        );
+    for (i, values) in retained.into_iter().enumerate() {
+        out.push(Column::new(names[3 + i].as_str().into(), values));
     }
-    for &n in &DAYS {
-        outputs.push(
-            when(observed(n))
-                .then(
-                    lit(100.0) * col(format!("r{n}")).fill_null(lit(0i64)).cast(DataType::Float64)
-                        / col("cohort_size").cast(DataType::Float64),
-                )
-                .otherwise(lit(NULL).cast(DataType::Float64))
-                .alias(format!("d{n}_retention_rate")),
-        );
+    for (i, values) in rate.into_iter().enumerate() {
+        out.push(Column::new(names[3 + DAYS.len() + i].as_str().into(), values));
     }
-    cohorts
-        .group_by([col("cohort"), col("country")])
-        .agg([len().cast(DataType::Int64).alias("cohort_size")])
-        .join(
-            retained,
-            [col("cohort"), col("country")],
-            [col("cohort"), col("country")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .join(
-            ctx.countries.clone().lazy(),
-            [col("country")],
-            [col("country")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .select(outputs)
-        .sort(["cohort_date", "country"], SortMultipleOptions::default())
-        .collect()
+    DataFrame::new(rows, out)
 }
