@@ -8,7 +8,11 @@ use clap::{Args, Parser, Subcommand};
 use crate::pipeline::marts::export::Format;
 
 #[derive(Debug, Parser)]
-#[command(name = "heymax", version, about = "Product-growth analytics: event CSVs -> bronze/silver/gold -> marts")]
+#[command(
+    name = "heymax",
+    version,
+    about = "Product-growth analytics: event CSVs -> bronze/silver/gold -> marts"
+)]
 pub struct Cli {
     /// Only print errors (and the result); for scripts.
     #[arg(long, short, global = true)]

@@ -41,7 +41,11 @@ const UTM: [(&str, u32); 5] = [
     ("tiktok", 14),
 ];
 const PLATFORMS: [&str; 3] = ["web", "ios", "android"];
+/// An event type, its category and the range of its miles (None: no miles).
+type Kind = (&'static str, &'static str, Option<(u32, u32)>);
+
 /// (event_type, category, weight per 10,000 events, miles range) as in the sample.
+#[allow(clippy::type_complexity)]
 const KINDS: [(&str, &str, u32, Option<(u32, u32)>); 10] = [
     ("miles_earned", "dining", 1671, Some((80, 1199))),
     ("miles_earned", "ecommerce", 2280, Some((80, 1199))),
@@ -55,16 +59,16 @@ const KINDS: [(&str, &str, u32, Option<(u32, u32)>); 10] = [
     ("share", "", 979, None),
 ];
 
-fn pick<'a, T>(rng: &mut ChaCha8Rng, items: &'a [(T, u32)]) -> &'a T {
+fn pick<T: Copy>(rng: &mut ChaCha8Rng, items: &[(T, u32)]) -> T {
     let total: u32 = items.iter().map(|(_, w)| w).sum();
     let mut x = rng.random_range(0..total);
     for (item, w) in items {
         if x < *w {
-            return item;
+            return *item;
         }
         x -= w;
     }
-    &items[items.len() - 1].0
+    items[items.len() - 1].0
 }
 
 struct User {
@@ -89,17 +93,14 @@ pub fn generate(options: &GenerateOptions, out: &mut dyn Write) -> std::io::Resu
             let lifetime = rng.random_range(1..=days);
             User {
                 id: format!("u_{:0width$}", i + 1),
-                country: *pick(&mut rng, &COUNTRIES),
-                utm: *pick(&mut rng, &UTM),
+                country: pick(&mut rng, &COUNTRIES),
+                utm: pick(&mut rng, &UTM),
                 first,
                 last: (first + lifetime).min(days - 1),
             }
         })
         .collect();
-    let kinds: Vec<((&str, &str, Option<(u32, u32)>), u32)> = KINDS
-        .iter()
-        .map(|&(t, c, w, m)| ((t, c, m), w))
-        .collect();
+    let kinds: Vec<(Kind, u32)> = KINDS.iter().map(|&(t, c, w, m)| ((t, c, m), w)).collect();
     out.write_all(
         b"event_time,user_id,event_type,transaction_category,miles_amount,platform,utm_source,country\n",
     )?;
@@ -119,7 +120,7 @@ pub fn generate(options: &GenerateOptions, out: &mut dyn Write) -> std::io::Resu
         let secs: u32 = rng.random_range(0..86_400);
         let micros: u32 = rng.random_range(0..1_000_000);
         let date = crate::pipeline::marts::calendar::date(options.start_day + day);
-        let (event_type, category, miles) = *pick(&mut rng, &kinds);
+        let (event_type, category, miles) = pick(&mut rng, &kinds);
         let platform = PLATFORMS[rng.random_range(0..PLATFORMS.len())];
         line.clear();
         use std::fmt::Write as _;

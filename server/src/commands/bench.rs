@@ -73,7 +73,8 @@ fn time_run(input: &Path) -> anyhow::Result<(f64, RunSummary)> {
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    let summary: RunSummary = serde_json::from_slice(&output.stdout).context("reading the run summary")?;
+    let summary: RunSummary =
+        serde_json::from_slice(&output.stdout).context("reading the run summary")?;
     Ok((wall, summary))
 }
 
@@ -93,7 +94,9 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
                 best = Some((wall, summary));
             }
         }
-        let Some((wall, summary)) = best else { continue };
+        let Some((wall, summary)) = best else {
+            continue;
+        };
         let events = summary.ingest.records;
         results.push(BenchResult {
             input: input.display().to_string(),

@@ -19,7 +19,8 @@ pub fn generate(args: &GenerateArgs, quiet: bool) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let tmp = args.out.with_extension("csv.tmp");
-    let file = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let file =
+        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
     write_events(&options, &mut out).with_context(|| format!("writing {}", tmp.display()))?;
     out.flush()?;

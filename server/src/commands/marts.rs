@@ -11,7 +11,8 @@ use crate::warehouse::Warehouse;
 
 pub fn export(args: &ExportArgs, quiet: bool) -> anyhow::Result<()> {
     let wh = Warehouse::open(&args.warehouse)?;
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     for (name, _) in MARTS {
         let df = wh.read_table(&format!("marts.{name}"), None)?;
         let path = args.out.join(format!("{name}.{}", args.format.extension()));
@@ -19,7 +20,8 @@ pub fn export(args: &ExportArgs, quiet: bool) -> anyhow::Result<()> {
         let mut out = BufWriter::new(
             std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
         );
-        export::write(&df, args.format, &mut out).with_context(|| format!("writing {}", tmp.display()))?;
+        export::write(&df, args.format, &mut out)
+            .with_context(|| format!("writing {}", tmp.display()))?;
         out.flush()?;
         drop(out);
         std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;

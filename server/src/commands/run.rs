@@ -23,7 +23,10 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<u8> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else if !quiet || summary.failed() {
-        print!("{}", render(&summary, &args.warehouse.display().to_string()));
+        print!(
+            "{}",
+            render(&summary, &args.warehouse.display().to_string())
+        );
     }
     Ok(if summary.failed() { QUALITY_FAILED } else { 0 })
 }
@@ -32,7 +35,7 @@ fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -58,7 +61,10 @@ pub fn render(s: &RunSummary, warehouse: &str) -> String {
         let _ = writeln!(o, "               {file}:{line}: {reason}");
     }
     if r.quarantined > s.quarantine_sample.len() as u64 {
-        let _ = writeln!(o, "               ... see quarantine/rows/*.parquet in the warehouse");
+        let _ = writeln!(
+            o,
+            "               ... see quarantine/rows/*.parquet in the warehouse"
+        );
     }
     let _ = writeln!(o, "  bronze       {:>12}", thousands(r.bronze));
     if s.committed {
@@ -107,7 +113,12 @@ pub fn render(s: &RunSummary, warehouse: &str) -> String {
         .iter()
         .map(|st| format!("{} {:.3}s", st.name, st.seconds))
         .collect();
-    let _ = writeln!(o, "  time: {}; peak RSS {} MiB", stages.join(", "), s.peak_rss_bytes >> 20);
+    let _ = writeln!(
+        o,
+        "  time: {}; peak RSS {} MiB",
+        stages.join(", "),
+        s.peak_rss_bytes >> 20
+    );
     if !s.committed {
         let _ = writeln!(
             o,

@@ -62,6 +62,9 @@ mod tests {
         .unwrap();
         let bronze = build(events, 3, 1_000).unwrap();
         assert_eq!(bronze.schema().as_ref(), &schema());
-        assert_eq!(bronze.column("batch_id").unwrap().i64().unwrap().get(0), Some(3));
+        assert_eq!(
+            bronze.column("batch_id").unwrap().i64().unwrap().get(0),
+            Some(3)
+        );
     }
 }

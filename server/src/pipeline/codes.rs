@@ -65,7 +65,12 @@ mod tests {
         let mut global = Interner::default();
         global.intern("b");
         let mut local = Interner::default();
-        let mut codes = vec![local.intern("a"), local.intern("b"), NULL_CODE, local.intern("a")];
+        let mut codes = vec![
+            local.intern("a"),
+            local.intern("b"),
+            NULL_CODE,
+            local.intern("a"),
+        ];
         let map = global.merge(&local);
         remap(&mut codes, &map);
         assert_eq!(codes, vec![1, 0, NULL_CODE, 1]);

@@ -19,9 +19,12 @@ pub struct Dedup {
 }
 
 impl Dedup {
+    pub fn reserve(&mut self, additional: usize) {
+        self.seen.reserve(additional);
+    }
+
     /// `true` for each id not seen before (it is then remembered).
     pub fn keep(&mut self, ids: &[i64]) -> Vec<bool> {
-        self.seen.reserve(ids.len());
         ids.iter().map(|&id| self.seen.insert(id)).collect()
     }
 }
@@ -58,7 +61,10 @@ pub fn load_existing(wh: &Warehouse) -> Result<Existing> {
             path: path.clone(),
             source,
         };
-        let ids = df.column(EVENT_ID).and_then(|c| c.i64().cloned()).map_err(err)?;
+        let ids = df
+            .column(EVENT_ID)
+            .and_then(|c| c.i64().cloned())
+            .map_err(err)?;
         let ids: Vec<i64> = ids.into_no_null_iter().collect();
         existing.dedup.keep(&ids);
         existing.ids.extend(ids);

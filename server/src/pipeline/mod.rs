@@ -7,6 +7,7 @@ pub mod bronze;
 pub mod codes;
 pub mod gold;
 pub mod ingest;
+pub mod load;
 pub mod marts;
 pub mod quality;
 pub mod schema;
@@ -15,14 +16,13 @@ pub mod slim;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::warehouse::{BatchRecord, Transaction, Warehouse, WarehouseError, parquet};
-use ingest::{IngestError, IngestOptions, IngestStats, QuarantineRow};
+use ingest::{IngestError, IngestOptions, IngestStats};
 use quality::{Context, Severity, TestResult};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +31,8 @@ pub enum PipelineError {
     Ingest(#[from] IngestError),
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
+    #[error("the loader thread stopped unexpectedly; see the error logged before this one")]
+    LoaderStopped,
     #[error("computing {stage}: {source}")]
     Compute {
         stage: &'static str,
@@ -47,7 +49,7 @@ impl From<PolarsError> for PipelineError {
     }
 }
 
-fn compute(stage: &'static str) -> impl FnOnce(PolarsError) -> PipelineError {
+pub(crate) fn compute(stage: &'static str) -> impl FnOnce(PolarsError) -> PipelineError {
     move |source| PipelineError::Compute { stage, source }
 }
 
@@ -129,7 +131,12 @@ impl Timer {
             seconds: (now - self.lap).as_secs_f64(),
             rows,
         });
-        tracing::debug!(stage = name, rows, secs = (now - self.lap).as_secs_f64(), "stage done");
+        tracing::debug!(
+            stage = name,
+            rows,
+            secs = (now - self.lap).as_secs_f64(),
+            "stage done"
+        );
         self.lap = now;
     }
 }
@@ -174,45 +181,40 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, PipelineError> {
     // ingest -> bronze, streamed: each piece is tested, written and deduplicated as it comes.
     let progress = progress_bar(options.progress, total_bytes);
     let bronze_path = tx.stage("bronze.events.parquet");
-    let mut writer = parquet::StreamWriter::create(&bronze_path, &bronze::schema())?;
-    let gold::Existing {
-        mut dedup,
-        ids: mut gold_ids,
-        slim: mut gold_slim,
-    } = existing;
-    let mut keep_mask: Vec<bool> = Vec::new();
-    let mut duplicates = 0u64;
-    let mut quarantine = QuarantineTable::default();
-    let mut bronze_tests = quality::Streamed::default();
-    let mut sink_times = [0f64; 4];
-    let stats = ingest::ingest(&files, &options.ingest, &progress, |piece| {
-        let t = Instant::now();
-        let bronze = bronze::build(piece.events, batch_id, loaded_at).map_err(compute("bronze"))?;
-        bronze_tests.add("bronze.events", &bronze).map_err(compute("bronze tests"))?;
-        sink_times[0] += t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        writer.write(&bronze)?;
-        sink_times[1] += t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        let ids = bronze.column(schema::EVENT_ID).and_then(|c| c.i64().cloned()).map_err(compute("bronze"))?;
-        let ids: Vec<i64> = ids.into_no_null_iter().collect();
-        let keep = dedup.keep(&ids);
-        let kept = keep.iter().filter(|k| **k).count();
-        duplicates += (ids.len() - kept) as u64;
-        if kept == ids.len() {
-            gold_ids.extend_from_slice(&ids);
-            gold_slim.append(piece.slim, None);
-        } else {
-            gold_ids.extend(ids.iter().zip(&keep).filter(|(_, k)| **k).map(|(id, _)| id));
-            gold_slim.append(piece.slim, Some(&keep));
-        }
-        keep_mask.extend_from_slice(&keep);
-        quarantine.extend(&piece.source, piece.quarantine);
-        sink_times[2] += t.elapsed().as_secs_f64();
-        Ok::<(), PipelineError>(())
-    })?;
-    eprintln!("sink {sink_times:?}");
+    let writer = parquet::StreamWriter::create(&bronze_path, &bronze::schema())?;
+    let mut load = load::Load::new(existing, writer, batch_id, loaded_at, total_bytes);
+    // Parsing (all cores) and loading (bronze file, dedup) overlap: pieces flow through a
+    // short queue to a loader thread, so memory holds only a few pieces at a time.
+    let (stats, loaded) = std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<ingest::Piece>(2);
+        let loader = scope.spawn(move || {
+            for piece in receiver {
+                load.take(piece)?;
+            }
+            Ok::<_, PipelineError>(load)
+        });
+        let stats = ingest::ingest(&files, &options.ingest, &progress, |piece| {
+            sender.send(piece).map_err(|_| PipelineError::LoaderStopped)
+        });
+        drop(sender);
+        let loaded = loader.join().unwrap_or(Err(PipelineError::LoaderStopped));
+        (stats, loaded)
+    });
+    // The loader's own error explains a stopped queue better than the parser's.
+    let loaded = loaded?;
+    let stats = stats?;
     progress.finish_and_clear();
+    let load::Load {
+        writer,
+        dedup: _,
+        mut gold_ids,
+        gold_slim,
+        keep_mask,
+        duplicates,
+        mut quarantine,
+        bronze_tests,
+        ..
+    } = loaded;
     let bronze_rows = writer.rows;
     writer.finish()?;
     timer.lap("ingest+bronze", bronze_rows);
@@ -238,7 +240,11 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, PipelineError> {
         TestResult::new(
             "quarantine.rows",
             "no_quarantined_rows".into(),
-            if options.strict { Severity::Error } else { Severity::Warn },
+            if options.strict {
+                Severity::Error
+            } else {
+                Severity::Warn
+            },
             stats.quarantined,
         ),
     ];
@@ -262,7 +268,13 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, PipelineError> {
             tx.append("silver.events", &link, &part);
             rows.silver_appended = bronze_rows;
         }
-        rows.silver_total = tx.state().batches.iter().filter(|b| b.status == "loaded").map(|b| b.rows).sum::<u64>()
+        rows.silver_total = tx
+            .state()
+            .batches
+            .iter()
+            .filter(|b| b.status == "loaded")
+            .map(|b| b.rows)
+            .sum::<u64>()
             + rows.silver_appended;
         timer.lap("silver", rows.silver_appended);
 
@@ -282,7 +294,8 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, PipelineError> {
         }
         rows.gold_total = gold_ids.len() as u64;
         let dim = gold_slim.dim_users();
-        let mut dim_frame = gold::dim_users_frame(&gold_slim, &dim).map_err(compute("dim_users"))?;
+        let mut dim_frame =
+            gold::dim_users_frame(&gold_slim, &dim).map_err(compute("dim_users"))?;
         rows.dim_users = dim_frame.height() as u64;
         let dim_path = tx.stage("gold.dim_users.parquet");
         parquet::write(&dim_path, &mut dim_frame)?;
@@ -299,12 +312,21 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, PipelineError> {
         )?;
         let dim_codes = DataFrame::new(
             dim.len(),
-            vec![Column::new("user_id".into(), (0..dim.len() as u32).collect::<Vec<_>>())],
+            vec![Column::new(
+                "user_id".into(),
+                (0..dim.len() as u32).collect::<Vec<_>>(),
+            )],
         )?;
         let lookup = |t: &str| (t == gold::DIM).then(|| dim_codes.clone());
         let gold_ctx = Context::default();
-        tests.extend(quality::run_table(gold::FACT, &fact, &gold_ctx, &lookup).map_err(compute("gold tests"))?);
-        tests.extend(quality::run_table(gold::DIM, &dim_frame, &gold_ctx, &lookup).map_err(compute("gold tests"))?);
+        tests.extend(
+            quality::run_table(gold::FACT, &fact, &gold_ctx, &lookup)
+                .map_err(compute("gold tests"))?,
+        );
+        tests.extend(
+            quality::run_table(gold::DIM, &dim_frame, &gold_ctx, &lookup)
+                .map_err(compute("gold tests"))?,
+        );
         drop(fact);
         timer.lap("gold_tests", 0);
 
@@ -364,7 +386,9 @@ fn build_marts(
     let none = |_: &str| None;
     for (name, mut df) in built {
         let table = format!("marts.{name}");
-        tests.extend(quality::run_table(&table, &df, &quality_ctx, &none).map_err(compute("mart tests"))?);
+        tests.extend(
+            quality::run_table(&table, &df, &quality_ctx, &none).map_err(compute("mart tests"))?,
+        );
         rows.marts.insert(name.to_string(), df.height() as u64);
         let path = tx.stage(&format!("{table}.parquet"));
         parquet::write(&path, &mut df)?;
@@ -385,42 +409,4 @@ fn progress_bar(show: bool, total: u64) -> indicatif::ProgressBar {
         pb.set_style(style);
     }
     pb
-}
-
-/// Quarantined rows of this batch, with their source file.
-#[derive(Default)]
-struct QuarantineTable {
-    source: Vec<String>,
-    line: Vec<i64>,
-    raw: Vec<String>,
-    reason: Vec<String>,
-    sample: Vec<(String, u64, String)>,
-}
-
-impl QuarantineTable {
-    fn extend(&mut self, source: &Arc<str>, rows: Vec<QuarantineRow>) {
-        for r in rows {
-            if self.sample.len() < 5 {
-                self.sample.push((source.to_string(), r.line, r.reason.clone()));
-            }
-            self.source.push(source.to_string());
-            self.line.push(r.line as i64);
-            self.raw.push(r.raw);
-            self.reason.push(r.reason);
-        }
-    }
-
-    fn frame(&mut self, batch_id: i64, loaded_at: i64) -> PolarsResult<DataFrame> {
-        let height = self.line.len();
-        let df = DataFrame::new(
-            height,
-            vec![
-                Column::new("source_file".into(), std::mem::take(&mut self.source)),
-                Column::new("line_number".into(), std::mem::take(&mut self.line)),
-                Column::new("raw".into(), std::mem::take(&mut self.raw)),
-                Column::new("reason".into(), std::mem::take(&mut self.reason)),
-            ],
-        )?;
-        bronze::build(df, batch_id, loaded_at)
-    }
 }

@@ -49,7 +49,10 @@ impl SlimEvents {
     /// Appends the rows of `chunk` whose `keep` flag is set (all rows when `keep` is `None`).
     pub fn append(&mut self, mut chunk: SlimChunk, keep: Option<&[bool]>) {
         remap(&mut chunk.user, &self.users.merge(&chunk.users));
-        remap(&mut chunk.category, &self.categories.merge(&chunk.categories));
+        remap(
+            &mut chunk.category,
+            &self.categories.merge(&chunk.categories),
+        );
         remap(&mut chunk.country, &self.countries.merge(&chunk.countries));
         match keep {
             None => {
@@ -92,11 +95,17 @@ impl SlimEvents {
             self.user.push(self.users.intern(u));
             self.time.push(t);
             self.event_type.push(code as u8);
-            self.category
-                .push(category.get(i).map_or(NULL_CODE, |c| self.categories.intern(c)));
+            self.category.push(
+                category
+                    .get(i)
+                    .map_or(NULL_CODE, |c| self.categories.intern(c)),
+            );
             self.miles.push(miles.get(i).unwrap_or(0.0));
-            self.country
-                .push(country.get(i).map_or(NULL_CODE, |c| self.countries.intern(c)));
+            self.country.push(
+                country
+                    .get(i)
+                    .map_or(NULL_CODE, |c| self.countries.intern(c)),
+            );
         }
         Ok(())
     }
@@ -143,4 +152,3 @@ impl DimUsers {
         self.country.is_empty()
     }
 }
-

@@ -41,12 +41,11 @@ pub(super) fn recover(root: &Path) -> Result<()> {
     let journal = journal_path(root);
     if journal.exists() {
         let text = std::fs::read(&journal).map_err(io_err(&journal))?;
-        let parsed: Journal = serde_json::from_slice(&text).map_err(|source| {
-            WarehouseError::State {
+        let parsed: Journal =
+            serde_json::from_slice(&text).map_err(|source| WarehouseError::State {
                 path: journal.clone(),
                 source,
-            }
-        })?;
+            })?;
         tracing::warn!("finishing a commit that an earlier run left half-done");
         apply(root, &parsed)?;
     }
@@ -71,10 +70,11 @@ fn apply(root: &Path, journal: &Journal) -> Result<()> {
         }
     }
     let state = Warehouse::state_path(root);
-    let text = serde_json::to_vec_pretty(&journal.state).map_err(|source| WarehouseError::State {
-        path: state.clone(),
-        source,
-    })?;
+    let text =
+        serde_json::to_vec_pretty(&journal.state).map_err(|source| WarehouseError::State {
+            path: state.clone(),
+            source,
+        })?;
     write_atomic(&state, &text)?;
     let journal = journal_path(root);
     std::fs::remove_file(&journal).map_err(io_err(&journal))?;

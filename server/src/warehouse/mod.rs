@@ -22,14 +22,18 @@ pub use commit::Transaction;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
-    #[error("warehouse {0} does not exist: run `heymax run --input <events.csv> --warehouse {0}` first")]
+    #[error(
+        "warehouse {0} does not exist: run `heymax run --input <events.csv> --warehouse {0}` first"
+    )]
     Missing(PathBuf),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("warehouse state {path} is unreadable ({source}); restore it from a backup or start a new warehouse")]
+    #[error(
+        "warehouse state {path} is unreadable ({source}); restore it from a backup or start a new warehouse"
+    )]
     State {
         path: PathBuf,
         source: serde_json::Error,
@@ -185,10 +189,11 @@ impl Warehouse {
                 let mut iter = frames.into_iter();
                 let mut out = iter.next().unwrap_or_default();
                 for f in iter {
-                    out.vstack_mut_owned(f).map_err(|source| WarehouseError::Parquet {
-                        path: self.root.join(table),
-                        source,
-                    })?;
+                    out.vstack_mut_owned(f)
+                        .map_err(|source| WarehouseError::Parquet {
+                            path: self.root.join(table),
+                            source,
+                        })?;
                 }
                 Ok(out)
             }

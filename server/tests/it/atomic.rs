@@ -9,16 +9,32 @@ fn a_run_killed_before_commit_leaves_the_previous_warehouse() {
     let wh = dir.path().join("wh");
     let half = write(
         &dir.path().join("half.csv"),
-        &std::fs::read_to_string(sample()).unwrap().lines().take(3000).collect::<Vec<_>>().join("\n"),
+        &std::fs::read_to_string(sample())
+            .unwrap()
+            .lines()
+            .take(3000)
+            .collect::<Vec<_>>()
+            .join("\n"),
     );
     run(&half, &wh);
     let before = export(&wh, dir.path());
     let out = heymax_env(
-        &["--quiet", "run", "--input", p(&sample()), "--warehouse", p(&wh)],
+        &[
+            "--quiet",
+            "run",
+            "--input",
+            p(&sample()),
+            "--warehouse",
+            p(&wh),
+        ],
         &[("HEYMAX_CRASH_AT", "before-commit")],
     );
     assert!(!out.status.success(), "the crash hook must kill the run");
-    assert_eq!(export(&wh, dir.path()), before, "previous version still served");
+    assert_eq!(
+        export(&wh, dir.path()),
+        before,
+        "previous version still served"
+    );
     // The next run works and discards the dead run's staged files.
     run(&sample(), &wh);
     assert!(!wh.join("_heymax/staging").exists());
@@ -32,11 +48,21 @@ fn a_run_killed_mid_commit_is_rolled_forward_on_next_open() {
     let dir = tempfile::tempdir().unwrap();
     let wh = dir.path().join("wh");
     let out = heymax_env(
-        &["--quiet", "run", "--input", p(&sample()), "--warehouse", p(&wh)],
+        &[
+            "--quiet",
+            "run",
+            "--input",
+            p(&sample()),
+            "--warehouse",
+            p(&wh),
+        ],
         &[("HEYMAX_CRASH_AT", "mid-commit")],
     );
     assert!(!out.status.success());
-    assert!(wh.join("_heymax/journal.json").exists(), "the commit was decided");
+    assert!(
+        wh.join("_heymax/journal.json").exists(),
+        "the commit was decided"
+    );
     // A reader finishes the commit, then sees the complete new version.
     let marts = export(&wh, dir.path());
     assert!(!wh.join("_heymax/journal.json").exists());

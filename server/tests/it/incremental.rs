@@ -11,7 +11,10 @@ fn split_sample(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBu
     let (a, b) = rows.split_at(rows.len() / 2);
     let first = write(&dir.join("a.csv"), &format!("{header}\n{}\n", a.join("\n")));
     // The second file repeats 100 rows of the first: they must not count twice.
-    let second = write(&dir.join("b.csv"), &format!("{header}\n{}\n{}\n", a[..100].join("\n"), b.join("\n")));
+    let second = write(
+        &dir.join("b.csv"),
+        &format!("{header}\n{}\n{}\n", a[..100].join("\n"), b.join("\n")),
+    );
     (first, second)
 }
 
@@ -28,8 +31,17 @@ fn reloading_the_same_file_changes_no_mart_row() {
     // Silver has both batches (the audit trail); gold has each event once.
     let state: serde_json::Value =
         serde_json::from_slice(&std::fs::read(wh.join("_heymax/state.json")).unwrap()).unwrap();
-    assert_eq!(state["tables"]["silver.events"].as_array().unwrap().len(), 2);
-    assert_eq!(state["tables"]["gold.fact_events"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        state["tables"]["silver.events"].as_array().unwrap().len(),
+        2
+    );
+    assert_eq!(
+        state["tables"]["gold.fact_events"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(state["batches"][1]["new_in_gold"], 0);
 }
 
@@ -41,9 +53,19 @@ fn a_second_file_appends_its_new_events() {
     run(&sample(), &whole);
     let inc = dir.path().join("inc");
     run(&first, &inc);
-    let out = ok(&heymax(&["run", "--input", p(&second), "--warehouse", p(&inc)]));
+    let out = ok(&heymax(&[
+        "run",
+        "--input",
+        p(&second),
+        "--warehouse",
+        p(&inc),
+    ]));
     assert!(out.contains("100 duplicates skipped"), "{out}");
-    assert_eq!(export(&whole, dir.path()), export(&inc, dir.path()), "two batches = one whole load");
+    assert_eq!(
+        export(&whole, dir.path()),
+        export(&inc, dir.path()),
+        "two batches = one whole load"
+    );
 }
 
 #[test]

@@ -20,7 +20,13 @@ struct Event {
     country: u8,
 }
 
-const TYPES: [&str; 5] = ["miles_earned", "miles_redeemed", "reward_search", "like", "share"];
+const TYPES: [&str; 5] = [
+    "miles_earned",
+    "miles_redeemed",
+    "reward_search",
+    "like",
+    "share",
+];
 const COUNTRIES: [&str; 3] = ["SG", "MY", "TH"];
 
 fn base() -> NaiveDate {
@@ -29,8 +35,15 @@ fn base() -> NaiveDate {
 
 fn events() -> impl Strategy<Value = Vec<Event>> {
     prop::collection::vec(
-        (0u8..12, 0u16..75, 0u32..86_400, 0u8..5, 0u8..3)
-            .prop_map(|(user, day, second, kind, country)| Event { user, day, second, kind, country }),
+        (0u8..12, 0u16..75, 0u32..86_400, 0u8..5, 0u8..3).prop_map(
+            |(user, day, second, kind, country)| Event {
+                user,
+                day,
+                second,
+                kind,
+                country,
+            },
+        ),
         1..120,
     )
 }
@@ -40,8 +53,14 @@ fn csv(events: &[Event]) -> String {
         "event_time,user_id,event_type,transaction_category,miles_amount,platform,utm_source,country\n",
     );
     for e in events {
-        let t = base().and_hms_opt(0, 0, 0).unwrap() + Duration::days(e.day.into()) + Duration::seconds(e.second.into());
-        let (cat, miles) = if e.kind < 2 { ("dining", "10.5") } else { ("", "") };
+        let t = base().and_hms_opt(0, 0, 0).unwrap()
+            + Duration::days(e.day.into())
+            + Duration::seconds(e.second.into());
+        let (cat, miles) = if e.kind < 2 {
+            ("dining", "10.5")
+        } else {
+            ("", "")
+        };
         s.push_str(&format!(
             "{},u{},{},{cat},{miles},web,google,{}\n",
             t.format("%Y-%m-%d %H:%M:%S"),
@@ -125,7 +144,10 @@ fn oracle(events: &[Event], grain: &str) -> Counts {
         p = next_period(grain, p);
     }
     // Only countries that have at least one user are in the grid.
-    let countries: BTreeSet<String> = latest.values().map(|v| COUNTRIES[v.2 as usize].to_string()).collect();
+    let countries: BTreeSet<String> = latest
+        .values()
+        .map(|v| COUNTRIES[v.2 as usize].to_string())
+        .collect();
     counts.retain(|(_, c), _| countries.contains(c));
     counts
 }
@@ -135,7 +157,10 @@ fn run_pipeline(input: &std::path::Path, wh: &std::path::Path) {
         input: input.to_path_buf(),
         warehouse: wh.to_path_buf(),
         strict: true,
-        ingest: IngestOptions { block_size: 1024, threads: 2 },
+        ingest: IngestOptions {
+            block_size: 1024,
+            threads: 2,
+        },
         progress: false,
     })
     .unwrap();
@@ -143,20 +168,42 @@ fn run_pipeline(input: &std::path::Path, wh: &std::path::Path) {
 }
 
 fn mart(wh: &std::path::Path, name: &str) -> DataFrame {
-    Warehouse::open(wh).unwrap().read_table(&format!("marts.{name}"), None).unwrap()
+    Warehouse::open(wh)
+        .unwrap()
+        .read_table(&format!("marts.{name}"), None)
+        .unwrap()
 }
 
 fn growth_counts(df: &DataFrame) -> Counts {
-    let period = df.column("period").unwrap().cast(&DataType::String).unwrap();
+    let period = df
+        .column("period")
+        .unwrap()
+        .cast(&DataType::String)
+        .unwrap();
     let period = period.str().unwrap();
     let country = df.column("country").unwrap().str().unwrap();
     let col = |n: &str| df.column(n).unwrap().i64().unwrap().clone();
-    let (n, r, s, c, a) = (col("new_users"), col("retained_users"), col("resurrected_users"), col("churned_users"), col("active_users"));
+    let (n, r, s, c, a) = (
+        col("new_users"),
+        col("retained_users"),
+        col("resurrected_users"),
+        col("churned_users"),
+        col("active_users"),
+    );
     (0..df.height())
         .map(|i| {
             let p = NaiveDate::parse_from_str(period.get(i).unwrap(), "%Y-%m-%d").unwrap();
-            let v = [n.get(i).unwrap(), r.get(i).unwrap(), s.get(i).unwrap(), c.get(i).unwrap()];
-            assert_eq!(a.get(i).unwrap(), v[0] + v[1] + v[2], "active = new + retained + resurrected");
+            let v = [
+                n.get(i).unwrap(),
+                r.get(i).unwrap(),
+                s.get(i).unwrap(),
+                c.get(i).unwrap(),
+            ];
+            assert_eq!(
+                a.get(i).unwrap(),
+                v[0] + v[1] + v[2],
+                "active = new + retained + resurrected"
+            );
             ((p, country.get(i).unwrap().to_string()), v)
         })
         .collect()

@@ -10,7 +10,10 @@ const KEYS: [(&str, &[&str]); 5] = [
     ("user_growth_metrics_week", &["period", "country"]),
     ("user_growth_metrics_month", &["period", "country"]),
     ("user_retention", &["cohort_date", "country"]),
-    ("user_interactions", &["country", "event_type", "transaction_category"]),
+    (
+        "user_interactions",
+        &["country", "event_type", "transaction_category"],
+    ),
 ];
 
 fn tolerance(column: &str) -> Option<f64> {
@@ -50,7 +53,8 @@ fn sample_marts_match_the_independent_reference_cell_for_cell() {
         let (header, rows) = &got[mart];
         assert_eq!(header, &ref_header, "{mart}: columns and their order");
         assert_eq!(rows.len(), ref_rows.len(), "{mart}: row count");
-        let index = |r: &BTreeMap<String, String>| key.iter().map(|k| r[*k].clone()).collect::<Vec<_>>();
+        let index =
+            |r: &BTreeMap<String, String>| key.iter().map(|k| r[*k].clone()).collect::<Vec<_>>();
         let keys_in_order: Vec<_> = rows.iter().map(index).collect();
         let mut sorted = keys_in_order.clone();
         sorted.sort();
@@ -64,11 +68,21 @@ fn sample_marts_match_the_independent_reference_cell_for_cell() {
             for c in &ref_header {
                 cells += 1;
                 if !same(c, &want[c], &row[c]) {
-                    problems.push(format!("{mart} {:?} {c}: want {:?} got {:?}", index(want), want[c], row[c]));
+                    problems.push(format!(
+                        "{mart} {:?} {c}: want {:?} got {:?}",
+                        index(want),
+                        want[c],
+                        row[c]
+                    ));
                 }
             }
         }
     }
-    assert!(problems.is_empty(), "{} of {cells} cells differ:\n{}", problems.len(), problems[..problems.len().min(20)].join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} of {cells} cells differ:\n{}",
+        problems.len(),
+        problems[..problems.len().min(20)].join("\n")
+    );
     assert!(cells > 5_000, "compared only {cells} cells");
 }

@@ -21,7 +21,9 @@ pub fn heymax(args: &[&str]) -> Output {
 
 pub fn heymax_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_heymax"));
-    cmd.args(args).env_remove("HEYMAX_WAREHOUSE").env_remove("HEYMAX_CRASH_AT");
+    cmd.args(args)
+        .env_remove("HEYMAX_WAREHOUSE")
+        .env_remove("HEYMAX_CRASH_AT");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -45,20 +47,37 @@ pub fn p(path: &Path) -> &str {
 
 /// Runs the pipeline on `input` into `warehouse` and expects success.
 pub fn run(input: &Path, warehouse: &Path) -> String {
-    ok(&heymax(&["--quiet", "run", "--input", p(input), "--warehouse", p(warehouse)]))
+    ok(&heymax(&[
+        "--quiet",
+        "run",
+        "--input",
+        p(input),
+        "--warehouse",
+        p(warehouse),
+    ]))
 }
 
 /// A mart CSV as rows of column -> text.
 pub type Mart = Vec<BTreeMap<String, String>>;
 
 pub fn read_csv(path: &Path) -> (Vec<String>, Mart) {
-    let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    let mut reader =
+        csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
     let rows = reader
         .records()
         .map(|r| {
             let r = r.unwrap();
-            header.iter().cloned().zip(r.iter().map(str::to_string)).collect()
+            header
+                .iter()
+                .cloned()
+                .zip(r.iter().map(str::to_string))
+                .collect()
         })
         .collect();
     (header, rows)
@@ -74,8 +93,21 @@ pub const MARTS: [&str; 5] = [
 
 /// Exports the marts of `warehouse` as CSV into a new folder under `dir` and reads them.
 pub fn export(warehouse: &Path, dir: &Path) -> BTreeMap<String, (Vec<String>, Mart)> {
-    let out = dir.join(format!("export-{}", std::process::id() as u64 * 1000 + rand_suffix()));
-    ok(&heymax(&["--quiet", "marts", "export", "--warehouse", p(warehouse), "--format", "csv", "--out", p(&out)]));
+    let out = dir.join(format!(
+        "export-{}",
+        std::process::id() as u64 * 1000 + rand_suffix()
+    ));
+    ok(&heymax(&[
+        "--quiet",
+        "marts",
+        "export",
+        "--warehouse",
+        p(warehouse),
+        "--format",
+        "csv",
+        "--out",
+        p(&out),
+    ]));
     MARTS
         .iter()
         .map(|m| (m.to_string(), read_csv(&out.join(format!("{m}.csv")))))

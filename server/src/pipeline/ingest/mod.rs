@@ -85,7 +85,7 @@ pub struct IngestOptions {
 impl Default for IngestOptions {
     fn default() -> Self {
         Self {
-            block_size: 32 << 20,
+            block_size: 16 << 20,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
@@ -106,7 +106,11 @@ pub fn resolve_inputs(input: &Path) -> Result<Vec<PathBuf>, IngestError> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(input).map_err(io)? {
         let path = entry.map_err(io)?.path();
-        if path.is_file() && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+        if path.is_file()
+            && path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+        {
             files.push(path);
         }
     }
@@ -206,7 +210,7 @@ pub fn ingest<E: From<IngestError>>(
         let mut blocks = BlockReader::new(file.take(u64::MAX), options.block_size);
         let mut line_base = header.lines; // lines before the current piece
         while let Some(block) = blocks.next_block().map_err(io)? {
-            let pieces = split_block(&block, options.threads * 2);
+            let pieces = split_block(&block, options.threads);
             let parsed = pieces
                 .par_iter()
                 .map(|p| parse_piece(p, &header.order))
@@ -282,16 +286,16 @@ mod tests {
             block_size: block,
             threads: 2,
         };
-        let stats = ingest::<IngestError>(files, &options, &indicatif::ProgressBar::hidden(), |p| {
-            pieces.push(p);
-            Ok(())
-        })
-        .unwrap();
+        let stats =
+            ingest::<IngestError>(files, &options, &indicatif::ProgressBar::hidden(), |p| {
+                pieces.push(p);
+                Ok(())
+            })
+            .unwrap();
         (stats, pieces)
     }
 
-    const HEADER: &str =
-        "event_time,user_id,event_type,transaction_category,miles_amount,platform,utm_source,country\n";
+    const HEADER: &str = "event_time,user_id,event_type,transaction_category,miles_amount,platform,utm_source,country\n";
 
     #[test]
     fn bad_rows_are_quarantined_with_their_line_and_good_rows_load() {
@@ -326,17 +330,26 @@ mod tests {
     fn header_problems_are_clear_errors() {
         let dir = tempfile::tempdir().unwrap();
         let empty = write(dir.path(), "empty.csv", b"");
-        assert!(matches!(read_header(&empty), Err(IngestError::Empty { .. })));
+        assert!(matches!(
+            read_header(&empty),
+            Err(IngestError::Empty { .. })
+        ));
         let bad = write(dir.path(), "bad.csv", b"time,user\n1,2\n");
         let err = read_header(&bad).unwrap_err().to_string();
-        assert!(err.contains("expected columns [event_time, user_id"), "{err}");
+        assert!(
+            err.contains("expected columns [event_time, user_id"),
+            "{err}"
+        );
         assert!(err.contains("found [time, user]"), "{err}");
         let shuffled = write(
             dir.path(),
             "shuffled.csv",
             b"\xef\xbb\xbfcountry,user_id,event_type,transaction_category,miles_amount,platform,utm_source,event_time\r\n",
         );
-        assert_eq!(read_header(&shuffled).unwrap().order, [7, 1, 2, 3, 4, 5, 6, 0]);
+        assert_eq!(
+            read_header(&shuffled).unwrap().order,
+            [7, 1, 2, 3, 4, 5, 6, 0]
+        );
         assert!(matches!(
             resolve_inputs(&dir.path().join("nope")),
             Err(IngestError::Missing(_))

@@ -197,12 +197,18 @@ mod tests {
     #[test]
     fn timestamps_parse_to_microseconds() {
         assert_eq!(parse_timestamp(b"1970-01-01 00:00:00"), Some(0));
-        assert_eq!(parse_timestamp(b"1970-01-02 00:00:01.5"), Some(86_401_500_000));
+        assert_eq!(
+            parse_timestamp(b"1970-01-02 00:00:01.5"),
+            Some(86_401_500_000)
+        );
         assert_eq!(
             parse_timestamp(b"2025-05-04 09:50:20.784808"),
             Some(1_746_352_220_784_808)
         );
-        assert_eq!(parse_timestamp(b"2025-05-04T09:50:20"), Some(1_746_352_220_000_000));
+        assert_eq!(
+            parse_timestamp(b"2025-05-04T09:50:20"),
+            Some(1_746_352_220_000_000)
+        );
         for bad in [
             "2025-02-30 00:00:00",
             "2025-05-04",
@@ -231,10 +237,22 @@ mod tests {
     fn bad_rows_say_why() {
         let cases = [
             ("x,u_1,share,,,web,organic,TH", "unparseable event_time"),
-            ("2025-05-04 09:50:20,,share,,,web,organic,TH", "empty user_id"),
-            ("2025-05-04 09:50:20,u_1,poke,,,web,organic,TH", "unknown event_type"),
-            ("2025-05-04 09:50:20,u_1,share,,ten,web,organic,TH", "non-numeric miles"),
-            ("2025-05-04 09:50:20,u_1,share,,inf,web,organic,TH", "non-numeric miles"),
+            (
+                "2025-05-04 09:50:20,,share,,,web,organic,TH",
+                "empty user_id",
+            ),
+            (
+                "2025-05-04 09:50:20,u_1,poke,,,web,organic,TH",
+                "unknown event_type",
+            ),
+            (
+                "2025-05-04 09:50:20,u_1,share,,ten,web,organic,TH",
+                "non-numeric miles",
+            ),
+            (
+                "2025-05-04 09:50:20,u_1,share,,inf,web,organic,TH",
+                "non-numeric miles",
+            ),
             ("2025-05-04 09:50:20,u_1,share", "wrong column count"),
         ];
         for (line, want) in cases {
@@ -259,9 +277,11 @@ mod tests {
 
     #[test]
     fn quoted_fields_are_split_by_the_csv_crate() {
-        let out = with_fields(b"a,\"b,c\",\"d\"\"e\"", |f| f.iter().map(|x| x.to_vec()).collect::<Vec<_>>());
+        let out = with_fields(b"a,\"b,c\",\"d\"\"e\"", |f| {
+            f.iter().map(|x| x.to_vec()).collect::<Vec<_>>()
+        });
         assert_eq!(out, vec![b"a".to_vec(), b"b,c".to_vec(), b"d\"e".to_vec()]);
-        let n = with_fields(&[b',';40], |f| f.len());
+        let n = with_fields(&[b','; 40], |f| f.len());
         assert_eq!(n, 41);
     }
 }

@@ -42,8 +42,12 @@ impl Grain {
             Grain::Day => ordinal,
             Grain::Week => ordinal * 7 - 3,
             Grain::Month => day_number(
-                NaiveDate::from_ymd_opt(ordinal.div_euclid(12) as i32, ordinal.rem_euclid(12) as u32 + 1, 1)
-                    .unwrap_or_default(),
+                NaiveDate::from_ymd_opt(
+                    ordinal.div_euclid(12) as i32,
+                    ordinal.rem_euclid(12) as u32 + 1,
+                    1,
+                )
+                .unwrap_or_default(),
             ),
         }
     }
@@ -70,7 +74,10 @@ pub fn day_to_ordinal(grain: Grain, first: i64, last: i64) -> PolarsResult<DataF
     let idx: Vec<i64> = days.iter().map(|&d| grain.ordinal(d)).collect();
     DataFrame::new(
         days.len(),
-        vec![Column::new("day".into(), days), Column::new("idx".into(), idx)],
+        vec![
+            Column::new("day".into(), days),
+            Column::new("idx".into(), idx),
+        ],
     )
 }
 
@@ -112,17 +119,34 @@ mod tests {
         assert_eq!(Grain::Month.start(m), day("2024-02-01"));
         assert_eq!(Grain::Month.end(m), day("2024-02-29"));
         assert_eq!(Grain::Month.ordinal(day("2024-03-01")), m + 1);
-        assert_eq!(Grain::Month.start(Grain::Month.ordinal(day("2025-01-09")) - 1), day("2024-12-01"));
+        assert_eq!(
+            Grain::Month.start(Grain::Month.ordinal(day("2025-01-09")) - 1),
+            day("2024-12-01")
+        );
     }
 
     #[test]
     fn only_the_period_holding_the_last_day_is_incomplete() {
         let p = periods(Grain::Month, day("2025-03-07"), day("2025-06-05")).unwrap();
-        let complete: Vec<_> = p.column("is_complete").unwrap().bool().unwrap().iter().flatten().collect();
+        let complete: Vec<_> = p
+            .column("is_complete")
+            .unwrap()
+            .bool()
+            .unwrap()
+            .iter()
+            .flatten()
+            .collect();
         assert_eq!(complete, vec![true, true, true, false]);
         // A month whose last day is the data's last day is still incomplete (not before it).
         let p = periods(Grain::Month, day("2025-03-07"), day("2025-05-31")).unwrap();
-        let complete: Vec<_> = p.column("is_complete").unwrap().bool().unwrap().iter().flatten().collect();
+        let complete: Vec<_> = p
+            .column("is_complete")
+            .unwrap()
+            .bool()
+            .unwrap()
+            .iter()
+            .flatten()
+            .collect();
         assert_eq!(complete, vec![true, true, false]);
     }
 }

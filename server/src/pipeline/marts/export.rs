@@ -118,6 +118,8 @@ mod tests {
         assert!(text.starts_with(
             r#"[{"period":"2024-10-04","country":"SG","quick_ratio":0.3333333333333333,"is_complete":true}"#
         ), "{text}");
-        assert!(text.contains(r#"{"period":"2024-10-05","country":null,"quick_ratio":null,"is_complete":false}"#));
+        assert!(text.contains(
+            r#"{"period":"2024-10-05","country":null,"quick_ratio":null,"is_complete":false}"#
+        ));
     }
 }

@@ -35,7 +35,9 @@ pub const COLUMNS: [&str; 10] = [
 /// Calls `f(user, period ordinal, status)` for every status a user has, in period order.
 pub fn lifecycle(act: &Activity, grain: Grain, mut f: impl FnMut(usize, i64, usize)) {
     let last_idx = grain.ordinal(act.last_day);
-    let ordinal: Vec<i64> = (act.first_day..=act.last_day).map(|d| grain.ordinal(d)).collect();
+    let ordinal: Vec<i64> = (act.first_day..=act.last_day)
+        .map(|d| grain.ordinal(d))
+        .collect();
     for user in 0..act.users() {
         let mut prev: Option<i64> = None;
         for day in act.days(user) {
@@ -84,8 +86,12 @@ pub fn build(act: &Activity, names: &Names, grain: Grain) -> PolarsResult<DataFr
     let mut period = Vec::with_capacity(rows);
     let mut country = Vec::with_capacity(rows);
     let mut n = [(); 4].map(|_| Vec::with_capacity(rows));
-    let (mut active, mut growth, mut quick, mut complete) =
-        (Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows));
+    let (mut active, mut growth, mut quick, mut complete) = (
+        Vec::with_capacity(rows),
+        Vec::with_capacity(rows),
+        Vec::with_capacity(rows),
+        Vec::with_capacity(rows),
+    );
     for i in 0..periods {
         let idx = first_idx + i as i64;
         for &(name, s) in &countries {
@@ -97,7 +103,9 @@ pub fn build(act: &Activity, names: &Names, grain: Grain) -> PolarsResult<DataFr
             }
             active.push(c[NEW] + c[RETAINED] + c[RESURRECTED]);
             growth.push(c[NEW] + c[RESURRECTED] - c[CHURNED]);
-            quick.push((c[CHURNED] != 0).then(|| (c[NEW] + c[RESURRECTED]) as f64 / c[CHURNED] as f64));
+            quick.push(
+                (c[CHURNED] != 0).then(|| (c[NEW] + c[RESURRECTED]) as f64 / c[CHURNED] as f64),
+            );
             complete.push(grain.end(idx) < act.last_day);
         }
     }
@@ -105,7 +113,9 @@ pub fn build(act: &Activity, names: &Names, grain: Grain) -> PolarsResult<DataFr
     DataFrame::new(
         rows,
         vec![
-            Int32Chunked::from_vec(COLUMNS[0].into(), period).into_date().into_column(),
+            Int32Chunked::from_vec(COLUMNS[0].into(), period)
+                .into_date()
+                .into_column(),
             Column::new(COLUMNS[1].into(), country),
             Column::new(COLUMNS[2].into(), new),
             Column::new(COLUMNS[3].into(), retained),

@@ -61,7 +61,11 @@ pub fn build(slim: &SlimEvents, act: &Activity, names: &Names) -> PolarsResult<D
     let mut groups: Vec<Group> = Vec::new();
     for i in 0..slim.len() {
         let user = slim.user[i];
-        let key = (act.country[user as usize], slim.event_type[i], slim.category[i]);
+        let key = (
+            act.country[user as usize],
+            slim.event_type[i],
+            slim.category[i],
+        );
         let g = *index.entry(key).or_insert_with(|| {
             let users = if (groups.len() + 1) * words * 8 <= BITSET_BUDGET {
                 Users::Bits(vec![0; words])
@@ -106,13 +110,34 @@ pub fn build(slim: &SlimEvents, act: &Activity, names: &Names) -> PolarsResult<D
     DataFrame::new(
         rows.len(),
         vec![
-            Column::new(COLUMNS[0].into(), rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>()),
-            Column::new(COLUMNS[1].into(), rows.iter().map(|r| r.1).collect::<Vec<_>>()),
-            Column::new(COLUMNS[2].into(), rows.iter().map(|r| r.2.clone()).collect::<Vec<_>>()),
-            Column::new(COLUMNS[3].into(), rows.iter().map(|r| r.3).collect::<Vec<_>>()),
-            Column::new(COLUMNS[4].into(), rows.iter().map(|r| r.4).collect::<Vec<_>>()),
-            Column::new(COLUMNS[5].into(), rows.iter().map(|r| r.5).collect::<Vec<_>>()),
-            Column::new(COLUMNS[6].into(), rows.iter().map(|r| r.6).collect::<Vec<_>>()),
+            Column::new(
+                COLUMNS[0].into(),
+                rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                COLUMNS[1].into(),
+                rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                COLUMNS[2].into(),
+                rows.iter().map(|r| r.2.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                COLUMNS[3].into(),
+                rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                COLUMNS[4].into(),
+                rows.iter().map(|r| r.4).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                COLUMNS[5].into(),
+                rows.iter().map(|r| r.5).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                COLUMNS[6].into(),
+                rows.iter().map(|r| r.6).collect::<Vec<_>>(),
+            ),
         ],
     )
 }

@@ -20,7 +20,10 @@ pub const MARTS: [(&str, &[&str]); 5] = [
     ("user_growth_metrics_week", &["period", "country"]),
     ("user_growth_metrics_month", &["period", "country"]),
     ("user_retention", &["cohort_date", "country"]),
-    ("user_interactions", &["country", "event_type", "transaction_category"]),
+    (
+        "user_interactions",
+        &["country", "event_type", "transaction_category"],
+    ),
 ];
 
 pub fn growth_mart(grain: Grain) -> &'static str {

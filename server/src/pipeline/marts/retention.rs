@@ -13,7 +13,11 @@ use super::activity::Activity;
 pub const DAYS: [i64; 6] = [0, 1, 7, 30, 60, 90];
 
 pub fn columns() -> Vec<String> {
-    let mut cols = vec!["cohort_date".to_string(), "country".into(), "cohort_size".into()];
+    let mut cols = vec![
+        "cohort_date".to_string(),
+        "country".into(),
+        "cohort_size".into(),
+    ];
     cols.extend(DAYS.iter().map(|n| format!("d{n}_retained")));
     cols.extend(DAYS.iter().map(|n| format!("d{n}_retention_rate")));
     cols
@@ -23,8 +27,13 @@ pub fn build(act: &Activity, names: &Names) -> PolarsResult<DataFrame> {
     // (cohort day, country) -> [cohort size, retained on each day N]
     let mut cohorts: BTreeMap<(i64, Option<&str>), [i64; 1 + DAYS.len()]> = BTreeMap::new();
     for user in 0..act.users() {
-        let Some(cohort) = act.days(user).next() else { continue };
-        let country = names.countries.get(act.country[user] as usize).map(String::as_str);
+        let Some(cohort) = act.days(user).next() else {
+            continue;
+        };
+        let country = names
+            .countries
+            .get(act.country[user] as usize)
+            .map(String::as_str);
         let entry = cohorts.entry((cohort, country)).or_default();
         entry[0] += 1;
         for (i, n) in DAYS.iter().enumerate() {
@@ -49,7 +58,9 @@ pub fn build(act: &Activity, names: &Names) -> PolarsResult<DataFrame> {
     }
     let names = columns();
     let mut out = vec![
-        Int32Chunked::from_vec(names[0].as_str().into(), date).into_date().into_column(),
+        Int32Chunked::from_vec(names[0].as_str().into(), date)
+            .into_date()
+            .into_column(),
         Column::new(names[1].as_str().into(), country),
         Column::new(names[2].as_str().into(), size),
     ];
@@ -57,7 +68,10 @@ pub fn build(act: &Activity, names: &Names) -> PolarsResult<DataFrame> {
         out.push(Column::new(names[3 + i].as_str().into(), values));
     }
     for (i, values) in rate.into_iter().enumerate() {
-        out.push(Column::new(names[3 + DAYS.len() + i].as_str().into(), values));
+        out.push(Column::new(
+            names[3 + DAYS.len() + i].as_str().into(),
+            values,
+        ));
     }
     DataFrame::new(rows, out)
 }

@@ -124,6 +124,7 @@ pub fn failing_rows(
 ) -> PolarsResult<u64> {
     Ok(match *check {
         Check::NotNull(c) => df.column(c)?.null_count() as u64,
+        Check::Unique([c]) => (df.height() - df.column(c)?.n_unique()?) as u64,
         Check::Unique(cs) => {
             let distinct = df
                 .clone()
@@ -159,6 +160,19 @@ pub fn failing_rows(
             let Some(other) = lookup(to) else {
                 polars_bail!(ComputeError: "relationship target {to} is not available");
             };
+            if let (Ok(from), Ok(keys)) = (df.column(column)?.u32(), other.column(to_column)?.u32())
+            {
+                // Dense codes: a bitmap of the keys beats a join.
+                let mut present = vec![false; keys.max().map_or(0, |m| m as usize + 1)];
+                for k in keys.iter().flatten() {
+                    present[k as usize] = true;
+                }
+                return Ok(from
+                    .iter()
+                    .flatten()
+                    .filter(|&v| !present.get(v as usize).copied().unwrap_or(false))
+                    .count() as u64);
+            }
             let keys = other.column(to_column)?.unique()?;
             let missing = df
                 .clone()
@@ -209,7 +223,8 @@ impl Streamed {
             self.results = chunk;
         } else {
             for (acc, r) in self.results.iter_mut().zip(chunk) {
-                *acc = TestResult::new(table, r.test, r.severity, acc.failing_rows + r.failing_rows);
+                *acc =
+                    TestResult::new(table, r.test, r.severity, acc.failing_rows + r.failing_rows);
             }
         }
         Ok(())
@@ -255,8 +270,17 @@ mod tests {
 
     #[test]
     fn severity_decides_warn_or_fail() {
-        assert_eq!(TestResult::new("t", "x".into(), Severity::Warn, 3).status, Status::Warn);
-        assert_eq!(TestResult::new("t", "x".into(), Severity::Error, 3).status, Status::Fail);
-        assert_eq!(TestResult::new("t", "x".into(), Severity::Error, 0).status, Status::Pass);
+        assert_eq!(
+            TestResult::new("t", "x".into(), Severity::Warn, 3).status,
+            Status::Warn
+        );
+        assert_eq!(
+            TestResult::new("t", "x".into(), Severity::Error, 3).status,
+            Status::Fail
+        );
+        assert_eq!(
+            TestResult::new("t", "x".into(), Severity::Error, 0).status,
+            Status::Pass
+        );
     }
 }

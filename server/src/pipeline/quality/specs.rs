@@ -41,7 +41,10 @@ const DIM_USERS: &[(Check, Severity)] = &[
     (Check::Unique(&["user_id"]), Error),
     (Check::NotNull("user_id"), Error),
     (Check::NotNull("country"), Warn),
-    (Check::Rows("first_seen_at_not_after_last_seen_at", seen_order), Error),
+    (
+        Check::Rows("first_seen_at_not_after_last_seen_at", seen_order),
+        Error,
+    ),
 ];
 
 const GROWTH: &[(Check, Severity)] = &[
@@ -51,8 +54,17 @@ const GROWTH: &[(Check, Severity)] = &[
     (Check::Range("new_users", 0.0, f64::MAX), Error),
     (Check::Range("churned_users", 0.0, f64::MAX), Error),
     (Check::Rows("growth_identity", growth_identity), Error),
-    (Check::Rows("active_is_new_plus_retained_plus_resurrected", active_is_sum), Error),
-    (Check::Rows("quick_ratio_matches_counts", quick_ratio), Error),
+    (
+        Check::Rows(
+            "active_is_new_plus_retained_plus_resurrected",
+            active_is_sum,
+        ),
+        Error,
+    ),
+    (
+        Check::Rows("quick_ratio_matches_counts", quick_ratio),
+        Error,
+    ),
 ];
 
 const RETENTION: &[(Check, Severity)] = &[
@@ -63,16 +75,28 @@ const RETENTION: &[(Check, Severity)] = &[
     (Check::Range("d30_retention_rate", 0.0, 100.0), Error),
     (Check::Range("d60_retention_rate", 0.0, 100.0), Error),
     (Check::Range("d90_retention_rate", 0.0, 100.0), Error),
-    (Check::Rows("d0_retained_equals_cohort_size", d0_is_cohort), Error),
-    (Check::Rows("censored_days_null_and_observed_days_set", censoring), Error),
+    (
+        Check::Rows("d0_retained_equals_cohort_size", d0_is_cohort),
+        Error,
+    ),
+    (
+        Check::Rows("censored_days_null_and_observed_days_set", censoring),
+        Error,
+    ),
 ];
 
 const INTERACTIONS: &[(Check, Severity)] = &[
-    (Check::Unique(&["country", "event_type", "transaction_category"]), Error),
+    (
+        Check::Unique(&["country", "event_type", "transaction_category"]),
+        Error,
+    ),
     (Check::AcceptedValues("event_type", &EVENT_TYPES), Error),
     (Check::Range("share", 0.0, 1.0), Error),
     (Check::Rows("shares_sum_to_one", shares_sum_to_one), Error),
-    (Check::Rows("users_at_most_interactions", users_le_interactions), Error),
+    (
+        Check::Rows("users_at_most_interactions", users_le_interactions),
+        Error,
+    ),
 ];
 
 /// Every declared test, table by table.
@@ -100,7 +124,12 @@ pub fn declared() -> Vec<TestSpec> {
 }
 
 fn i64s(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i64>>> {
-    Ok(df.column(name)?.cast(&DataType::Int64)?.i64()?.iter().collect())
+    Ok(df
+        .column(name)?
+        .cast(&DataType::Int64)?
+        .i64()?
+        .iter()
+        .collect())
 }
 
 fn keys(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<String>>> {
@@ -144,7 +173,9 @@ fn active_is_sum(df: &DataFrame, _: &Context) -> PolarsResult<u64> {
         i64s(df, "active_users")?,
     );
     Ok((0..df.height())
-        .filter(|&i| active[i] != Some(new[i].unwrap_or(0) + ret[i].unwrap_or(0) + res[i].unwrap_or(0)))
+        .filter(|&i| {
+            active[i] != Some(new[i].unwrap_or(0) + ret[i].unwrap_or(0) + res[i].unwrap_or(0))
+        })
         .count() as u64)
 }
 
@@ -158,7 +189,8 @@ fn quick_ratio(df: &DataFrame, _: &Context) -> PolarsResult<u64> {
     Ok((0..df.height())
         .filter(|&i| {
             let c = churn[i].unwrap_or(0);
-            let want = (c != 0).then(|| (new[i].unwrap_or(0) + res[i].unwrap_or(0)) as f64 / c as f64);
+            let want =
+                (c != 0).then(|| (new[i].unwrap_or(0) + res[i].unwrap_or(0)) as f64 / c as f64);
             want != qr[i]
         })
         .count() as u64)
@@ -208,7 +240,9 @@ fn shares_sum_to_one(df: &DataFrame, _: &Context) -> PolarsResult<u64> {
     let share: Vec<Option<f64>> = df.column("share")?.f64()?.iter().collect();
     let mut sums: HashMap<(Option<String>, Option<String>), (f64, u64)> = HashMap::new();
     for i in 0..df.height() {
-        let e = sums.entry((country[i].clone(), kind[i].clone())).or_default();
+        let e = sums
+            .entry((country[i].clone(), kind[i].clone()))
+            .or_default();
         e.0 += share[i].unwrap_or(f64::NAN);
         e.1 += 1;
     }
@@ -222,5 +256,9 @@ fn shares_sum_to_one(df: &DataFrame, _: &Context) -> PolarsResult<u64> {
 fn users_le_interactions(df: &DataFrame, _: &Context) -> PolarsResult<u64> {
     let users = i64s(df, "users")?;
     let inter = i64s(df, "interactions")?;
-    Ok(users.iter().zip(&inter).filter(|(u, n)| u > n || u.is_none()).count() as u64)
+    Ok(users
+        .iter()
+        .zip(&inter)
+        .filter(|(u, n)| u > n || u.is_none())
+        .count() as u64)
 }

@@ -1,0 +1,128 @@
+//! Loading: each parsed piece, in file order -> appended to the staged bronze file, counted
+//! by bronze's row tests, deduplicated against gold (first occurrence wins), and added to
+//! gold's slim events for the marts. Runs on its own thread while the next pieces parse.
+//! See: METRICS.md, Layers.
+
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+use super::gold::{Dedup, Existing};
+use super::ingest::{Piece, QuarantineRow};
+use super::slim::SlimEvents;
+use super::{PipelineError, bronze, compute, quality, schema};
+use crate::warehouse::parquet::StreamWriter;
+
+/// Bytes per event in typical input, to size the dedup set once instead of regrowing it.
+const BYTES_PER_EVENT: u64 = 70;
+
+pub struct Load {
+    pub writer: StreamWriter,
+    pub dedup: Dedup,
+    /// Every gold event id (existing, then this batch's new ones), in slim order.
+    pub gold_ids: Vec<i64>,
+    pub gold_slim: SlimEvents,
+    /// Per bronze row: whether it is new to gold.
+    pub keep_mask: Vec<bool>,
+    pub duplicates: u64,
+    pub quarantine: QuarantineTable,
+    pub bronze_tests: quality::Streamed,
+    batch_id: i64,
+    loaded_at: i64,
+}
+
+impl Load {
+    pub fn new(
+        existing: Existing,
+        writer: StreamWriter,
+        batch_id: i64,
+        loaded_at: i64,
+        input_bytes: u64,
+    ) -> Self {
+        let Existing {
+            mut dedup,
+            ids,
+            slim,
+        } = existing;
+        dedup.reserve((input_bytes / BYTES_PER_EVENT) as usize);
+        Self {
+            writer,
+            dedup,
+            gold_ids: ids,
+            gold_slim: slim,
+            keep_mask: Vec::new(),
+            duplicates: 0,
+            quarantine: QuarantineTable::default(),
+            bronze_tests: quality::Streamed::default(),
+            batch_id,
+            loaded_at,
+        }
+    }
+
+    pub fn take(&mut self, piece: Piece) -> Result<(), PipelineError> {
+        let bronze = bronze::build(piece.events, self.batch_id, self.loaded_at)
+            .map_err(compute("bronze"))?;
+        self.bronze_tests
+            .add("bronze.events", &bronze)
+            .map_err(compute("bronze tests"))?;
+        self.writer.write(&bronze)?;
+        let ids = bronze
+            .column(schema::EVENT_ID)
+            .and_then(|c| c.i64().cloned())
+            .map_err(compute("bronze"))?;
+        let ids: Vec<i64> = ids.into_no_null_iter().collect();
+        let keep = self.dedup.keep(&ids);
+        let kept = keep.iter().filter(|k| **k).count();
+        self.duplicates += (ids.len() - kept) as u64;
+        if kept == ids.len() {
+            self.gold_ids.extend_from_slice(&ids);
+            self.gold_slim.append(piece.slim, None);
+        } else {
+            self.gold_ids
+                .extend(ids.iter().zip(&keep).filter(|(_, k)| **k).map(|(id, _)| id));
+            self.gold_slim.append(piece.slim, Some(&keep));
+        }
+        self.keep_mask.extend_from_slice(&keep);
+        self.quarantine.extend(&piece.source, piece.quarantine);
+        Ok(())
+    }
+}
+
+/// Quarantined rows of this batch, with their source file.
+#[derive(Default)]
+pub struct QuarantineTable {
+    source: Vec<String>,
+    line: Vec<i64>,
+    raw: Vec<String>,
+    reason: Vec<String>,
+    pub sample: Vec<(String, u64, String)>,
+}
+
+impl QuarantineTable {
+    fn extend(&mut self, source: &Arc<str>, rows: Vec<QuarantineRow>) {
+        for r in rows {
+            if self.sample.len() < 5 {
+                self.sample
+                    .push((source.to_string(), r.line, r.reason.clone()));
+            }
+            self.source.push(source.to_string());
+            self.line.push(r.line as i64);
+            self.raw.push(r.raw);
+            self.reason.push(r.reason);
+        }
+    }
+
+    pub fn frame(&mut self, batch_id: i64, loaded_at: i64) -> PolarsResult<DataFrame> {
+        let height = self.line.len();
+        let df = DataFrame::new(
+            height,
+            vec![
+                Column::new("source_file".into(), std::mem::take(&mut self.source)),
+                Column::new("line_number".into(), std::mem::take(&mut self.line)),
+                Column::new("raw".into(), std::mem::take(&mut self.raw)),
+                Column::new("reason".into(), std::mem::take(&mut self.reason)),
+            ],
+        )?;
+        bronze::build(df, batch_id, loaded_at)
+    }
+}
