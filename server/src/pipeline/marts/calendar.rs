@@ -1,9 +1,8 @@
-//! Periods: a day number (days since 1970-01-01) -> period ordinal for each grain, and the
-//! gap-free list of periods between the first and last day of the data.
+//! Periods: a day number (days since 1970-01-01) -> period ordinal for each grain, and
+//! back to the period's first and last day.
 //! See: METRICS.md, Periods.
 
 use chrono::{Datelike, NaiveDate};
-use polars::prelude::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Grain {
@@ -68,37 +67,6 @@ pub fn day_number(d: NaiveDate) -> i64 {
     i64::from(d.num_days_from_ce()) - EPOCH_FROM_CE
 }
 
-/// `day` -> `idx` for every day from `first` to `last`, to join a grain onto days.
-pub fn day_to_ordinal(grain: Grain, first: i64, last: i64) -> PolarsResult<DataFrame> {
-    let days: Vec<i64> = (first..=last).collect();
-    let idx: Vec<i64> = days.iter().map(|&d| grain.ordinal(d)).collect();
-    DataFrame::new(
-        days.len(),
-        vec![
-            Column::new("day".into(), days),
-            Column::new("idx".into(), idx),
-        ],
-    )
-}
-
-/// Every period from the one holding `first` to the one holding `last`: `idx`, `period`
-/// (Date, its first day) and `is_complete` (its last day is before `last`).
-pub fn periods(grain: Grain, first: i64, last: i64) -> PolarsResult<DataFrame> {
-    let ordinals: Vec<i64> = (grain.ordinal(first)..=grain.ordinal(last)).collect();
-    let starts: Vec<i32> = ordinals.iter().map(|&o| grain.start(o) as i32).collect();
-    let complete: Vec<bool> = ordinals.iter().map(|&o| grain.end(o) < last).collect();
-    DataFrame::new(
-        ordinals.len(),
-        vec![
-            Column::new("idx".into(), ordinals),
-            Int32Chunked::from_vec("period".into(), starts)
-                .into_date()
-                .into_column(),
-            Column::new("is_complete".into(), complete),
-        ],
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,26 +95,15 @@ mod tests {
 
     #[test]
     fn only_the_period_holding_the_last_day_is_incomplete() {
-        let p = periods(Grain::Month, day("2025-03-07"), day("2025-06-05")).unwrap();
-        let complete: Vec<_> = p
-            .column("is_complete")
-            .unwrap()
-            .bool()
-            .unwrap()
-            .iter()
-            .flatten()
-            .collect();
-        assert_eq!(complete, vec![true, true, true, false]);
-        // A month whose last day is the data's last day is still incomplete (not before it).
-        let p = periods(Grain::Month, day("2025-03-07"), day("2025-05-31")).unwrap();
-        let complete: Vec<_> = p
-            .column("is_complete")
-            .unwrap()
-            .bool()
-            .unwrap()
-            .iter()
-            .flatten()
-            .collect();
-        assert_eq!(complete, vec![true, true, false]);
+        // See: METRICS.md, Periods (is_complete: the period's last day is before the last date).
+        let complete = |last: &str| {
+            let (first, last) = (day("2025-03-07"), day(last));
+            (Grain::Month.ordinal(first)..=Grain::Month.ordinal(last))
+                .map(|o| Grain::Month.end(o) < last)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(complete("2025-06-05"), vec![true, true, true, false]);
+        // A month whose last day is the data's last day is still incomplete.
+        assert_eq!(complete("2025-05-31"), vec![true, true, false]);
     }
 }
