@@ -3,6 +3,21 @@
 
 use crate::util::*;
 
+/// Runs the pipeline on the sample with the crash hook set to `point`.
+fn crash_run(wh: &std::path::Path, point: &str) -> std::process::Output {
+    heymax_env(
+        &[
+            "--quiet",
+            "run",
+            "--input",
+            p(&sample()),
+            "--warehouse",
+            p(wh),
+        ],
+        &[("HEYMAX_CRASH_AT", point)],
+    )
+}
+
 #[test]
 fn a_run_killed_before_commit_leaves_the_previous_warehouse() {
     let dir = tempfile::tempdir().unwrap();
@@ -18,17 +33,7 @@ fn a_run_killed_before_commit_leaves_the_previous_warehouse() {
     );
     run(&half, &wh);
     let before = export(&wh, dir.path());
-    let out = heymax_env(
-        &[
-            "--quiet",
-            "run",
-            "--input",
-            p(&sample()),
-            "--warehouse",
-            p(&wh),
-        ],
-        &[("HEYMAX_CRASH_AT", "before-commit")],
-    );
+    let out = crash_run(&wh, "before-commit");
     assert!(!out.status.success(), "the crash hook must kill the run");
     assert_eq!(
         export(&wh, dir.path()),
@@ -47,17 +52,7 @@ fn a_run_killed_before_commit_leaves_the_previous_warehouse() {
 fn a_run_killed_mid_commit_is_rolled_forward_on_next_open() {
     let dir = tempfile::tempdir().unwrap();
     let wh = dir.path().join("wh");
-    let out = heymax_env(
-        &[
-            "--quiet",
-            "run",
-            "--input",
-            p(&sample()),
-            "--warehouse",
-            p(&wh),
-        ],
-        &[("HEYMAX_CRASH_AT", "mid-commit")],
-    );
+    let out = crash_run(&wh, "mid-commit");
     assert!(!out.status.success());
     assert!(
         wh.join("_heymax/journal.json").exists(),

@@ -91,53 +91,42 @@ pub fn build(slim: &SlimEvents, act: &Activity, names: &Names) -> PolarsResult<D
     let name = |list: &'_ [String], code: u32| -> Option<String> {
         (code != NULL_CODE).then(|| list[code as usize].clone())
     };
-    let mut rows: Vec<_> = index
-        .iter()
-        .map(|(&(country, kind, category), &g)| {
-            let group = &groups[g];
-            (
-                name(&names.countries, country),
-                EVENT_TYPES[kind as usize],
-                name(&names.categories, category),
-                group.interactions,
-                group.users.count(),
-                group.miles,
-                group.interactions as f64 / totals[&(country, kind)] as f64,
-            )
-        })
-        .collect();
-    rows.sort_by(|a, b| (&a.0, a.1, &a.2).cmp(&(&b.0, b.1, &b.2)));
+    let n = index.len();
+    let (mut country, mut kind_name, mut category) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut interactions, mut users, mut miles, mut share) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for (&(c, kind, cat), &g) in &index {
+        let group = &groups[g];
+        country.push(name(&names.countries, c));
+        kind_name.push(EVENT_TYPES[kind as usize]);
+        category.push(name(&names.categories, cat));
+        interactions.push(group.interactions);
+        users.push(group.users.count());
+        miles.push(group.miles);
+        share.push(group.interactions as f64 / totals[&(c, kind)] as f64);
+    }
     DataFrame::new(
-        rows.len(),
+        n,
         vec![
-            Column::new(
-                COLUMNS[0].into(),
-                rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                COLUMNS[1].into(),
-                rows.iter().map(|r| r.1).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                COLUMNS[2].into(),
-                rows.iter().map(|r| r.2.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                COLUMNS[3].into(),
-                rows.iter().map(|r| r.3).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                COLUMNS[4].into(),
-                rows.iter().map(|r| r.4).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                COLUMNS[5].into(),
-                rows.iter().map(|r| r.5).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                COLUMNS[6].into(),
-                rows.iter().map(|r| r.6).collect::<Vec<_>>(),
-            ),
+            Column::new(COLUMNS[0].into(), country),
+            Column::new(COLUMNS[1].into(), kind_name),
+            Column::new(COLUMNS[2].into(), category),
+            Column::new(COLUMNS[3].into(), interactions),
+            Column::new(COLUMNS[4].into(), users),
+            Column::new(COLUMNS[5].into(), miles),
+            Column::new(COLUMNS[6].into(), share),
         ],
+    )?
+    .sort(
+        COLUMNS[..3].to_vec(),
+        SortMultipleOptions::default().with_nulls_last(false),
     )
 }
