@@ -12,3 +12,13 @@ need_rust() {
     exit 1
   fi
 }
+
+# wasm-bindgen crate and CLI must match; Cargo.lock pins the crate with "=".
+WASM_BINDGEN_VERSION=0.2.130
+
+need_node() {
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "npm not found: install Node.js 20+ and run this again" >&2
+    exit 1
+  fi
+}

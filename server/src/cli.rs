@@ -34,6 +34,25 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Time `heymax run` at 1M and 10M generated events (and on --input), per stage.
     Bench(BenchArgs),
+    /// Serve the dashboard (server-rendered pages, hydrated in the browser) and the marts as JSON.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[arg(long, short, env = "HEYMAX_WAREHOUSE", default_value = "warehouse")]
+    pub warehouse: PathBuf,
+    /// The browser bundle trunk built (`trunk build --release`).
+    #[arg(long, env = "HEYMAX_DIST", default_value = "dist")]
+    pub dist: PathBuf,
+    #[arg(long, short, env = "HEYMAX_PORT", default_value_t = 3000)]
+    pub port: u16,
+    /// Address to listen on (0.0.0.0 to accept other machines).
+    #[arg(long, env = "HEYMAX_HOST", default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// Serve the site under this path (`/heymax/`), as a sub-path host would.
+    #[arg(long, default_value = "/")]
+    pub base_path: String,
 }
 
 #[derive(Debug, Args)]

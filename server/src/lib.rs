@@ -2,6 +2,7 @@
 //!
 //! Event CSVs flow `pipeline::ingest` -> bronze -> silver -> gold -> marts, gated by
 //! `pipeline::quality`, and land in a `warehouse` (a directory of Parquet files).
+//! `web` serves the dashboard (the `app` crate, server-rendered) and the marts as JSON.
 //! `commands` holds one function per CLI subcommand; `main.rs` only dispatches.
 
 pub mod cli;
@@ -9,3 +10,4 @@ pub mod commands;
 pub mod generate;
 pub mod pipeline;
 pub mod warehouse;
+pub mod web;

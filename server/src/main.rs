@@ -28,6 +28,7 @@ fn main() -> std::process::ExitCode {
         } => commands::marts::export(&args, cli.quiet).map(|()| 0),
         Command::Generate(args) => commands::generate::generate(&args, cli.quiet).map(|()| 0),
         Command::Bench(args) => commands::bench::bench(&args).map(|()| 0),
+        Command::Serve(args) => commands::serve::serve(&args).map(|()| 0),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

@@ -91,7 +91,7 @@ impl Warehouse {
         root.join("_heymax")
     }
 
-    fn state_path(root: &Path) -> PathBuf {
+    pub fn state_path(root: &Path) -> PathBuf {
         Self::meta(root).join("state.json")
     }
 

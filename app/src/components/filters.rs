@@ -1,0 +1,148 @@
+//! Filter controls: grain (day / week / month), a country multi-select, a date range and
+//! a switch. Each reports changes through a callback; pages keep the state in the URL.
+
+use leptos::prelude::*;
+
+use crate::marts::Grain;
+
+#[component]
+pub fn GrainPicker(
+    #[prop(into)] value: Signal<Grain>,
+    on_change: Callback<Grain>,
+) -> impl IntoView {
+    view! {
+        <div class="seg" role="group" aria-label="Grain">
+            {Grain::ALL
+                .into_iter()
+                .map(|g| {
+                    view! {
+                        <button
+                            type="button"
+                            class="seg-btn"
+                            aria-pressed=move || (value.get() == g).to_string()
+                            on:click=move |_| on_change.run(g)
+                        >
+                            {g.key()}
+                        </button>
+                    }
+                })
+                .collect_view()}
+        </div>
+    }
+}
+
+/// The selection after toggling `country` (an empty selection means every country).
+pub fn toggle(all: &[String], selected: &[String], country: &str) -> Vec<String> {
+    let mut next: Vec<String> = if selected.is_empty() {
+        all.to_vec()
+    } else {
+        selected.to_vec()
+    };
+    if let Some(i) = next.iter().position(|c| c == country) {
+        next.remove(i);
+    } else {
+        next.push(country.to_string());
+    }
+    next.sort();
+    if next.len() == all.len() || next.is_empty() {
+        Vec::new()
+    } else {
+        next
+    }
+}
+
+#[component]
+pub fn CountryPicker(
+    all: Vec<String>,
+    #[prop(into)] selected: Signal<Vec<String>>,
+    on_change: Callback<Vec<String>>,
+) -> impl IntoView {
+    let all = std::sync::Arc::new(all);
+    view! {
+        <fieldset class="countries">
+            <legend>"Countries"</legend>
+            <label class="chip">
+                <input type="checkbox" prop:checked=move || selected.with(Vec::is_empty) on:change=move |_| on_change.run(Vec::new()) />
+                "All"
+            </label>
+            {all.iter()
+                .map(|c| {
+                    let country = c.clone();
+                    let all = all.clone();
+                    let checked = {
+                        let country = country.clone();
+                        move || selected.with(|s| s.is_empty() || s.contains(&country))
+                    };
+                    view! {
+                        <label class="chip">
+                            <input
+                                type="checkbox"
+                                name="country"
+                                value=country.clone()
+                                prop:checked=checked
+                                on:change=move |_| on_change.run(toggle(&all, &selected.get_untracked(), &country))
+                            />
+                            {c.clone()}
+                        </label>
+                    }
+                })
+                .collect_view()}
+        </fieldset>
+    }
+}
+
+#[component]
+pub fn DateRange(
+    min: String,
+    max: String,
+    #[prop(into)] from: Signal<Option<String>>,
+    #[prop(into)] to: Signal<Option<String>>,
+    on_change: Callback<(Option<String>, Option<String>)>,
+) -> impl IntoView {
+    let value = |e: leptos::ev::Event| Some(event_target_value(&e)).filter(|v| !v.is_empty());
+    view! {
+        <div class="dates">
+            <label>
+                "From "
+                <input type="date" min=min.clone() max=max.clone() prop:value=move || from.get().unwrap_or_default()
+                    on:change=move |e| on_change.run((value(e), to.get_untracked())) />
+            </label>
+            <label>
+                "To "
+                <input type="date" min=min max=max prop:value=move || to.get().unwrap_or_default()
+                    on:change=move |e| on_change.run((from.get_untracked(), value(e))) />
+            </label>
+        </div>
+    }
+}
+
+#[component]
+pub fn Switch(
+    label: &'static str,
+    #[prop(into)] on: Signal<bool>,
+    on_change: Callback<bool>,
+) -> impl IntoView {
+    view! {
+        <label class="switch">
+            <input type="checkbox" prop:checked=on on:change=move |e| on_change.run(event_target_checked(&e)) />
+            {label}
+        </label>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::toggle;
+
+    #[test]
+    fn toggling_countries_keeps_all_as_empty() {
+        let all: Vec<String> = ["ID", "MY", "SG"].map(String::from).to_vec();
+        assert_eq!(toggle(&all, &[], "MY"), ["ID", "SG"]);
+        assert_eq!(
+            toggle(&all, &["ID".into(), "SG".into()], "MY"),
+            Vec::<String>::new()
+        );
+        assert_eq!(toggle(&all, &["SG".into()], "SG"), Vec::<String>::new());
+        assert_eq!(toggle(&all, &["SG".into()], "ID"), ["ID", "SG"]);
+    }
+}

@@ -1,0 +1,267 @@
+//! The mart rows as the browser receives them from `<base>/data/marts/<name>.json`
+//! (METRICS.md's columns, one JSON object per row), and `MartClient::fetch`, the one way
+//! pages get them: on the server it reads the warehouse in memory (so the first paint holds
+//! real numbers), in the browser it fetches the same JSON files a static host serves.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+/// Growth accounting grain. See: METRICS.md, Periods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub enum Grain {
+    Day,
+    #[default]
+    Week,
+    Month,
+}
+
+impl Grain {
+    pub const ALL: [Grain; 3] = [Grain::Day, Grain::Week, Grain::Month];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Grain::Day => "day",
+            Grain::Week => "week",
+            Grain::Month => "month",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Grain> {
+        Grain::ALL.into_iter().find(|g| g.key() == text)
+    }
+
+    /// The growth mart of this grain.
+    pub fn mart(self) -> &'static str {
+        match self {
+            Grain::Day => "user_growth_metrics_day",
+            Grain::Week => "user_growth_metrics_week",
+            Grain::Month => "user_growth_metrics_month",
+        }
+    }
+
+    /// "day", "week", "month" as a noun for labels ("last complete week").
+    pub fn noun(self) -> &'static str {
+        self.key()
+    }
+}
+
+pub const RETENTION: &str = "user_retention";
+pub const INTERACTIONS: &str = "user_interactions";
+
+/// Every mart the dashboard reads, in the order the server loads them.
+pub const MART_NAMES: [&str; 5] = [
+    "user_growth_metrics_day",
+    "user_growth_metrics_week",
+    "user_growth_metrics_month",
+    RETENTION,
+    INTERACTIONS,
+];
+
+/// One row of `user_growth_metrics_<grain>`. See: METRICS.md, Growth accounting.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GrowthRow {
+    pub period: String,
+    pub country: String,
+    pub new_users: u64,
+    pub retained_users: u64,
+    pub resurrected_users: u64,
+    pub churned_users: u64,
+    pub active_users: u64,
+    pub growth: i64,
+    pub quick_ratio: Option<f64>,
+    pub is_complete: bool,
+}
+
+/// The retention days the mart carries, in column order. See: METRICS.md, Retention.
+pub const RETENTION_DAYS: [u32; 6] = [0, 1, 7, 30, 60, 90];
+
+/// One row of `user_retention`; `None` is a day not yet observed (right-censored).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RetentionRow {
+    pub cohort_date: String,
+    pub country: String,
+    pub cohort_size: u64,
+    pub d0_retained: Option<u64>,
+    pub d1_retained: Option<u64>,
+    pub d7_retained: Option<u64>,
+    pub d30_retained: Option<u64>,
+    pub d60_retained: Option<u64>,
+    pub d90_retained: Option<u64>,
+    pub d0_retention_rate: Option<f64>,
+    pub d1_retention_rate: Option<f64>,
+    pub d7_retention_rate: Option<f64>,
+    pub d30_retention_rate: Option<f64>,
+    pub d60_retention_rate: Option<f64>,
+    pub d90_retention_rate: Option<f64>,
+}
+
+impl RetentionRow {
+    /// Retained users on each of `RETENTION_DAYS`.
+    pub fn retained(&self) -> [Option<u64>; 6] {
+        [
+            self.d0_retained,
+            self.d1_retained,
+            self.d7_retained,
+            self.d30_retained,
+            self.d60_retained,
+            self.d90_retained,
+        ]
+    }
+}
+
+/// One row of `user_interactions`. See: METRICS.md, Interactions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InteractionRow {
+    pub country: String,
+    pub event_type: String,
+    pub transaction_category: Option<String>,
+    pub interactions: u64,
+    pub users: u64,
+    pub miles: f64,
+    pub share: f64,
+}
+
+/// Why a mart could not be shown; the message says what to do.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
+pub enum MartError {
+    #[error(
+        "the mart `{name}` is not in the warehouse yet: run `heymax run --input <events.csv>` to build it, then reload this page"
+    )]
+    Missing { name: String },
+    #[error(
+        "could not load the mart `{name}` ({detail}); check that the server is running and reload"
+    )]
+    Fetch { name: String, detail: String },
+    #[error(
+        "the mart `{name}` is not in the expected format ({detail}); rebuild it with `heymax run`"
+    )]
+    Format { name: String, detail: String },
+}
+
+pub type Mart<T> = Result<Arc<Vec<T>>, MartError>;
+
+/// Where the server finds mart JSON: name -> `Some(json)`, or `None` when the mart is
+/// missing. Provided as context by the server (and the static export) only.
+#[derive(Clone)]
+pub struct MartSource(pub Arc<MartLookup>);
+
+/// Mart name -> its JSON, `None` when missing.
+pub type MartLookup = dyn Fn(&str) -> Option<Arc<str>> + Send + Sync;
+
+/// Fetches marts; created once by `App` and shared through context.
+#[derive(Clone)]
+pub struct MartClient {
+    /// The site's base path, ending in `/` (`/` or `/<repo>/`).
+    base: String,
+    source: Option<MartSource>,
+}
+
+impl MartClient {
+    pub fn new(base: String, source: Option<MartSource>) -> Self {
+        Self { base, source }
+    }
+
+    /// The URL the browser fetches for `name`.
+    pub fn url(&self, name: &str) -> String {
+        format!("{}data/marts/{name}.json", self.base)
+    }
+
+    /// The rows of `name`: from the server's source when there is one, else over HTTP.
+    pub fn fetch<T>(
+        &self,
+        name: &'static str,
+    ) -> impl std::future::Future<Output = Mart<T>> + Send + 'static + use<T>
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+    {
+        let source = self.source.clone();
+        let url = self.url(name);
+        async move {
+            match source {
+                Some(source) => match (source.0)(name) {
+                    Some(json) => parse(name, &json),
+                    None => Err(MartError::Missing { name: name.into() }),
+                },
+                None => fetch_http(name, url).await,
+            }
+        }
+    }
+}
+
+pub fn parse<T: DeserializeOwned>(name: &str, json: &str) -> Mart<T> {
+    serde_json::from_str::<Vec<T>>(json)
+        .map(Arc::new)
+        .map_err(|e| MartError::Format {
+            name: name.into(),
+            detail: e.to_string(),
+        })
+}
+
+#[cfg(target_arch = "wasm32")]
+async fn fetch_http<T: DeserializeOwned>(name: &'static str, url: String) -> Mart<T> {
+    // gloo-net's futures are not Send; wasm is single-threaded, so wrap them for the
+    // resource's Send bound.
+    send_wrapper::SendWrapper::new(async move {
+        let fetch_error = |detail: String| MartError::Fetch {
+            name: name.into(),
+            detail,
+        };
+        let response = gloo_net::http::Request::get(&url)
+            .send()
+            .await
+            .map_err(|e| fetch_error(e.to_string()))?;
+        if response.status() == 404 {
+            return Err(MartError::Missing { name: name.into() });
+        }
+        if !response.ok() {
+            return Err(fetch_error(format!(
+                "HTTP {} from {url}",
+                response.status()
+            )));
+        }
+        let text = response
+            .text()
+            .await
+            .map_err(|e| fetch_error(e.to_string()))?;
+        parse(name, &text)
+    })
+    .await
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+async fn fetch_http<T: DeserializeOwned>(name: &'static str, url: String) -> Mart<T> {
+    Err(MartError::Fetch {
+        name: name.into(),
+        detail: format!("no mart source on the server for {url}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_export_format_with_nulls() {
+        let json = r#"[{"period":"2025-03-07","country":"ID","new_users":4,"retained_users":0,"resurrected_users":0,"churned_users":0,"active_users":4,"growth":4,"quick_ratio":null,"is_complete":true}]"#;
+        let rows: Vec<GrowthRow> = parse("g", json).unwrap().to_vec();
+        assert_eq!(rows[0].quick_ratio, None);
+        assert_eq!(rows[0].active_users, 4);
+    }
+
+    #[test]
+    fn a_wrong_shape_is_a_format_error_naming_the_mart() {
+        let err = parse::<GrowthRow>("user_growth_metrics_day", r#"[{"period":1}]"#).unwrap_err();
+        assert!(matches!(err, MartError::Format { .. }));
+        assert!(err.to_string().contains("user_growth_metrics_day"));
+    }
+
+    #[test]
+    fn urls_honour_the_base_path() {
+        let client = MartClient::new("/heymax/".into(), None);
+        assert_eq!(
+            client.url(RETENTION),
+            "/heymax/data/marts/user_retention.json"
+        );
+    }
+}

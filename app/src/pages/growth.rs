@@ -1,0 +1,193 @@
+//! Growth: stacked new / retained / resurrected bars above zero, churned below, active
+//! users as a line, and the quick ratio; by day, week or month, for chosen countries and
+//! dates, with or without the incomplete last period.
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+
+use super::PageHead;
+use crate::charts::card::ChartCard;
+use crate::charts::growth::{accounting, quick_ratio};
+use crate::charts::table::TableData;
+use crate::components::filters::{CountryPicker, DateRange, GrainPicker, Switch};
+use crate::components::notice::{Empty, Loading, MartProblem};
+use crate::data::format;
+use crate::data::growth::{Filter, Period, aggregate, countries};
+use crate::marts::{Grain, GrowthRow, MartClient};
+use crate::state::{QueryState, list_value};
+
+#[component]
+pub fn Growth() -> impl IntoView {
+    let query = QueryState::new();
+    let grain = {
+        let q = query.clone();
+        Memo::new(move |_| {
+            q.get("grain")
+                .and_then(|g| Grain::parse(&g))
+                .unwrap_or_default()
+        })
+    };
+    let client = expect_context::<MartClient>();
+    let rows = Resource::new(
+        move || grain.get(),
+        move |g| client.fetch::<GrowthRow>(g.mart()),
+    );
+    let view_query = query.clone();
+    view! {
+        <PageHead
+            title="Growth"
+            lead="Who is new, who stayed, who came back and who left, per period. Active = new + retained + resurrected."
+        />
+        <Transition fallback=Loading>
+            {move || {
+                let query = view_query.clone();
+                Suspend::new(async move {
+                    match rows.await {
+                        Err(e) => view! { <MartProblem error=e /> }.into_any(),
+                        Ok(rows) => view! { <GrowthView rows grain query /> }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+/// The growth table: one row per period, raw values for the CSV.
+pub fn table(periods: &[Period]) -> TableData {
+    let mut t = TableData::new(&[
+        "period",
+        "new",
+        "retained",
+        "resurrected",
+        "churned",
+        "active",
+        "growth",
+        "quick ratio",
+        "complete",
+    ]);
+    for p in periods {
+        let n = |v: u64| (format::count(v as i64), v.to_string());
+        t.push(vec![
+            (p.period.clone(), p.period.clone()),
+            n(p.new_users),
+            n(p.retained_users),
+            n(p.resurrected_users),
+            n(p.churned_users),
+            n(p.active_users),
+            (format::signed(p.growth), p.growth.to_string()),
+            (
+                format::ratio(p.quick_ratio()),
+                p.quick_ratio().map(|q| q.to_string()).unwrap_or_default(),
+            ),
+            (
+                if p.is_complete { "yes" } else { "incomplete" }.into(),
+                p.is_complete.to_string(),
+            ),
+        ]);
+    }
+    t
+}
+
+#[component]
+fn GrowthView(rows: Arc<Vec<GrowthRow>>, grain: Memo<Grain>, query: QueryState) -> impl IntoView {
+    let all = countries(rows.iter().map(|r| r.country.as_str()));
+    let (min, max) = (
+        rows.iter()
+            .map(|r| r.period.clone())
+            .min()
+            .unwrap_or_default(),
+        rows.iter()
+            .map(|r| r.period.clone())
+            .max()
+            .unwrap_or_default(),
+    );
+    let filter = {
+        let q = query.clone();
+        Memo::new(move |_| Filter {
+            countries: q.list("countries"),
+            from: q.get("from"),
+            to: q.get("to"),
+            complete_only: q.get("complete").as_deref() == Some("1"),
+        })
+    };
+    let periods = Memo::new(move |_| aggregate(&rows, &filter.get()));
+    let set = |q: &QueryState| {
+        let q = q.clone();
+        move |updates| q.set(updates)
+    };
+    let on_grain = Callback::new({
+        let set = set(&query);
+        move |g: Grain| {
+            set(vec![
+                ("grain", Some(g.key().to_string())),
+                ("from", None),
+                ("to", None),
+            ])
+        }
+    });
+    let on_countries = Callback::new({
+        let set = set(&query);
+        move |c: Vec<String>| set(vec![("countries", list_value(&c))])
+    });
+    let on_dates = Callback::new({
+        let set = set(&query);
+        move |(from, to): (Option<String>, Option<String>)| set(vec![("from", from), ("to", to)])
+    });
+    let on_complete = Callback::new({
+        let set = set(&query);
+        move |on: bool| set(vec![("complete", on.then(|| "1".to_string()))])
+    });
+    let incomplete_note = move || {
+        periods.with(|ps| {
+            ps.iter()
+                .filter(|p| !p.is_complete)
+                .map(|p| p.period.clone())
+                .collect::<Vec<_>>()
+        })
+    };
+    let empty = Memo::new(move |_| periods.with(Vec::is_empty));
+    view! {
+        <div class="filters">
+            <GrainPicker value=grain on_change=on_grain />
+            <CountryPicker all=all selected=Signal::derive(move || filter.get().countries) on_change=on_countries />
+            <DateRange
+                min=min
+                max=max
+                from=Signal::derive(move || filter.get().from)
+                to=Signal::derive(move || filter.get().to)
+                on_change=on_dates
+            />
+            <Switch label="Complete periods only" on=Signal::derive(move || filter.get().complete_only) on_change=on_complete />
+        </div>
+        {move || {
+            if empty.get() {
+                return view! { <Empty what="The growth mart" /> }.into_any();
+            }
+            view! {
+                <ChartCard
+                    id="growth-chart"
+                    title=Signal::derive(move || format!("Growth accounting by {}", grain.get().noun()))
+                    subtitle="Bars: new, retained and resurrected users above zero, churned below. Line: active users."
+                    figure=Signal::derive(move || periods.with(|p| accounting(p, grain.get())))
+                    table=Signal::derive(move || periods.with(|p| table(p)))
+                >
+                    <p class="note" hidden=move || incomplete_note().is_empty()>
+                        {move || format!(
+                            "Shaded: {} still in progress (the data ends inside it), drawn lighter. Switch on \"Complete periods only\" to hide it.",
+                            incomplete_note().join(", ")
+                        )}
+                    </p>
+                </ChartCard>
+                <ChartCard
+                    id="quick-ratio-chart"
+                    title="Quick ratio"
+                    subtitle="(new + resurrected) / churned. Above 1.0 the user base grows; no value where nobody churned."
+                    figure=Signal::derive(move || periods.with(|p| quick_ratio(p, grain.get())))
+                    table=Signal::derive(move || periods.with(|p| table(p)))
+                />
+            }
+            .into_any()
+        }}
+    }
+}

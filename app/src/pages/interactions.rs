@@ -1,0 +1,124 @@
+//! Interactions: per country (or all), a Sankey from event type to transaction category
+//! (width = interactions, label = share of the event type) and a table with users and miles.
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+
+use super::PageHead;
+use crate::charts::card::ChartCard;
+use crate::charts::interactions::{category, flows, sankey};
+use crate::charts::table::TableData;
+use crate::components::notice::{Empty, Loading, MartProblem};
+use crate::data::format;
+use crate::data::growth::countries;
+use crate::marts::{INTERACTIONS, InteractionRow, MartClient};
+use crate::state::QueryState;
+
+#[component]
+pub fn Interactions() -> impl IntoView {
+    let query = QueryState::new();
+    let client = expect_context::<MartClient>();
+    let rows = Resource::new(|| (), move |_| client.fetch::<InteractionRow>(INTERACTIONS));
+    view! {
+        <PageHead
+            title="Interactions"
+            lead="What users do, by event type and transaction category: how often, how many users, how many miles."
+        />
+        <Transition fallback=Loading>
+            {move || {
+                let query = query.clone();
+                Suspend::new(async move {
+                    match rows.await {
+                        Err(e) => view! { <MartProblem error=e /> }.into_any(),
+                        Ok(rows) => view! { <InteractionsView rows query /> }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+pub fn table(flows: &[InteractionRow]) -> TableData {
+    let mut t = TableData::new(&[
+        "event type",
+        "category",
+        "interactions",
+        "share of event type",
+        "users",
+        "miles",
+    ]);
+    for f in flows {
+        t.push(vec![
+            (f.event_type.clone(), f.event_type.clone()),
+            (
+                category(f).to_string(),
+                f.transaction_category.clone().unwrap_or_default(),
+            ),
+            (
+                format::count(f.interactions as i64),
+                f.interactions.to_string(),
+            ),
+            (format::share(f.share), f.share.to_string()),
+            (format::count(f.users as i64), f.users.to_string()),
+            (format::number(f.miles), f.miles.to_string()),
+        ]);
+    }
+    t
+}
+
+#[component]
+fn InteractionsView(rows: Arc<Vec<InteractionRow>>, query: QueryState) -> impl IntoView {
+    let all = countries(rows.iter().map(|r| r.country.as_str()));
+    let q = query.clone();
+    let country = Memo::new(move |_| q.get("country"));
+    let selected = Memo::new(move |_| {
+        let c = country.get();
+        flows(&rows, |r| c.as_deref().is_none_or(|c| c == r))
+    });
+    let pick = move |c: Option<String>| query.set(vec![("country", c)]);
+    let buttons = std::iter::once(None)
+        .chain(all.into_iter().map(Some))
+        .map(|c| {
+            let label = c.clone().unwrap_or_else(|| "All countries".into());
+            let value = c.clone();
+            let pick = pick.clone();
+            view! {
+                <button
+                    type="button"
+                    class="seg-btn"
+                    aria-pressed=move || (country.get() == c).to_string()
+                    on:click=move |_| pick(value.clone())
+                >
+                    {label}
+                </button>
+            }
+        })
+        .collect_view();
+    let empty = Memo::new(move |_| selected.with(Vec::is_empty));
+    let name = move || country.get().unwrap_or_else(|| "all countries".into());
+    view! {
+        <div class="filters">
+            <div class="seg" role="group" aria-label="Country">{buttons}</div>
+        </div>
+        {move || {
+            if empty.get() {
+                return view! { <Empty what="The interactions mart" /> }.into_any();
+            }
+            view! {
+                <ChartCard
+                    id="interactions-sankey"
+                    title=Signal::derive(move || format!("From event type to category, {}", name()))
+                    subtitle="Link width = interactions; hover a link for its share of the event type."
+                    figure=Signal::derive(move || selected.with(|f| sankey(f)))
+                    table=Signal::derive(move || selected.with(|f| table(f)))
+                />
+                <section class="card" aria-label="Interactions table">
+                    <header class="card-head"><h2>"Users and miles"</h2></header>
+                    <crate::charts::table::DataTable data=Signal::derive(move || selected.with(|f| table(f))) />
+                </section>
+            }
+            .into_any()
+        }}
+    }
+}

@@ -1,0 +1,195 @@
+//! Overview: KPI cards for the last complete period (active users, growth, quick ratio)
+//! with the change against the period before and a trend line, and the average D7 / D30
+//! retention over the cohorts that have reached that day.
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+
+use super::PageHead;
+use crate::charts::colors;
+use crate::components::filters::GrainPicker;
+use crate::components::kpi::{Kpi, KpiCard};
+use crate::components::notice::{Loading, MartProblem};
+use crate::data::format;
+use crate::data::growth::{Filter, Period, aggregate, kpis};
+use crate::data::retention::{cohorts, day_index, pooled_rate};
+use crate::marts::{Grain, GrowthRow, MartClient, RETENTION, RetentionRow};
+use crate::state::QueryState;
+
+/// How many periods the trend lines cover.
+const TREND: usize = 12;
+
+#[component]
+pub fn Overview() -> impl IntoView {
+    let query = QueryState::new();
+    let grain = {
+        let q = query.clone();
+        Memo::new(move |_| {
+            q.get("grain")
+                .and_then(|g| Grain::parse(&g))
+                .unwrap_or_default()
+        })
+    };
+    let client = expect_context::<MartClient>();
+    let growth = {
+        let client = client.clone();
+        Resource::new(
+            move || grain.get(),
+            move |g| client.fetch::<GrowthRow>(g.mart()),
+        )
+    };
+    let retention = Resource::new(|| (), move |_| client.fetch::<RetentionRow>(RETENTION));
+    let on_grain =
+        Callback::new(move |g: Grain| query.set(vec![("grain", Some(g.key().to_string()))]));
+    let site = expect_context::<crate::SiteConfig>();
+    view! {
+        <PageHead title="Overview" lead="The last complete period at a glance, against the period before." />
+        <div class="filters">
+            <GrainPicker value=grain on_change=on_grain />
+        </div>
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                let (growth, retention) = (growth.await, retention.await);
+                match (growth, retention) {
+                    (Err(e), _) | (_, Err(e)) => view! { <MartProblem error=e /> }.into_any(),
+                    (Ok(g), Ok(r)) => view! { <Cards growth=g retention=r grain=grain.get_untracked() /> }.into_any(),
+                }
+            })}
+        </Transition>
+        <p class="note">
+            "Open "<a href=site.href("growth")>"Growth"</a>
+            " for the breakdown, or "<a href=site.href("explore")>"Explore"</a>
+            " to combine series from several marts."
+        </p>
+    }
+}
+
+/// The KPI cards' content, from the marts (pure, so it is tested without a browser).
+pub fn cards(
+    growth: &[GrowthRow],
+    retention: &[RetentionRow],
+    grain: Grain,
+) -> Option<(Period, Vec<Kpi>)> {
+    let periods = aggregate(growth, &Filter::default());
+    let k = kpis(&periods)?;
+    let noun = grain.noun();
+    let complete: Vec<&Period> = periods.iter().filter(|p| p.is_complete).collect();
+    let trend = |f: fn(&Period) -> f64| -> Vec<f64> {
+        complete
+            .iter()
+            .rev()
+            .take(TREND)
+            .rev()
+            .map(|p| f(p))
+            .collect()
+    };
+    let versus = k
+        .previous
+        .as_ref()
+        .map(|p| format!(" vs {noun} of {}", p.period))
+        .unwrap_or_default();
+    let last = &k.last;
+    let prev = k.previous.as_ref();
+
+    let active_change =
+        prev.and_then(|p| format::change_pct(last.active_users as f64, p.active_users as f64));
+    let growth_change = prev.map(|p| last.growth - p.growth);
+    let ratio_change = prev.and_then(|p| Some(last.quick_ratio()? - p.quick_ratio()?));
+    let mut out = vec![
+        Kpi {
+            label: "Active users",
+            value: format::count(last.active_users as i64),
+            change: active_change.map(|c| format!("{}{versus}", format::signed_percent(c))),
+            good: active_change.map(|c| c >= 0.0),
+            note: format!("{noun} of {}", last.period),
+            trend: trend(|p| p.active_users as f64),
+            color: colors::ACTIVE,
+        },
+        Kpi {
+            label: "Growth",
+            value: format::signed(last.growth),
+            change: growth_change.map(|c| format!("{}{versus}", format::signed(c))),
+            good: growth_change.map(|c| c >= 0),
+            note: format!(
+                "+{} new, +{} resurrected, -{} churned",
+                format::count(last.new_users as i64),
+                format::count(last.resurrected_users as i64),
+                format::count(last.churned_users as i64)
+            ),
+            trend: trend(|p| p.growth as f64),
+            color: colors::NEW,
+        },
+        Kpi {
+            label: "Quick ratio",
+            value: format::ratio(last.quick_ratio()),
+            change: ratio_change.map(|c| format!("{c:+.2}{versus}")),
+            good: ratio_change.map(|c| c >= 0.0),
+            note: "(new + resurrected) / churned".into(),
+            trend: trend(|p| p.quick_ratio().unwrap_or(f64::NAN)),
+            color: colors::RATIO,
+        },
+    ];
+    for day in [7, 30] {
+        let i = day_index(day)?;
+        let all = cohorts(retention, Grain::Day, |_| true);
+        let by_period = cohorts(retention, grain, |_| true);
+        let observed: Vec<f64> = by_period.iter().filter_map(|c| c.rate(i)).collect();
+        let (latest, before) = (
+            observed.last().copied(),
+            observed.len().checked_sub(2).map(|j| observed[j]),
+        );
+        let change = latest.zip(before).map(|(a, b)| a - b);
+        out.push(Kpi {
+            label: if day == 7 {
+                "D7 retention"
+            } else {
+                "D30 retention"
+            },
+            value: format::or_dash(pooled_rate(&all, i).map(|r| r.0), format::percent),
+            change: change
+                .map(|c| format!("{c:+.1} pts, latest {noun}'s cohorts vs the {noun} before")),
+            good: change.map(|c| c >= 0.0),
+            note: match pooled_rate(&all, i) {
+                Some((_, n)) => format!(
+                    "over the {} cohorts that reached day {day}",
+                    format::count(n as i64)
+                ),
+                None => format!("no cohort has reached day {day} yet"),
+            },
+            trend: observed.iter().rev().take(TREND).rev().copied().collect(),
+            color: colors::RETAINED,
+        });
+    }
+    Some((k.last, out))
+}
+
+#[component]
+fn Cards(
+    growth: Arc<Vec<GrowthRow>>,
+    retention: Arc<Vec<RetentionRow>>,
+    grain: Grain,
+) -> impl IntoView {
+    let Some((last, kpis)) = cards(&growth, &retention, grain) else {
+        return view! {
+            <div class="problem" role="status">
+                <h2>"No complete period yet"</h2>
+                <p>{format!("The data does not cover a whole {} yet; pick a shorter grain or load more events.", grain.noun())}</p>
+            </div>
+        }
+        .into_any();
+    };
+    let incomplete = growth
+        .iter()
+        .filter(|r| !r.is_complete)
+        .map(|r| r.period.clone())
+        .max();
+    view! {
+        <p class="period-note">
+            {format!("Last complete {}: {}.", grain.noun(), last.period)}
+            {incomplete.map(|p| format!(" The {} of {p} is still in progress and not counted here.", grain.noun()))}
+        </p>
+        <div class="kpis">{kpis.into_iter().map(|kpi| view! { <KpiCard kpi /> }).collect_view()}</div>
+    }
+    .into_any()
+}

@@ -1,0 +1,70 @@
+// Explore: the ready-made cross-mart chart shows, for a known day, the new users (growth
+// mart) and the D7 rate of that day's cohort recomputed from counts (retention mart); its
+// state survives a reload through the URL.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildWarehouse, startServer, launch, openPage, waitForCharts, hoverAt, count, cleanup } from './harness.mjs';
+
+let wh, server, browser;
+before(async () => {
+  wh = buildWarehouse();
+  server = await startServer(wh.warehouse);
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  server?.stop();
+  if (wh) cleanup(wh.dir);
+});
+
+const mart = async (name) => (await fetch(`${server.url}data/marts/${name}.json`)).json();
+
+test('new users per day with the D7 retention of that cohort, pooled over countries', async () => {
+  const growth = await mart('user_growth_metrics_day');
+  const retention = await mart('user_retention');
+  // A day whose cohort spans several countries and has reached day 7.
+  const day = retention.find((r) => r.d7_retained !== null
+    && retention.filter((o) => o.cohort_date === r.cohort_date).length > 2).cohort_date;
+  const newUsers = growth.filter((r) => r.period === day).reduce((s, r) => s + r.new_users, 0);
+  const cohort = retention.filter((r) => r.cohort_date === day);
+  const rate = (100 * cohort.reduce((s, r) => s + r.d7_retained, 0)) / cohort.reduce((s, r) => s + r.cohort_size, 0);
+
+  const { page, problems, close } = await openPage(browser, { origin: new URL(server.url).origin });
+  try {
+    await page.goto(server.url + 'explore');
+    await waitForCharts(page);
+    const tip = await hoverAt(page, 'explore-chart', day);
+    assert.equal(tip.title, day);
+    assert.deepEqual(tip.items, [`New users: ${count(newUsers)}`, `D7 retention rate: ${rate.toFixed(1)}%`]);
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+  }
+});
+
+test('the chart lives in the URL: edits update it, a reload or a direct visit restores it', async () => {
+  const { page, problems, close } = await openPage(browser, { origin: new URL(server.url).origin });
+  try {
+    await page.goto(server.url + 'explore');
+    await waitForCharts(page);
+    await page.getByRole('button', { name: 'Add series' }).click();
+    await page.waitForFunction(() => document.getElementById('explore-chart').data.length === 3);
+    await page.getByRole('button', { name: 'week', exact: true }).click();
+    await page.waitForURL(/grain=week/);
+    const url = page.url();
+    assert.match(decodeURIComponent(url), /series=growth\.new_users:sum:bar:left,retention\.d7_rate:pooled:line:right,growth\.active_users:sum:line:right/);
+    await page.reload();
+    await waitForCharts(page);
+    const names = await page.evaluate(() => document.getElementById('explore-chart').data.map((t) => t.name));
+    assert.deepEqual(names, ['New users', 'D7 retention rate', 'Active users']);
+    const direct = await openPage(browser, { origin: new URL(server.url).origin });
+    await direct.page.goto(url);
+    await waitForCharts(direct.page);
+    assert.equal(await direct.page.evaluate(() => document.getElementById('explore-chart').data.length), 3);
+    assert.deepEqual(direct.problems, []);
+    await direct.close();
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+  }
+});

@@ -1,0 +1,107 @@
+// Shared setup for the browser tests: a warehouse built from the sample, `heymax serve` on a
+// free port, Debian's Chromium driven by playwright-core, and helpers that fail a test on
+// any console error, failed request or request to another host.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const artifacts = join(root, 'e2e', 'artifacts');
+mkdirSync(artifacts, { recursive: true });
+
+const bin = process.env.HEYMAX_BIN
+  ?? join(process.env.CARGO_TARGET_DIR ?? join(process.env.HOME, '.cache/heymax/target'), 'release/heymax');
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+/** Builds a warehouse from `input` (the sample by default) in a fresh temp folder. */
+export function buildWarehouse(input = join(root, 'data/sample/event_stream.csv')) {
+  const dir = mkdtempSync(join(tmpdir(), 'heymax-e2e-'));
+  const warehouse = join(dir, 'warehouse');
+  execFileSync(bin, ['--quiet', 'run', '--input', input, '--warehouse', warehouse], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return { dir, warehouse };
+}
+
+/** Starts `heymax serve` and resolves once it prints its URL. */
+export function startServer(warehouse, extra = []) {
+  const child = spawn(bin, ['serve', '--warehouse', warehouse, '--dist', join(root, 'dist'), '--port', '0', ...extra],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } });
+  let log = '';
+  child.stderr.on('data', (d) => { log += d; });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`heymax serve did not start:\n${log}`)), 30000);
+    child.stdout.on('data', (d) => {
+      const m = /heymax dashboard: (\S+)/.exec(String(d));
+      if (m) {
+        clearTimeout(timer);
+        resolve({ url: m[1], stop: () => child.kill('SIGINT'), log: () => log });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`heymax serve exited (${code}):\n${log}`)));
+  });
+}
+
+export async function launch() {
+  return chromium.launch({ executablePath: chromiumPath, args: flags, headless: true });
+}
+
+/**
+ * A new page that records problems: console errors, page errors, HTTP >= 400, failed
+ * requests, and any request outside `origin` + `base`.
+ */
+export async function openPage(browser, { origin, base = '/' }) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+  page.on('request', (r) => {
+    const url = r.url();
+    if (url.startsWith('data:') || url.startsWith('blob:')) return;
+    if (!url.startsWith(origin + base)) problems.push(`request outside the site: ${url}`);
+  });
+  return { page, problems, close: () => context.close() };
+}
+
+/** Waits until the page is hydrated and every chart on it is drawn. */
+export async function waitForCharts(page, timeout = 20000) {
+  await page.waitForFunction(() => {
+    const plots = [...document.querySelectorAll('.plot')];
+    return window.Plotly && plots.every((p) => p.classList.contains('js-plotly-plot') && p._fullLayout);
+  }, null, { timeout });
+}
+
+/** Moves the mouse over `period` (a date on the x axis) in the middle of chart `id`. */
+export async function hoverAt(page, id, x) {
+  const point = await page.evaluate(([id, x]) => {
+    const gd = document.getElementById(id);
+    const xa = gd._fullLayout.xaxis;
+    const ya = gd._fullLayout.yaxis;
+    const box = gd.getBoundingClientRect();
+    return { x: box.left + xa._offset + xa.l2p(xa.d2l(x)), y: box.top + ya._offset + ya._length * 0.5 };
+  }, [id, x]);
+  // Leave the plot first so the previous tooltip is gone, then hover the new point.
+  await page.mouse.move(1, 1);
+  await page.waitForSelector('.hoverlayer .legend', { state: 'detached', timeout: 5000 });
+  await page.mouse.move(point.x, point.y);
+  await page.waitForSelector('.hoverlayer .legend', { timeout: 5000 });
+  return page.evaluate(() => {
+    const legend = document.querySelector('.hoverlayer .legend');
+    const title = legend.querySelector('.legendtitletext')?.textContent ?? '';
+    const items = [...legend.querySelectorAll('.legendtext')].map((t) => t.textContent);
+    return { title, items };
+  });
+}
+
+/** `12345` -> `12,345`, as the dashboard formats counts. */
+export const count = (n) => Math.round(n).toLocaleString('en-US');
+
+export function cleanup(dir) {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,88 @@
+//! The marts as the browser gets them: each mart table of the warehouse written as JSON
+//! (the `marts export` format) and kept in memory. A request re-reads the warehouse only
+//! when `_heymax/state.json` changed, so a new `heymax run` shows up on the next reload.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use super::WebError;
+use crate::pipeline::marts::{MARTS, export};
+use crate::warehouse::{Warehouse, WarehouseError};
+
+#[derive(Default)]
+struct Snapshot {
+    stamp: Option<(SystemTime, u64)>,
+    json: HashMap<String, Arc<str>>,
+}
+
+pub struct MartStore {
+    warehouse: PathBuf,
+    snapshot: Mutex<Snapshot>,
+}
+
+impl MartStore {
+    pub fn new(warehouse: &Path) -> Self {
+        Self {
+            warehouse: warehouse.to_path_buf(),
+            snapshot: Mutex::new(Snapshot::default()),
+        }
+    }
+
+    fn stamp(&self) -> Option<(SystemTime, u64)> {
+        let meta = std::fs::metadata(Warehouse::state_path(&self.warehouse)).ok()?;
+        Some((meta.modified().ok()?, meta.len()))
+    }
+
+    /// The JSON of `name`, `None` when the warehouse has no such mart (yet).
+    pub fn get(&self, name: &str) -> Result<Option<Arc<str>>, WebError> {
+        let mut snapshot = self
+            .snapshot
+            .lock()
+            .map_err(|_| WebError::Internal("mart cache poisoned".into()))?;
+        let stamp = self.stamp();
+        if stamp.is_none() || snapshot.stamp != stamp {
+            *snapshot = Snapshot {
+                stamp,
+                json: self.load()?,
+            };
+        }
+        Ok(snapshot.json.get(name).cloned())
+    }
+
+    /// Every mart the warehouse has, as JSON; empty when there is no warehouse yet.
+    fn load(&self) -> Result<HashMap<String, Arc<str>>, WebError> {
+        let wh = match Warehouse::open(&self.warehouse) {
+            Ok(wh) => wh,
+            Err(WarehouseError::Missing(_)) => return Ok(HashMap::new()),
+            Err(e) => {
+                return Err(WebError::Internal(format!(
+                    "opening {}: {e}",
+                    self.warehouse.display()
+                )));
+            }
+        };
+        let mut out = HashMap::new();
+        for (name, _) in MARTS {
+            let table = format!("marts.{name}");
+            if !wh.has_table(&table) {
+                continue;
+            }
+            let df = wh
+                .read_table(&table, None)
+                .map_err(|e| WebError::Internal(format!("reading {table}: {e}")))?;
+            let mut json = Vec::new();
+            export::write(&df, export::Format::Json, &mut json)
+                .map_err(|e| WebError::Internal(format!("writing {table} as JSON: {e:#}")))?;
+            let text = String::from_utf8(json).map_err(|e| WebError::Internal(e.to_string()))?;
+            out.insert(name.to_string(), Arc::from(text));
+        }
+        tracing::info!(
+            "loaded {} marts from {}",
+            out.len(),
+            self.warehouse.display()
+        );
+        Ok(out)
+    }
+}
