@@ -211,3 +211,69 @@ pub fn quick_ratio(periods: &[Period], grain: Grain) -> String {
     plot.set_configuration(config());
     plot.to_json()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn period(label: &str, churned: u64, complete: bool) -> Period {
+        Period {
+            period: label.into(),
+            new_users: 1200,
+            retained_users: 30,
+            resurrected_users: 4,
+            churned_users: churned,
+            active_users: 1234,
+            growth: 1204 - churned as i64,
+            is_complete: complete,
+        }
+    }
+
+    #[test]
+    fn tooltip_lines_are_formatted_and_flag_incomplete_periods() {
+        assert_eq!(
+            hover_line("New", "1,200", true),
+            "New: 1,200<extra></extra>"
+        );
+        assert_eq!(
+            hover_line("Active", "1,234", false),
+            "Active: 1,234 (incomplete)<extra></extra>"
+        );
+    }
+
+    #[test]
+    fn churn_is_drawn_below_zero_but_its_tooltip_is_positive() {
+        let figure: serde_json::Value = serde_json::from_str(&accounting(
+            &[
+                period("2025-03-03", 1500, true),
+                period("2025-03-10", 7, false),
+            ],
+            Grain::Week,
+        ))
+        .unwrap();
+        let traces = figure["data"].as_array().unwrap();
+        let names: Vec<&str> = traces.iter().map(|t| t["name"].as_str().unwrap()).collect();
+        assert_eq!(
+            names,
+            ["New", "Retained", "Resurrected", "Churned", "Active"],
+            "each series once"
+        );
+        assert_eq!(traces[3]["y"], serde_json::json!([-1500, -7]));
+        assert_eq!(
+            traces[3]["hovertemplate"][0],
+            "Churned: 1,500<extra></extra>"
+        );
+        assert_eq!(
+            traces[3]["hovertemplate"][1],
+            "Churned: 7 (incomplete)<extra></extra>"
+        );
+        assert_eq!(
+            traces[4]["hovertemplate"][0],
+            "Active: 1,234<extra></extra>"
+        );
+        assert_eq!(figure["layout"]["hovermode"], "x unified");
+        assert_eq!(figure["layout"]["barmode"], "relative");
+        // The incomplete week is shaded.
+        assert_eq!(figure["layout"]["shapes"].as_array().map(Vec::len), Some(1));
+    }
+}

@@ -122,10 +122,14 @@ pub fn cards(
         },
         Kpi {
             label: "Quick ratio",
-            value: format::ratio(last.quick_ratio()),
+            value: format::or_dash(last.quick_ratio(), |q| format!("{q:.2}")),
             change: ratio_change.map(|c| format!("{c:+.2}{versus}")),
             good: ratio_change.map(|c| c >= 0.0),
-            note: "(new + resurrected) / churned".into(),
+            note: if last.churned_users == 0 {
+                "(new + resurrected) / churned: nobody churned, so no ratio".into()
+            } else {
+                "(new + resurrected) / churned".into()
+            },
             trend: trend(|p| p.quick_ratio().unwrap_or(f64::NAN)),
             color: colors::RATIO,
         },
