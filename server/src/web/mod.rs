@@ -126,7 +126,9 @@ pub fn router(site: Site) -> Router {
         .leptos_routes_with_context(&state, routes, context, shell)
         .with_state(state);
     if let Some(dist) = &site.dist {
-        pages = pages.fallback_service(ServeDir::new(dist));
+        // `scripts/build.sh` writes `<file>.gz` beside the big assets (Plotly.js is 4.8 MB):
+        // serving those saves compressing them again on every request.
+        pages = pages.fallback_service(ServeDir::new(dist).precompressed_gzip());
     }
     let pages = pages.layer(CompressionLayer::new());
     match base.trim_end_matches('/') {
