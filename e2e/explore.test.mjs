@@ -1,27 +1,15 @@
 // Explore: the ready-made cross-mart chart shows, for a known day, the new users (growth
 // mart) and the D7 rate of that day's cohort recomputed from counts (retention mart); its
 // state survives a reload through the URL.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildWarehouse, startServer, launch, openPage, waitForCharts, hoverAt, count, cleanup } from './harness.mjs';
+import { waitForCharts, hoverAt, count, sampleSite } from './harness.mjs';
 
-let wh, server, browser;
-before(async () => {
-  wh = buildWarehouse();
-  server = await startServer(wh.warehouse);
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.stop();
-  if (wh) cleanup(wh.dir);
-});
-
-const mart = async (name) => (await fetch(`${server.url}data/marts/${name}.json`)).json();
+const site = sampleSite();
 
 test('new users per day with the D7 retention of that cohort, pooled over countries', async () => {
-  const growth = await mart('user_growth_metrics_day');
-  const retention = await mart('user_retention');
+  const growth = await site.mart('user_growth_metrics_day');
+  const retention = await site.mart('user_retention');
   // A day whose cohort spans several countries and has reached day 7.
   const day = retention.find((r) => r.d7_retained !== null
     && retention.filter((o) => o.cohort_date === r.cohort_date).length > 2).cohort_date;
@@ -29,9 +17,9 @@ test('new users per day with the D7 retention of that cohort, pooled over countr
   const cohort = retention.filter((r) => r.cohort_date === day);
   const rate = (100 * cohort.reduce((s, r) => s + r.d7_retained, 0)) / cohort.reduce((s, r) => s + r.cohort_size, 0);
 
-  const { page, problems, close } = await openPage(browser, { origin: new URL(server.url).origin });
+  const { page, problems, close } = await site.open();
   try {
-    await page.goto(server.url + 'explore');
+    await page.goto(site.url + 'explore');
     await waitForCharts(page);
     const tip = await hoverAt(page, 'explore-chart', day);
     assert.equal(tip.title, day);
@@ -43,9 +31,9 @@ test('new users per day with the D7 retention of that cohort, pooled over countr
 });
 
 test('the chart lives in the URL: edits update it, a reload or a direct visit restores it', async () => {
-  const { page, problems, close } = await openPage(browser, { origin: new URL(server.url).origin });
+  const { page, problems, close } = await site.open();
   try {
-    await page.goto(server.url + 'explore');
+    await page.goto(site.url + 'explore');
     await waitForCharts(page);
     await page.getByRole('button', { name: 'Add series' }).click();
     await page.waitForFunction(() => document.getElementById('explore-chart').data.length === 3);
@@ -57,7 +45,7 @@ test('the chart lives in the URL: edits update it, a reload or a direct visit re
     await waitForCharts(page);
     const names = await page.evaluate(() => document.getElementById('explore-chart').data.map((t) => t.name));
     assert.deepEqual(names, ['New users', 'D7 retention rate', 'Active users']);
-    const direct = await openPage(browser, { origin: new URL(server.url).origin });
+    const direct = await site.open();
     await direct.page.goto(url);
     await waitForCharts(direct.page);
     assert.equal(await direct.page.evaluate(() => document.getElementById('explore-chart').data.length), 3);

@@ -1,22 +1,10 @@
 // Growth page: filters change the chart in place, and the unified tooltip lists each series
 // exactly once with the values of the mart JSON for that period (churn, incomplete, ...).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildWarehouse, startServer, launch, openPage, waitForCharts, hoverAt, count, cleanup } from './harness.mjs';
+import { waitForCharts, hoverAt, count, sampleSite } from './harness.mjs';
 
-let wh, server, browser;
-before(async () => {
-  wh = buildWarehouse();
-  server = await startServer(wh.warehouse);
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.stop();
-  if (wh) cleanup(wh.dir);
-});
-
-const mart = async (name) => (await fetch(`${server.url}data/marts/${name}.json`)).json();
+const site = sampleSite();
 
 /** Per period, summed over the countries kept. */
 function sums(rows, keep = () => true) {
@@ -43,14 +31,14 @@ function expectedTooltip(p) {
 
 test('the growth tooltip lists each series once with the mart values, churn positive, incomplete flagged', async () => {
   // Days: the sample's 100 users are active every week, so churn shows by day.
-  const days = sums(await mart('user_growth_metrics_day'));
+  const days = sums(await site.mart('user_growth_metrics_day'));
   const periods = [...days.keys()].sort();
   const withChurn = periods.find((p) => days.get(p).churned > 0 && days.get(p).resurrected > 0 && days.get(p).complete);
   const incomplete = periods.find((p) => !days.get(p).complete);
   assert.ok(withChurn && incomplete, 'the sample has a day with churn and an incomplete day');
-  const { page, problems, close } = await openPage(browser, { origin: new URL(server.url).origin });
+  const { page, problems, close } = await site.open();
   try {
-    await page.goto(server.url + 'growth?grain=day');
+    await page.goto(site.url + 'growth?grain=day');
     await waitForCharts(page);
     for (const period of [periods[0], periods[1], withChurn, periods.at(-2), incomplete]) {
       const tip = await hoverAt(page, 'growth-chart', period);
@@ -64,10 +52,10 @@ test('the growth tooltip lists each series once with the mart values, churn posi
 });
 
 test('changing grain and country redraws the chart without a page reload', async () => {
-  const days = sums(await mart('user_growth_metrics_day'), (c) => c === 'SG');
-  const { page, problems, close } = await openPage(browser, { origin: new URL(server.url).origin });
+  const days = sums(await site.mart('user_growth_metrics_day'), (c) => c === 'SG');
+  const { page, problems, close } = await site.open();
   try {
-    await page.goto(server.url + 'growth');
+    await page.goto(site.url + 'growth');
     await waitForCharts(page);
     await page.evaluate(() => { window.__stillHere = true; });
     const points = () => page.evaluate(() => document.getElementById('growth-chart').data[4].x.length);
@@ -96,9 +84,9 @@ test('changing grain and country redraws the chart without a page reload', async
 });
 
 test('complete periods only hides the incomplete period', async () => {
-  const { page, problems, close } = await openPage(browser, { origin: new URL(server.url).origin });
+  const { page, problems, close } = await site.open();
   try {
-    await page.goto(server.url + 'growth?grain=month');
+    await page.goto(site.url + 'growth?grain=month');
     await waitForCharts(page);
     const before = await page.evaluate(() => document.getElementById('growth-chart').data[0].x.length);
     await page.getByRole('checkbox', { name: 'Complete periods only' }).check();

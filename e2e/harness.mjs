@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { before, after } from 'node:test';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const artifacts = join(root, 'e2e', 'artifacts');
@@ -104,4 +105,32 @@ export const count = (n) => Math.round(n).toLocaleString('en-US');
 
 export function cleanup(dir) {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Registers before/after hooks that build a warehouse from the sample, serve it and launch
+ * Chromium; returns the live handles (filled in once `before` has run).
+ */
+export function sampleSite() {
+  const site = {
+    url: '',
+    browser: null,
+    /** A page on this site that records problems (see `openPage`). */
+    open: () => openPage(site.browser, { origin: new URL(site.url).origin }),
+    /** A mart's rows, as the browser fetches them. */
+    mart: async (name) => (await fetch(`${site.url}data/marts/${name}.json`)).json(),
+  };
+  let wh, server;
+  before(async () => {
+    wh = buildWarehouse();
+    server = await startServer(wh.warehouse);
+    site.url = server.url;
+    site.browser = await launch();
+  });
+  after(async () => {
+    await site.browser?.close();
+    server?.stop();
+    if (wh) cleanup(wh.dir);
+  });
+  return site;
 }

@@ -62,11 +62,6 @@ pub fn config() -> plotly::Configuration {
         .display_logo(false)
 }
 
-/// A figure as the JSON Plotly.react takes.
-pub fn to_json(plot: &plotly::Plot) -> String {
-    plot.to_json()
-}
-
 /// A figure as JSON with fields the `plotly` crate does not model (2-D `text` for heatmap
 /// cells, `texttemplate`) set on trace `trace`.
 pub fn with_trace_fields(plot: &plotly::Plot, trace: usize, fields: serde_json::Value) -> String {
