@@ -42,9 +42,15 @@ impl SiteConfig {
         Self { base }
     }
 
-    /// A page's URL under the base (`""` is the overview).
+    /// A page's URL under the base (`""` is the overview). Pages end in `/` because a
+    /// static host serves `<page>/index.html` there without a redirect; `serve` answers
+    /// both forms.
     pub fn href(&self, page: &str) -> String {
-        format!("{}{page}", self.base)
+        if page.is_empty() {
+            self.base.clone()
+        } else {
+            format!("{}{page}/", self.base)
+        }
     }
 
     /// In the browser the base comes from the page the server rendered.
@@ -59,6 +65,59 @@ impl SiteConfig {
     }
 }
 
+/// Lets a page set the HTTP status of the response it is rendered into (the not-found
+/// page answers 404). The server provides it; in the browser there is none.
+#[derive(Clone)]
+pub struct ResponseStatus(pub std::sync::Arc<dyn Fn(u16) + Send + Sync>);
+
+/// Set by the static export: the path this HTML file was rendered for. A static host
+/// serves the same file for any query (and `404.html` for any missing path), so the
+/// browser hydrates only when the URL is the one rendered and renders afresh otherwise.
+#[derive(Clone, Debug)]
+pub struct Prerendered(pub String);
+
+/// Whether the browser must render the page itself instead of hydrating the HTML it got:
+/// only for a pre-rendered file opened at another path, or with a query it was not
+/// rendered with (hydrating mismatched HTML would attach to the wrong nodes).
+pub fn must_render_fresh(prerendered: Option<&str>, pathname: &str, search: &str) -> bool {
+    prerendered.is_some_and(|path| {
+        let search = search.trim_start_matches('?');
+        !search.is_empty() || path.trim_end_matches('/') != pathname.trim_end_matches('/')
+    })
+}
+
+/// The browser entry: hydrates the server-rendered page, or renders it afresh when the
+/// HTML is a pre-rendered file for another URL (see [`must_render_fresh`]).
+#[cfg(target_arch = "wasm32")]
+pub fn start() {
+    let document = web_sys::window().and_then(|w| w.document());
+    let prerendered = document
+        .as_ref()
+        .and_then(|d| {
+            d.query_selector("meta[name=heymax-prerendered]")
+                .ok()
+                .flatten()
+        })
+        .and_then(|m| m.get_attribute("content"));
+    let location = web_sys::window().map(|w| w.location());
+    let pathname = location
+        .as_ref()
+        .and_then(|l| l.pathname().ok())
+        .unwrap_or_default();
+    let search = location
+        .as_ref()
+        .and_then(|l| l.search().ok())
+        .unwrap_or_default();
+    if must_render_fresh(prerendered.as_deref(), &pathname, &search) {
+        if let Some(body) = document.and_then(|d| d.body()) {
+            body.set_inner_html("");
+        }
+        leptos::mount::mount_to_body(App);
+    } else {
+        leptos::mount::hydrate_body(App);
+    }
+}
+
 /// The whole HTML document, rendered on the server only. `head` is the `<head>` content
 /// trunk wrote into `dist/index.html` (the hashed wasm, JS and CSS links).
 pub fn shell(options: LeptosOptions, head: std::sync::Arc<str>, base: String) -> impl IntoView {
@@ -70,6 +129,8 @@ pub fn shell(options: LeptosOptions, head: std::sync::Arc<str>, base: String) ->
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="heymax-base" content=base />
+                {use_context::<Prerendered>()
+                    .map(|p| view! { <meta name="heymax-prerendered" content=p.0 /> })}
                 {leptos::tachys::html::InertElement::new(head.to_string())}
                 <MetaTags />
             </head>
@@ -109,5 +170,48 @@ pub fn App() -> impl IntoView {
                 "heymax · growth metrics as defined in METRICS.md · incomplete periods are shaded"
             </footer>
         </Router>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_end_in_a_slash_under_the_base() {
+        let site = SiteConfig::new("heymax");
+        assert_eq!(site.base, "/heymax/");
+        assert_eq!(site.href(""), "/heymax/");
+        assert_eq!(site.href("growth"), "/heymax/growth/");
+        assert_eq!(SiteConfig::new("/").href("explore"), "/explore/");
+        assert_eq!(SiteConfig::new("").base, "/");
+    }
+
+    #[test]
+    fn hydrates_only_the_url_a_file_was_rendered_for() {
+        // Served pages are rendered per request: always hydrate.
+        assert!(!must_render_fresh(None, "/growth/", "?grain=week"));
+        // The exported file at its own path, with or without the slash.
+        assert!(!must_render_fresh(
+            Some("/heymax/growth/"),
+            "/heymax/growth/",
+            ""
+        ));
+        assert!(!must_render_fresh(
+            Some("/heymax/growth/"),
+            "/heymax/growth",
+            "?"
+        ));
+        // A query it was not rendered with, or 404.html shown for another path.
+        assert!(must_render_fresh(
+            Some("/heymax/growth/"),
+            "/heymax/growth/",
+            "?grain=week"
+        ));
+        assert!(must_render_fresh(
+            Some("/heymax/404.html"),
+            "/heymax/nope",
+            ""
+        ));
     }
 }

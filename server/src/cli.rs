@@ -36,6 +36,24 @@ pub enum Command {
     Bench(BenchArgs),
     /// Serve the dashboard (server-rendered pages, hydrated in the browser) and the marts as JSON.
     Serve(ServeArgs),
+    /// Write the dashboard as static files (pages pre-rendered, marts as JSON, the bundle)
+    /// for GitHub Pages or any static host.
+    Export(SiteExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SiteExportArgs {
+    #[arg(long, short, env = "HEYMAX_WAREHOUSE", default_value = "warehouse")]
+    pub warehouse: PathBuf,
+    /// Output folder: created, or replaced as a whole if it holds a previous export.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// The path the site is served under: `/<repo>/` for a GitHub Pages project site.
+    #[arg(long, default_value = "/")]
+    pub base_path: String,
+    /// The browser bundle trunk built (`scripts/build.sh`).
+    #[arg(long, env = "HEYMAX_DIST", default_value = "dist")]
+    pub dist: PathBuf,
 }
 
 #[derive(Debug, Args)]

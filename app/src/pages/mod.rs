@@ -25,6 +25,9 @@ pub fn PageHead(title: &'static str, lead: &'static str) -> impl IntoView {
 #[component]
 pub fn NotFound() -> impl IntoView {
     let site = expect_context::<crate::SiteConfig>();
+    if let Some(status) = use_context::<crate::ResponseStatus>() {
+        (status.0)(404);
+    }
     view! {
         <Title text="Not found · heymax" />
         <div class="problem" role="alert">

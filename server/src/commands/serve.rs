@@ -28,6 +28,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         head,
         config: SiteConfig::new(&args.base_path),
         dist: Some(args.dist.clone()),
+        prerender: false,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

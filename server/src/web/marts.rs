@@ -30,6 +30,11 @@ impl MartStore {
         }
     }
 
+    /// The warehouse folder the marts come from.
+    pub fn warehouse(&self) -> &Path {
+        &self.warehouse
+    }
+
     fn stamp(&self) -> Option<(SystemTime, u64)> {
         let meta = std::fs::metadata(Warehouse::state_path(&self.warehouse)).ok()?;
         Some((meta.modified().ok()?, meta.len()))

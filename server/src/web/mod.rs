@@ -4,6 +4,7 @@
 //! with `tower::ServiceExt::oneshot`.
 
 mod error;
+pub mod export;
 mod marts;
 mod shell;
 
@@ -11,15 +12,18 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use app::SiteConfig;
 use app::marts::MartSource;
+use app::{Prerendered, ResponseStatus, SiteConfig};
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{
+    AxumRouteListing, LeptosRoutes, generate_route_list_with_exclusions_and_ssg_and_context,
+};
+use tower::ServiceExt;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 
@@ -35,6 +39,8 @@ pub struct Site {
     pub config: SiteConfig,
     /// The bundle trunk wrote (wasm, JS, CSS, Plotly.js); `None` serves pages only.
     pub dist: Option<PathBuf>,
+    /// Pages are rendered to be saved as files (`heymax export`), not per request.
+    pub prerender: bool,
 }
 
 /// The router's state: the site and Leptos's options (which leptos_axum extracts).
@@ -82,18 +88,8 @@ async fn mart_json(
     }
 }
 
-/// The whole site under `site.config.base`.
-pub fn router(site: Site) -> Router {
-    let routes = generate_route_list(app::App);
-    let options = LeptosOptions::builder()
-        .output_name("heymax")
-        .site_root(
-            site.dist
-                .as_ref()
-                .map_or(".".to_string(), |d| d.display().to_string()),
-        )
-        .build();
-    let base = site.config.base.clone();
+/// What every page render gets: the marts, the site config, and a way to set the status.
+fn page_context(site: &Site) -> impl Fn() + Clone + Send + Sync + 'static {
     let source = {
         let marts = site.marts.clone();
         MartSource(Arc::new(move |name: &str| match marts.get(name) {
@@ -104,37 +100,113 @@ pub fn router(site: Site) -> Router {
             }
         }))
     };
-    let context = {
-        let config = site.config.clone();
-        move || {
-            provide_context(source.clone());
-            provide_context(config.clone());
+    let config = site.config.clone();
+    let prerender = site.prerender;
+    move || {
+        provide_context(source.clone());
+        provide_context(config.clone());
+        provide_context(ResponseStatus(Arc::new(|code| {
+            if let (Some(response), Ok(code)) = (
+                use_context::<leptos_axum::ResponseOptions>(),
+                StatusCode::from_u16(code),
+            ) {
+                response.set_status(code);
+            }
+        })));
+        if prerender {
+            // The export saves this HTML as a file for this path (see `app::Prerendered`).
+            if let Some(parts) = use_context::<axum::http::request::Parts>() {
+                provide_context(Prerendered(parts.uri.path().to_string()));
+            }
         }
-    };
+    }
+}
+
+/// The page routes Leptos's router declares, with the base in front (the router adds it),
+/// each also with a trailing `/`: links end in `/` so a static host needs no redirect.
+pub fn page_routes(site: &Site) -> Vec<AxumRouteListing> {
+    let (routes, _) =
+        generate_route_list_with_exclusions_and_ssg_and_context(app::App, None, page_context(site));
+    let mut all = Vec::new();
+    for route in routes {
+        let path = route.path().to_string();
+        if !path.ends_with('/') {
+            all.push(AxumRouteListing::new(
+                format!("{path}/"),
+                route.mode().clone(),
+                route.methods(),
+                Vec::new(),
+            ));
+        }
+        all.push(route);
+    }
+    all
+}
+
+/// The whole site under `site.config.base`: pages, `data/marts/<name>.json`, the bundle
+/// from `dist/`, and the not-found page for anything else.
+pub fn router(site: Site) -> Router {
+    let routes = page_routes(&site);
+    let options = LeptosOptions::builder()
+        .output_name("heymax")
+        .site_root(
+            site.dist
+                .as_ref()
+                .map_or(".".to_string(), |d| d.display().to_string()),
+        )
+        .build();
+    let base = site.config.base.clone();
+    let context = page_context(&site);
     let shell = {
         let head: Arc<str> = site.head.render(&base).into();
         let base = base.clone();
         let options = options.clone();
         move || app::shell(options.clone(), head.clone(), base.clone())
     };
+    let not_found = leptos_axum::render_app_async_with_context(context.clone(), shell.clone());
     let state = WebState {
         site: site.clone(),
         options,
     };
-    let mut pages = Router::new()
-        .route("/data/marts/{file}", get(mart_json))
+    Router::new()
+        .route(&format!("{base}data/marts/{{file}}"), get(mart_json))
         .leptos_routes_with_context(&state, routes, context, shell)
-        .with_state(state);
-    if let Some(dist) = &site.dist {
+        .fallback(move |State(state): State<WebState>, req: Request| {
+            let not_found = not_found.clone();
+            async move { asset_or_not_found(&state.site, req, not_found).await }
+        })
+        .with_state(state)
+        .layer(CompressionLayer::new())
+}
+
+/// A file of the bundle under the base, else the not-found page (status 404).
+async fn asset_or_not_found<F>(site: &Site, req: Request, not_found: F) -> Response
+where
+    F: Fn(Request) -> std::pin::Pin<Box<dyn Future<Output = Response> + Send>>,
+{
+    let rest = req.uri().path().strip_prefix(&site.config.base);
+    if let (Some(dist), Some(rest)) = (&site.dist, rest) {
+        let mut asset = Request::new(axum::body::Body::empty());
+        *asset.method_mut() = req.method().clone();
+        *asset.headers_mut() = req.headers().clone();
+        *asset.uri_mut() = match format!("/{rest}").parse() {
+            Ok(uri) => uri,
+            Err(_) => return not_found(req).await,
+        };
         // `scripts/build.sh` writes `<file>.gz` beside the big assets (Plotly.js is 4.8 MB):
         // serving those saves compressing them again on every request.
-        pages = pages.fallback_service(ServeDir::new(dist).precompressed_gzip());
+        let served = ServeDir::new(dist)
+            .precompressed_gzip()
+            .append_index_html_on_directories(false)
+            .oneshot(asset)
+            .await;
+        if let Ok(response) = served
+            && response.status() != StatusCode::NOT_FOUND
+        {
+            return response.map(axum::body::Body::new);
+        }
     }
-    let pages = pages.layer(CompressionLayer::new());
-    match base.trim_end_matches('/') {
-        "" => pages,
-        prefix => Router::new().nest(prefix, pages),
-    }
+    not_found(req).await
 }
 
 /// Binds `addr` and serves until Ctrl-C.

@@ -1,8 +1,11 @@
 //! Integration tests of the `heymax` binary and library (one test binary, modules by topic).
 
 mod atomic;
+mod export;
 mod incremental;
 mod input;
 mod properties;
 mod seed;
 mod util;
+mod web;
+mod workflow;

@@ -124,3 +124,32 @@ pub fn write(path: &Path, text: &str) -> PathBuf {
     std::fs::write(path, text).unwrap();
     path.to_path_buf()
 }
+
+/// A warehouse built from the sample once per test run (under cargo's temp folder).
+pub fn sample_warehouse() -> &'static Path {
+    static WAREHOUSE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    WAREHOUSE.get_or_init(|| {
+        let wh = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sample-warehouse");
+        let _ = std::fs::remove_dir_all(&wh);
+        run(&sample(), &wh);
+        wh
+    })
+}
+
+/// A stand-in for trunk's `dist/`: the `<head>` template with the base placeholder, a
+/// stylesheet, its `.gz` copy (which `serve` uses and the export leaves out) and Plotly.
+pub fn fake_dist(dir: &Path) -> PathBuf {
+    let dist = dir.join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    write(
+        &dist.join("index.html"),
+        r#"<!DOCTYPE html><html><head>
+<link rel="stylesheet" href="/__heymax_base__/app-1.css">
+<script id="plotly-js" async src="/__heymax_base__/plotly.min.js"></script>
+</head><body></body></html>"#,
+    );
+    write(&dist.join("app-1.css"), "body { margin: 0 }\n");
+    write(&dist.join("app-1.css.gz"), "not really gzip");
+    write(&dist.join("plotly.min.js"), "window.Plotly = {};\n");
+    dist
+}

@@ -1,0 +1,104 @@
+//! The dashboard router under a sub-path, driven with `oneshot` (no socket): pages with and
+//! without the trailing slash, marts, bundle files, and the not-found page.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use heymax::web::{Head, MartStore, Site, router};
+use tower::ServiceExt;
+
+use crate::util::*;
+
+async fn get(app: &axum::Router, path: &str) -> (StatusCode, String) {
+    let response = app
+        .clone()
+        .oneshot(Request::get(path).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn site(base: &str, dist: &std::path::Path) -> Site {
+    Site {
+        marts: Arc::new(MartStore::new(sample_warehouse())),
+        head: Head::load(dist).unwrap(),
+        config: app::SiteConfig::new(base),
+        dist: Some(dist.to_path_buf()),
+        prerender: false,
+    }
+}
+
+#[tokio::test]
+async fn everything_lives_under_the_base_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = router(site("/heymax/", &fake_dist(dir.path())));
+    for (path, title) in [
+        ("/heymax/", "Overview"),
+        ("/heymax", "Overview"),
+        ("/heymax/growth/", "Growth"),
+        ("/heymax/growth", "Growth"),
+        ("/heymax/explore/?grain=week", "Explore"),
+        ("/heymax/retention/", "Retention"),
+        ("/heymax/interactions/", "Interactions"),
+    ] {
+        let (status, html) = get(&app, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(
+            html.contains(&format!("<h1>{title}</h1>")),
+            "{path}: {html}"
+        );
+        // Assets and links carry the base; the page says where the site lives.
+        assert!(html.contains(r#"href="/heymax/app-1.css""#), "{path}");
+        assert!(html.contains(r#"href="/heymax/growth/""#), "{path}");
+        assert!(html.contains(r#"<meta name="heymax-base" content="/heymax/""#));
+        assert!(
+            !html.contains("heymax-prerendered"),
+            "served pages hydrate as they are"
+        );
+    }
+    let (status, json) = get(&app, "/heymax/data/marts/user_retention.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(json.starts_with('['), "{json}");
+    let (status, css) = get(&app, "/heymax/app-1.css").await;
+    assert_eq!(
+        (status, css.as_str()),
+        (StatusCode::OK, "body { margin: 0 }\n")
+    );
+}
+
+#[tokio::test]
+async fn unknown_paths_get_the_not_found_page_with_404() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = router(site("/heymax/", &fake_dist(dir.path())));
+    for path in [
+        "/heymax/nope",
+        "/heymax/growth/extra",
+        "/growth/",
+        "/app-1.css",
+    ] {
+        let (status, html) = get(&app, path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(html.contains("Page not found"), "{path}: {html}");
+    }
+    let (status, text) = get(&app, "/heymax/data/marts/nope.json").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(text.contains("heymax run"), "{text}");
+}
+
+#[tokio::test]
+async fn the_root_base_serves_the_same_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = router(site("/", &fake_dist(dir.path())));
+    for path in ["/", "/growth", "/growth/", "/explore/"] {
+        let (status, html) = get(&app, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(html.contains(r#"href="/app-1.css""#), "{path}");
+    }
+    assert_eq!(get(&app, "/plotly.min.js").await.0, StatusCode::OK);
+    assert_eq!(get(&app, "/nope/").await.0, StatusCode::NOT_FOUND);
+}
