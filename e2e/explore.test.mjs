@@ -3,7 +3,7 @@
 // state survives a reload through the URL.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitForCharts, hoverAt, count, sampleSite } from './harness.mjs';
+import { waitForCharts, hoverAt, count, sampleSite, exported } from './harness.mjs';
 
 const site = sampleSite();
 
@@ -19,7 +19,7 @@ test('new users per day with the D7 retention of that cohort, pooled over countr
 
   const { page, problems, close } = await site.open();
   try {
-    await page.goto(site.url + 'explore');
+    await page.goto(site.page('explore'));
     await waitForCharts(page);
     const tip = await hoverAt(page, 'explore-chart', day);
     assert.equal(tip.title, day);
@@ -33,7 +33,7 @@ test('new users per day with the D7 retention of that cohort, pooled over countr
 test('the chart lives in the URL: edits update it, a reload or a direct visit restores it', async () => {
   const { page, problems, close } = await site.open();
   try {
-    await page.goto(site.url + 'explore');
+    await page.goto(site.page('explore'));
     await waitForCharts(page);
     await page.getByRole('button', { name: 'Add series' }).click();
     await page.waitForFunction(() => document.getElementById('explore-chart').data.length === 3);
@@ -49,6 +49,8 @@ test('the chart lives in the URL: edits update it, a reload or a direct visit re
     await direct.page.goto(url);
     await waitForCharts(direct.page);
     assert.equal(await direct.page.evaluate(() => document.getElementById('explore-chart').data.length), 3);
+    // A static file was rendered without the query, so the browser renders it afresh.
+    assert.equal(await direct.page.getAttribute('html', 'data-heymax'), exported ? 'rendered' : 'hydrated');
     assert.deepEqual(direct.problems, []);
     await direct.close();
     assert.deepEqual(problems, []);

@@ -38,7 +38,7 @@ test('the growth tooltip lists each series once with the mart values, churn posi
   assert.ok(withChurn && incomplete, 'the sample has a day with churn and an incomplete day');
   const { page, problems, close } = await site.open();
   try {
-    await page.goto(site.url + 'growth?grain=day');
+    await page.goto(site.page('growth', 'grain=day'));
     await waitForCharts(page);
     for (const period of [periods[0], periods[1], withChurn, periods.at(-2), incomplete]) {
       const tip = await hoverAt(page, 'growth-chart', period);
@@ -55,7 +55,7 @@ test('changing grain and country redraws the chart without a page reload', async
   const days = sums(await site.mart('user_growth_metrics_day'), (c) => c === 'SG');
   const { page, problems, close } = await site.open();
   try {
-    await page.goto(site.url + 'growth');
+    await page.goto(site.page('growth'));
     await waitForCharts(page);
     await page.evaluate(() => { window.__stillHere = true; });
     const points = () => page.evaluate(() => document.getElementById('growth-chart').data[4].x.length);
@@ -86,7 +86,7 @@ test('changing grain and country redraws the chart without a page reload', async
 test('complete periods only hides the incomplete period', async () => {
   const { page, problems, close } = await site.open();
   try {
-    await page.goto(site.url + 'growth?grain=month');
+    await page.goto(site.page('growth', 'grain=month'));
     await waitForCharts(page);
     const before = await page.evaluate(() => document.getElementById('growth-chart').data[0].x.length);
     await page.getByRole('checkbox', { name: 'Complete periods only' }).check();

@@ -1,6 +1,10 @@
-// Shared setup for the browser tests: a warehouse built from the sample, `heymax serve` on a
-// free port, Debian's Chromium driven by playwright-core, and helpers that fail a test on
-// any console error, failed request or request to another host.
+// Shared setup for the browser tests: a warehouse built from the sample, served on a free
+// port, Debian's Chromium driven by playwright-core, and helpers that fail a test on any
+// console error, failed request or request outside the site.
+//
+// HEYMAX_E2E_SITE picks what serves the site: `served` (default) runs `heymax serve`;
+// `exported` runs `heymax export --base-path /heymax/` and serves the files with Python's
+// plain static server under /heymax/, as GitHub Pages would. scripts/test.sh runs both.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,6 +47,31 @@ export function startServer(warehouse, extra = []) {
       }
     });
     child.on('exit', (code) => reject(new Error(`heymax serve exited (${code}):\n${log}`)));
+  });
+}
+
+/**
+ * Exports the dashboard of `warehouse` under /heymax/ and serves its parent folder with
+ * `python3 -m http.server` (no heymax involved); resolves once it listens.
+ */
+export function startStaticSite(warehouse, dir) {
+  const www = join(dir, 'www');
+  execFileSync(bin, ['--quiet', 'export', '--warehouse', warehouse, '--dist', join(root, 'dist'),
+    '--out', join(www, 'heymax'), '--base-path', '/heymax/'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn('python3', ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', www],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stderr.on('data', (d) => { log += d; });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the static server did not start:\n${log}`)), 30000);
+    child.stdout.on('data', (d) => {
+      const m = /port (\d+)/.exec(String(d));
+      if (m) {
+        clearTimeout(timer);
+        resolve({ url: `http://127.0.0.1:${m[1]}/heymax/`, stop: () => child.kill('SIGTERM'), log: () => log });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`the static server exited (${code}):\n${log}`)));
   });
 }
 
@@ -111,19 +140,23 @@ export function cleanup(dir) {
  * Registers before/after hooks that build a warehouse from the sample, serve it and launch
  * Chromium; returns the live handles (filled in once `before` has run).
  */
+export const exported = process.env.HEYMAX_E2E_SITE === 'exported';
+
 export function sampleSite() {
   const site = {
     url: '',
     browser: null,
     /** A page on this site that records problems (see `openPage`). */
-    open: () => openPage(site.browser, { origin: new URL(site.url).origin }),
+    open: () => openPage(site.browser, { origin: new URL(site.url).origin, base: new URL(site.url).pathname }),
+    /** A page's URL as the dashboard links it (`growth` -> `<base>growth/`), with a query. */
+    page: (path, query = '') => `${site.url}${path}${path ? '/' : ''}${query ? `?${query}` : ''}`,
     /** A mart's rows, as the browser fetches them. */
     mart: async (name) => (await fetch(`${site.url}data/marts/${name}.json`)).json(),
   };
   let wh, server;
   before(async () => {
     wh = buildWarehouse();
-    server = await startServer(wh.warehouse);
+    server = exported ? await startStaticSite(wh.warehouse, wh.dir) : await startServer(wh.warehouse);
     site.url = server.url;
     site.browser = await launch();
   });

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check: formatting, clippy (warnings are errors), unit, integration and property
 # tests (release build, the same one the CLI and benchmarks use), then the browser tests
-# (playwright-core + Debian's Chromium against `heymax serve` on the sample).
+# (playwright-core + Debian's Chromium on the sample) twice: against `heymax serve`, and
+# against `heymax export --base-path /heymax/` served by a plain static server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -13,5 +14,8 @@ cargo clippy --release --locked --all-targets -- -D warnings
 ./scripts/build.sh
 say "cargo test"
 cargo test --release --locked --workspace
-say "browser tests (e2e/, screenshots in e2e/artifacts/)"
-HEYMAX_BIN="$HEYMAX_BIN" node --test --test-concurrency=1 e2e/
+say "browser tests on heymax serve (e2e/, screenshots in e2e/artifacts/)"
+HEYMAX_BIN="$HEYMAX_BIN" HEYMAX_E2E_SITE=served node --test --test-concurrency=1 e2e/
+command -v python3 >/dev/null || { echo "python3 not found: the static-site browser tests serve the export with python3 -m http.server; install Python 3" >&2; exit 1; }
+say "browser tests on the exported static site under /heymax/"
+HEYMAX_BIN="$HEYMAX_BIN" HEYMAX_E2E_SITE=exported node --test --test-concurrency=1 e2e/

@@ -53,6 +53,17 @@ impl SiteConfig {
         }
     }
 
+    /// A location's path as the router's `navigate` takes it: without the base, which it
+    /// adds itself (`/heymax/growth/` -> `/growth/`).
+    pub fn route_path<'a>(&self, pathname: &'a str) -> &'a str {
+        let base = self.base.trim_end_matches('/');
+        match pathname.strip_prefix(base) {
+            Some(rest) if rest.starts_with('/') => rest,
+            Some("") => "/",
+            _ => pathname,
+        }
+    }
+
     /// In the browser the base comes from the page the server rendered.
     #[cfg(target_arch = "wasm32")]
     fn from_document() -> Self {
@@ -108,7 +119,12 @@ pub fn start() {
         .as_ref()
         .and_then(|l| l.search().ok())
         .unwrap_or_default();
-    if must_render_fresh(prerendered.as_deref(), &pathname, &search) {
+    let fresh = must_render_fresh(prerendered.as_deref(), &pathname, &search);
+    // Says how the page came alive, for the browser tests and for anyone debugging.
+    if let Some(root) = document.as_ref().and_then(|d| d.document_element()) {
+        let _ = root.set_attribute("data-heymax", if fresh { "rendered" } else { "hydrated" });
+    }
+    if fresh {
         if let Some(body) = document.and_then(|d| d.body()) {
             body.set_inner_html("");
         }
@@ -185,6 +201,16 @@ mod tests {
         assert_eq!(site.href("growth"), "/heymax/growth/");
         assert_eq!(SiteConfig::new("/").href("explore"), "/explore/");
         assert_eq!(SiteConfig::new("").base, "/");
+    }
+
+    #[test]
+    fn route_paths_drop_the_base_the_router_adds_back() {
+        let site = SiteConfig::new("/heymax/");
+        assert_eq!(site.route_path("/heymax/growth/"), "/growth/");
+        assert_eq!(site.route_path("/heymax/"), "/");
+        assert_eq!(site.route_path("/heymax"), "/");
+        assert_eq!(site.route_path("/heymaxx/"), "/heymaxx/");
+        assert_eq!(SiteConfig::new("/").route_path("/growth/"), "/growth/");
     }
 
     #[test]

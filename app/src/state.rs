@@ -22,6 +22,7 @@ impl QueryState {
         let map = use_query_map();
         let navigate = use_navigate();
         let location = use_location();
+        let site = use_context::<crate::SiteConfig>().unwrap_or_default();
         let set = move |updates: Vec<(&'static str, Option<String>)>| {
             let mut query = map.get_untracked();
             for (key, value) in updates {
@@ -32,9 +33,9 @@ impl QueryState {
                     }
                 }
             }
-            let path = location.pathname.get_untracked();
+            let pathname = location.pathname.get_untracked();
             navigate(
-                &format!("{path}{}", query.to_query_string()),
+                &format!("{}{}", site.route_path(&pathname), query.to_query_string()),
                 NavigateOptions {
                     replace: true,
                     scroll: false,
