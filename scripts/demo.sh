@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: install what is missing, build heymax and the browser bundle, run the
-# pipeline on the sample events into ./warehouse, export the marts (CSV and JSON), then
-# serve the dashboard at http://127.0.0.1:3000/ (PORT=8080 ./scripts/demo.sh to change).
+# pipeline on the sample events into ./warehouse, export the marts (CSV and JSON) and the
+# static site, then serve the dashboard at http://127.0.0.1:3000/ (PORT=8080 to change).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -14,5 +14,7 @@ for f in csv json; do
   "$HEYMAX_BIN" --quiet marts export --warehouse warehouse --format "$f" --out warehouse/export
 done
 say "marts exported to warehouse/export/ (CSV and JSON)"
+"$HEYMAX_BIN" --quiet export --warehouse warehouse --dist dist --out warehouse/site
+say "static copy of the dashboard in warehouse/site/ (heymax export; the README says how to publish it)"
 say "serving the dashboard (Ctrl-C to stop)"
 exec "$HEYMAX_BIN" serve --warehouse warehouse --dist dist --port "${PORT:-3000}"

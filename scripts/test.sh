@@ -11,6 +11,8 @@ say "cargo fmt --check"
 cargo fmt --all -- --check
 say "cargo clippy"
 cargo clippy --release --locked --all-targets -- -D warnings
+say "cargo clippy, wasm (the browser-only code)"
+cargo clippy --release --locked --target wasm32-unknown-unknown -p heymax-app --features hydrate --lib --bins -- -D warnings
 ./scripts/build.sh
 say "cargo test"
 cargo test --release --locked --workspace
