@@ -1,7 +1,7 @@
 //! `heymax serve`: axum renders the Leptos pages on the server (leptos_axum), serves the
 //! marts as `<base>data/marts/<name>.json`, and the browser bundle trunk built into
 //! `dist/` behind the routes. `router()` is separate from `serve()` so tests can drive it
-//! with `tower::ServiceExt::oneshot`.
+//! with `tower::ServiceExt::oneshot`, and so `export` can save its pages as files.
 
 mod error;
 pub mod export;
@@ -184,7 +184,12 @@ async fn asset_or_not_found<F>(site: &Site, req: Request, not_found: F) -> Respo
 where
     F: Fn(Request) -> std::pin::Pin<Box<dyn Future<Output = Response> + Send>>,
 {
-    let rest = req.uri().path().strip_prefix(&site.config.base);
+    // trunk's own index.html is only a template for the pages' <head>: never served.
+    let rest = req
+        .uri()
+        .path()
+        .strip_prefix(&site.config.base)
+        .filter(|rest| *rest != "index.html");
     if let (Some(dist), Some(rest)) = (&site.dist, rest) {
         let mut asset = Request::new(axum::body::Body::empty());
         *asset.method_mut() = req.method().clone();
