@@ -7,13 +7,14 @@ use anyhow::Context;
 use app::SiteConfig;
 
 use crate::cli::SiteExportArgs;
-use crate::web::{Head, MartStore, Site, export};
+use crate::web::{DrillStore, Head, MartStore, Site, export};
 
 pub fn export(args: &SiteExportArgs, quiet: bool) -> anyhow::Result<()> {
     let head = Head::load(&args.dist)?;
     let config = SiteConfig::new(&args.base_path);
     let site = Site {
         marts: Arc::new(MartStore::new(&args.warehouse)),
+        drill: Arc::new(DrillStore::new(&args.warehouse)),
         head,
         config: config.clone(),
         dist: Some(args.dist.clone()),

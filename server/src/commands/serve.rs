@@ -6,7 +6,7 @@ use std::sync::Arc;
 use app::SiteConfig;
 
 use crate::cli::ServeArgs;
-use crate::web::{Head, MartStore, Site};
+use crate::web::{DrillStore, Head, MartStore, Site};
 
 pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     let head = Head::load(&args.dist)?;
@@ -25,6 +25,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     }
     let site = Site {
         marts,
+        drill: Arc::new(DrillStore::new(&args.warehouse)),
         head,
         config: SiteConfig::new(&args.base_path),
         dist: Some(args.dist.clone()),

@@ -383,12 +383,21 @@ fn build_marts(
         last_day: activity.last_day,
     };
     drop(activity);
-    let none = |_: &str| None;
+    // The lifecycle tables are checked against the growth marts built beside them.
+    let lookup = |table: &str| {
+        built
+            .iter()
+            .find(|(name, _)| table.strip_prefix("marts.") == Some(*name))
+            .map(|(_, df)| df.clone())
+    };
+    for (name, df) in &built {
+        tests.extend(
+            quality::run_table(&format!("marts.{name}"), df, &quality_ctx, &lookup)
+                .map_err(compute("mart tests"))?,
+        );
+    }
     for (name, mut df) in built {
         let table = format!("marts.{name}");
-        tests.extend(
-            quality::run_table(&table, &df, &quality_ctx, &none).map_err(compute("mart tests"))?,
-        );
         rows.marts.insert(name.to_string(), df.height() as u64);
         let path = tx.stage(&format!("{table}.parquet"));
         parquet::write(&path, &mut df)?;

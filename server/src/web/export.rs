@@ -3,8 +3,8 @@
 //! Each page route is requested from the same axum router `heymax serve` runs and its HTML
 //! saved as `<page>/index.html`, so an exported page is byte for byte what the server
 //! renders for that URL (real numbers and tables, readable without JavaScript). Beside the
-//! pages go `404.html`, `data/marts/<name>.json` (the URLs the browser fetches) and the
-//! bundle trunk built. Every URL carries the base path, so the folder works under
+//! pages go `404.html`, `data/marts/<name>.json` and `data/drill/...` (the URLs the
+//! browser fetches) and the bundle trunk built. Every URL carries the base path, so the folder works under
 //! `/<repo>/`.
 //!
 //! Why not Leptos's own static generation (`SsrMode::Static` + `generate_route_list_with_ssg`):
@@ -37,8 +37,8 @@ pub enum ExportError {
         "the warehouse at {warehouse} has no {missing}: run `heymax run --input <events.csv> --warehouse {warehouse}` first"
     )]
     NoMarts { warehouse: String, missing: String },
-    #[error("reading the marts: {0}")]
-    Marts(#[from] super::WebError),
+    #[error("reading the warehouse: {0}")]
+    Data(#[from] super::WebError),
     #[error(
         "{0} exists and was not written by `heymax export`: pick another --out, or empty or remove that folder (export only replaces its own output)"
     )]
@@ -72,6 +72,8 @@ pub struct ExportSummary {
     /// Page URLs (with the base), in the order written.
     pub pages: Vec<String>,
     pub marts: usize,
+    /// Periods written to `data/drill/` (each with its statuses and cohort file).
+    pub drill_files: usize,
     pub files: usize,
     pub bytes: u64,
 }
@@ -105,6 +107,7 @@ pub async fn export(site: Site, out: &Path) -> Result<ExportSummary, ExportError
         write(&path, json.as_bytes(), &mut summary)?;
         summary.marts += 1;
     }
+    write_drill(&site, staging.path(), &mut summary)?;
     if let Some(dist) = &site.dist {
         copy_bundle(dist, staging.path(), &mut summary)?;
     }
@@ -187,6 +190,38 @@ async fn write_pages(
     // Static hosts (GitHub Pages included) answer a missing path with this file.
     let html = render(&app, &format!("{base}404.html"), StatusCode::NOT_FOUND).await?;
     write(&staging.join("404.html"), html.as_bytes(), summary)?;
+    Ok(())
+}
+
+/// The drill-down files, the same URLs `serve` answers: per grain and period, the users of
+/// each growth status and of the cohorts that start in it.
+fn write_drill(
+    site: &Site,
+    staging: &Path,
+    summary: &mut ExportSummary,
+) -> Result<(), ExportError> {
+    use crate::pipeline::marts::calendar::Grain;
+    use crate::pipeline::marts::lifecycle::STATUSES;
+    let dir = staging.join("data/drill");
+    for grain in Grain::ALL {
+        for period in site.drill.periods(grain)? {
+            for status in STATUSES {
+                let json = site.drill.growth(grain, &period, status)?;
+                let path = dir
+                    .join(grain.name())
+                    .join(&period)
+                    .join(format!("{status}.json"));
+                write(&path, json.as_bytes(), summary)?;
+            }
+            let json = site.drill.cohort(grain, &period)?;
+            let path = dir
+                .join("cohort")
+                .join(grain.name())
+                .join(format!("{period}.json"));
+            write(&path, json.as_bytes(), summary)?;
+            summary.drill_files += 1;
+        }
+    }
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! `dist/` behind the routes. `router()` is separate from `serve()` so tests can drive it
 //! with `tower::ServiceExt::oneshot`, and so `export` can save its pages as files.
 
+mod drill;
 mod error;
 pub mod export;
 mod marts;
@@ -27,6 +28,7 @@ use tower::ServiceExt;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 
+pub use drill::DrillStore;
 pub use error::WebError;
 pub use marts::MartStore;
 pub use shell::Head;
@@ -35,6 +37,8 @@ pub use shell::Head;
 #[derive(Clone)]
 pub struct Site {
     pub marts: Arc<MartStore>,
+    /// The users behind a number, one selection at a time (see `drill`).
+    pub drill: Arc<DrillStore>,
     pub head: Head,
     pub config: SiteConfig,
     /// The bundle trunk wrote (wasm, JS, CSS, Plotly.js); `None` serves pages only.
@@ -86,6 +90,55 @@ async fn mart_json(
             "the mart `{name}` is not in the warehouse: run `heymax run --input <events.csv>` to build it"
         ))),
     }
+}
+
+/// A JSON body that the browser may cache only until the next run.
+fn json_response(json: String) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        json,
+    )
+        .into_response()
+}
+
+/// `data/drill/<grain>/<period>/<status>.json`: the users behind one growth number.
+async fn drill_growth(
+    State(state): State<WebState>,
+    Path((grain, period, file)): Path<(String, String, String)>,
+) -> Result<Response, WebError> {
+    let status = file
+        .strip_suffix(".json")
+        .ok_or_else(|| WebError::NotFound(format!("no such file: {file}")))?
+        .to_string();
+    let grain = drill::parse_grain(&grain)?;
+    let store = state.site.drill.clone();
+    let json = tokio::task::spawn_blocking(move || store.growth(grain, &period, &status))
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))??;
+    Ok(json_response(json))
+}
+
+/// `data/drill/cohort/<grain>/<period>.json`: the users of the cohorts in one period.
+async fn drill_cohort(
+    State(state): State<WebState>,
+    Path((grain, file)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let period = file
+        .strip_suffix(".json")
+        .ok_or_else(|| WebError::NotFound(format!("no such file: {file}")))?
+        .to_string();
+    let grain = drill::parse_grain(&grain)?;
+    let store = state.site.drill.clone();
+    let json = tokio::task::spawn_blocking(move || store.cohort(grain, &period))
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))??;
+    Ok(json_response(json))
 }
 
 /// What every page render gets: the marts, the site config, and a way to set the status.
@@ -170,6 +223,14 @@ pub fn router(site: Site) -> Router {
     };
     Router::new()
         .route(&format!("{base}data/marts/{{file}}"), get(mart_json))
+        .route(
+            &format!("{base}data/drill/cohort/{{grain}}/{{file}}"),
+            get(drill_cohort),
+        )
+        .route(
+            &format!("{base}data/drill/{{grain}}/{{period}}/{{file}}"),
+            get(drill_growth),
+        )
         .leptos_routes_with_context(&state, routes, context, shell)
         .fallback(move |State(state): State<WebState>, req: Request| {
             let not_found = not_found.clone();

@@ -304,3 +304,89 @@ fn a_failed_export_leaves_the_previous_one_untouched() {
         .collect();
     assert!(leftovers.is_empty(), "staging folders left: {leftovers:?}");
 }
+
+#[test]
+fn drill_files_list_exactly_the_users_behind_each_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = fake_dist(dir.path());
+    let out = dir.path().join("site");
+    ok(&export_site(sample_warehouse(), &dist, &out, "/"));
+    let read = |path: String| -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(out.join(&path)).unwrap_or_else(|e| panic!("{path}: {e}")),
+        )
+        .unwrap()
+    };
+    // Growth: per grain, period, status and country, the users listed = the mart's count.
+    for grain in ["day", "week", "month"] {
+        let rows = mart(&out, &format!("user_growth_metrics_{grain}"));
+        for (status, column) in [
+            ("new", "new_users"),
+            ("retained", "retained_users"),
+            ("resurrected", "resurrected_users"),
+            ("churned", "churned_users"),
+        ] {
+            let mut listed: BTreeMap<(String, String), i64> = BTreeMap::new();
+            let mut expected: BTreeMap<(String, String), i64> = BTreeMap::new();
+            for r in &rows {
+                let period = r["period"].as_str().unwrap().to_string();
+                let n = r[column].as_i64().unwrap();
+                if n != 0 {
+                    expected.insert(
+                        (period.clone(), r["country"].as_str().unwrap().to_string()),
+                        n,
+                    );
+                }
+            }
+            let periods: std::collections::BTreeSet<String> = rows
+                .iter()
+                .map(|r| r["period"].as_str().unwrap().to_string())
+                .collect();
+            for period in periods {
+                let file = read(format!("data/drill/{grain}/{period}/{status}.json"));
+                let users: Vec<&str> = file["rows"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|u| u[0].as_str().unwrap())
+                    .collect();
+                let mut sorted = users.clone();
+                sorted.sort();
+                sorted.dedup();
+                assert_eq!(
+                    sorted, users,
+                    "{grain} {period} {status}: users once each, sorted"
+                );
+                for u in file["rows"].as_array().unwrap() {
+                    *listed
+                        .entry((period.clone(), u[1].as_str().unwrap().to_string()))
+                        .or_default() += 1;
+                }
+            }
+            assert_eq!(listed, expected, "{grain} {status}");
+        }
+    }
+    // Retention: the cohort files hold each cohort's users and who was seen on day 7.
+    let retention = mart(&out, "user_retention");
+    let first = retention
+        .iter()
+        .map(|r| r["cohort_date"].as_str().unwrap())
+        .min()
+        .unwrap();
+    let file = read(format!("data/drill/cohort/day/{first}.json"));
+    let users = file["rows"].as_array().unwrap();
+    let cohort: Vec<&Value> = retention
+        .iter()
+        .filter(|r| r["cohort_date"] == first)
+        .collect();
+    let sum = |c: &str| cohort.iter().map(|r| r[c].as_i64().unwrap()).sum::<i64>();
+    assert_eq!(users.len() as i64, sum("cohort_size"));
+    assert_eq!(
+        users.iter().filter(|u| u[4] == Value::Bool(true)).count() as i64,
+        sum("d1_retained")
+    );
+    assert_eq!(
+        users.iter().filter(|u| u[5] == Value::Bool(true)).count() as i64,
+        sum("d7_retained")
+    );
+}

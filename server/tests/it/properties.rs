@@ -1,4 +1,5 @@
-//! Property tests on random event sets: the growth marts equal a brute-force count of the
+//! Property tests on random event sets: the growth marts (and the user lifecycle tables
+//! counted by status) equal a brute-force count of the
 //! definitions (so the growth identity holds and active = distinct users), retention never
 //! reports a censored day, and reloading the same events changes nothing.
 
@@ -209,6 +210,39 @@ fn growth_counts(df: &DataFrame) -> Counts {
         .collect()
 }
 
+/// Lifecycle rows counted by (period, country, status), on the growth mart's grid.
+fn lifecycle_counts(lifecycle: &DataFrame, growth: &DataFrame) -> Counts {
+    let mut counts: Counts = growth_counts(growth)
+        .into_keys()
+        .map(|k| (k, [0; 4]))
+        .collect();
+    let period = lifecycle
+        .column("period")
+        .unwrap()
+        .cast(&DataType::String)
+        .unwrap();
+    let period = period.str().unwrap();
+    let country = lifecycle.column("country").unwrap().str().unwrap();
+    let status = lifecycle.column("status").unwrap().str().unwrap();
+    let user = lifecycle.column("user_id").unwrap().str().unwrap();
+    let mut seen = BTreeSet::new();
+    for i in 0..lifecycle.height() {
+        let p = NaiveDate::parse_from_str(period.get(i).unwrap(), "%Y-%m-%d").unwrap();
+        assert!(
+            seen.insert((p, user.get(i).unwrap().to_string())),
+            "one row per user and period"
+        );
+        let k = ["new", "retained", "resurrected", "churned"]
+            .iter()
+            .position(|s| Some(*s) == status.get(i))
+            .unwrap();
+        counts
+            .entry((p, country.get(i).unwrap().to_string()))
+            .or_insert([0; 4])[k] += 1;
+    }
+    counts
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
@@ -224,6 +258,9 @@ proptest! {
             let df = mart(&wh, &format!("user_growth_metrics_{grain}"));
             // Equal to the brute-force count: the identity and active = distinct users follow.
             prop_assert_eq!(growth_counts(&df), oracle(&events, grain), "grain {}", grain);
+            // The user-level lifecycle table counts to the same numbers, user by user.
+            let lifecycle = mart(&wh, &format!("user_lifecycle_{grain}"));
+            prop_assert_eq!(lifecycle_counts(&lifecycle, &df), oracle(&events, grain), "lifecycle {}", grain);
             before.push(df);
         }
         let last_day = events.iter().map(|e| e.day).max().unwrap();

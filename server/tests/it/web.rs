@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use heymax::web::{Head, MartStore, Site, router};
+use heymax::web::{DrillStore, Head, MartStore, Site, router};
 use tower::ServiceExt;
 
 use crate::util::*;
@@ -26,6 +26,7 @@ async fn get(app: &axum::Router, path: &str) -> (StatusCode, String) {
 fn site(base: &str, dist: &std::path::Path) -> Site {
     Site {
         marts: Arc::new(MartStore::new(sample_warehouse())),
+        drill: Arc::new(DrillStore::new(sample_warehouse())),
         head: Head::load(dist).unwrap(),
         config: app::SiteConfig::new(base),
         dist: Some(dist.to_path_buf()),
@@ -101,4 +102,24 @@ async fn the_root_base_serves_the_same_pages() {
     }
     assert_eq!(get(&app, "/plotly.min.js").await.0, StatusCode::OK);
     assert_eq!(get(&app, "/nope/").await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn drill_files_are_served_on_demand_under_the_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = router(site("/heymax/", &fake_dist(dir.path())));
+    let (status, json) = get(&app, "/heymax/data/drill/week/2025-03-03/new.json").await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value["status"], "new");
+    assert!(!value["rows"].as_array().unwrap().is_empty());
+    let (status, json) = get(&app, "/heymax/data/drill/cohort/week/2025-03-03.json").await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    for bad in [
+        "/heymax/data/drill/year/2025-03-03/new.json",
+        "/heymax/data/drill/week/2025-03-03/gone.json",
+        "/heymax/data/drill/week/March/new.json",
+    ] {
+        assert_eq!(get(&app, bad).await.0, StatusCode::NOT_FOUND, "{bad}");
+    }
 }

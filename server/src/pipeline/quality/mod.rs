@@ -5,7 +5,7 @@
 
 pub mod specs;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use polars::prelude::*;
@@ -53,6 +53,11 @@ pub enum Check {
     },
     /// A row-level invariant: the function returns the number of rows breaking it.
     Rows(&'static str, fn(&DataFrame, &Context) -> PolarsResult<u64>),
+    /// A user-level table counted by (period, country, status) equals the growth mart
+    /// `to`: the number of (period, country, status) counts that differ.
+    Reconciles {
+        to: &'static str,
+    },
 }
 
 impl Check {
@@ -69,6 +74,7 @@ impl Check {
                 to_column,
             } => format!("relationships({column} -> {to}.{to_column})"),
             Check::Rows(name, _) => (*name).to_string(),
+            Check::Reconciles { to } => format!("counts_match({to})"),
         }
     }
 }
@@ -189,7 +195,56 @@ pub fn failing_rows(
             missing.height() as u64
         }
         Check::Rows(_, f) => f(df, ctx)?,
+        Check::Reconciles { to } => {
+            let Some(growth) = lookup(to) else {
+                polars_bail!(ComputeError: "reconciliation target {to} is not available");
+            };
+            reconcile(df, &growth)?
+        }
     })
+}
+
+/// Lifecycle rows counted by (period, country, status) against the growth mart's
+/// new / retained / resurrected / churned columns; returns how many counts differ.
+fn reconcile(lifecycle: &DataFrame, growth: &DataFrame) -> PolarsResult<u64> {
+    use crate::pipeline::marts::lifecycle::STATUSES;
+    let days = |df: &DataFrame| -> PolarsResult<Vec<Option<i32>>> {
+        Ok(df
+            .column("period")?
+            .cast(&DataType::Int32)?
+            .i32()?
+            .iter()
+            .collect())
+    };
+    let growth_period = days(growth)?;
+    let growth_country = growth.column("country")?.str()?.clone();
+    let period = days(lifecycle)?;
+    let country = lifecycle.column("country")?.str()?.clone();
+    let status = lifecycle.column("status")?.str()?.clone();
+    let mut diff: HashMap<(Option<i32>, Option<&str>, usize), i64> = HashMap::new();
+    for (k, column) in [
+        "new_users",
+        "retained_users",
+        "resurrected_users",
+        "churned_users",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let counts = growth.column(column)?.cast(&DataType::Int64)?;
+        for (i, n) in counts.i64()?.iter().enumerate() {
+            let key = (growth_period[i], growth_country.get(i), k);
+            *diff.entry(key).or_default() += n.unwrap_or(0);
+        }
+    }
+    for (i, &day) in period.iter().enumerate() {
+        let k = status
+            .get(i)
+            .and_then(|s| STATUSES.iter().position(|x| *x == s))
+            .unwrap_or(STATUSES.len());
+        *diff.entry((day, country.get(i), k)).or_default() -= 1;
+    }
+    Ok(diff.values().filter(|&&d| d != 0).count() as u64)
 }
 
 /// Runs every spec declared for `table` against `df`.
@@ -282,5 +337,41 @@ mod tests {
             TestResult::new("t", "x".into(), Severity::Error, 0).status,
             Status::Pass
         );
+    }
+}
+
+#[cfg(test)]
+mod reconcile_tests {
+    use super::*;
+
+    fn growth() -> DataFrame {
+        df!(
+            "period" => [Some(20_000i32), Some(20_000)],
+            "country" => [Some("SG"), Some("MY")],
+            "new_users" => [2i64, 0],
+            "retained_users" => [0i64, 1],
+            "resurrected_users" => [0i64, 0],
+            "churned_users" => [0i64, 1],
+        )
+        .unwrap()
+    }
+
+    fn lifecycle(statuses: [&str; 4]) -> DataFrame {
+        df!(
+            "period" => [20_000i32; 4],
+            "user_id" => ["a", "b", "c", "d"],
+            "country" => ["SG", "SG", "MY", "MY"],
+            "status" => statuses,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn lifecycle_counts_must_equal_the_growth_mart() {
+        let ok = lifecycle(["new", "new", "retained", "churned"]);
+        assert_eq!(reconcile(&ok, &growth()).unwrap(), 0);
+        // One user moved from new to retained: two counts differ.
+        let bad = lifecycle(["new", "retained", "retained", "churned"]);
+        assert_eq!(reconcile(&bad, &growth()).unwrap(), 2);
     }
 }

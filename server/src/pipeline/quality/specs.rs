@@ -11,6 +11,7 @@ use polars::prelude::*;
 
 use super::Severity::{Error, Warn};
 use super::{Check, Context, Severity, TestSpec};
+use crate::pipeline::marts::lifecycle::STATUSES;
 use crate::pipeline::marts::retention::DAYS;
 use crate::pipeline::schema::EVENT_TYPES;
 
@@ -99,9 +100,43 @@ const INTERACTIONS: &[(Check, Severity)] = &[
     ),
 ];
 
+const LIFECYCLE_DAY: &[(Check, Severity)] = &[
+    (Check::NotNull("period"), Error),
+    (Check::NotNull("user_id"), Error),
+    (Check::AcceptedValues("status", &STATUSES), Error),
+    (
+        Check::Reconciles {
+            to: "marts.user_growth_metrics_day",
+        },
+        Error,
+    ),
+];
+const LIFECYCLE_WEEK: &[(Check, Severity)] = &[
+    (Check::NotNull("period"), Error),
+    (Check::NotNull("user_id"), Error),
+    (Check::AcceptedValues("status", &STATUSES), Error),
+    (
+        Check::Reconciles {
+            to: "marts.user_growth_metrics_week",
+        },
+        Error,
+    ),
+];
+const LIFECYCLE_MONTH: &[(Check, Severity)] = &[
+    (Check::NotNull("period"), Error),
+    (Check::NotNull("user_id"), Error),
+    (Check::AcceptedValues("status", &STATUSES), Error),
+    (
+        Check::Reconciles {
+            to: "marts.user_growth_metrics_month",
+        },
+        Error,
+    ),
+];
+
 /// Every declared test, table by table.
 pub fn declared() -> Vec<TestSpec> {
-    let tables: [(&'static str, &[(Check, Severity)]); 8] = [
+    let tables: [(&'static str, &[(Check, Severity)]); 11] = [
         ("bronze.events", BRONZE),
         ("gold.fact_events", FACT_EVENTS),
         ("gold.dim_users", DIM_USERS),
@@ -110,6 +145,9 @@ pub fn declared() -> Vec<TestSpec> {
         ("marts.user_growth_metrics_month", GROWTH),
         ("marts.user_retention", RETENTION),
         ("marts.user_interactions", INTERACTIONS),
+        ("marts.user_lifecycle_day", LIFECYCLE_DAY),
+        ("marts.user_lifecycle_week", LIFECYCLE_WEEK),
+        ("marts.user_lifecycle_month", LIFECYCLE_MONTH),
     ];
     tables
         .iter()

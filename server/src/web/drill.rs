@@ -1,0 +1,321 @@
+//! Drill-down data: the users behind one number of the dashboard, one small JSON file per
+//! selection, so a click fetches only what it shows (never every user up front).
+//!
+//! - `data/drill/<grain>/<period>/<status>.json`: the users with that growth status in
+//!   that period (all countries; the browser keeps the countries selected), from the
+//!   `user_lifecycle_<grain>` table, with first and last seen from `gold.dim_users`.
+//! - `data/drill/cohort/<grain>/<period>.json`: the users whose first active day falls in
+//!   that cohort period, and whether each was active on day 0, 1, 7, 30, 60 and 90 after
+//!   it (null when that day is past the data). Active days come from `user_lifecycle_day`:
+//!   a row that is not `churned` is a day with events.
+//!
+//! `heymax serve` builds a file when asked; `heymax export` writes them all. Tables are
+//! read once per warehouse version (`_heymax/state.json` changes on every run).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use polars::prelude::*;
+use serde_json::{Value, json};
+
+use super::WebError;
+use crate::pipeline::marts::calendar::{Grain, date};
+use crate::pipeline::marts::lifecycle::STATUSES;
+use crate::pipeline::marts::lifecycle_table;
+use crate::warehouse::Warehouse;
+
+/// Days after the cohort day that the retention mart reports.
+const COHORT_DAYS: [i32; 6] = [0, 1, 7, 30, 60, 90];
+
+/// One user's lifecycle row, with the user as an index into [`Users`].
+#[derive(Clone, Copy)]
+struct Row {
+    user: u32,
+    events: u32,
+}
+
+/// Every user of the warehouse: id, country, first and last seen (as text).
+#[derive(Default)]
+struct Users {
+    id: Vec<Arc<str>>,
+    country: Vec<Option<Arc<str>>>,
+    first_seen: Vec<String>,
+    last_seen: Vec<String>,
+    index: HashMap<Arc<str>, u32>,
+}
+
+/// A grain's lifecycle rows grouped by (period day number, status).
+type Groups = BTreeMap<(i32, u8), Vec<Row>>;
+
+#[derive(Default)]
+struct Loaded {
+    stamp: Option<(SystemTime, u64)>,
+    users: Option<Arc<Users>>,
+    groups: HashMap<&'static str, Arc<Groups>>,
+    /// Active days per user (ascending), from the day grain.
+    active: Option<Arc<Vec<Vec<i32>>>>,
+    last_day: i32,
+}
+
+pub struct DrillStore {
+    warehouse: PathBuf,
+    loaded: Mutex<Loaded>,
+}
+
+fn internal(what: &str) -> impl FnOnce(PolarsError) -> WebError + '_ {
+    move |e| WebError::Internal(format!("{what}: {e}"))
+}
+
+impl DrillStore {
+    pub fn new(warehouse: &Path) -> Self {
+        Self {
+            warehouse: warehouse.to_path_buf(),
+            loaded: Mutex::new(Loaded::default()),
+        }
+    }
+
+    fn stamp(&self) -> Option<(SystemTime, u64)> {
+        let meta = std::fs::metadata(Warehouse::state_path(&self.warehouse)).ok()?;
+        Some((meta.modified().ok()?, meta.len()))
+    }
+
+    fn open(&self) -> Result<Warehouse, WebError> {
+        Warehouse::open(&self.warehouse).map_err(|e| {
+            WebError::NotFound(format!(
+                "no drill-down data in {} ({e}): run `heymax run --input <events.csv>` to build it",
+                self.warehouse.display()
+            ))
+        })
+    }
+
+    /// The loaded tables for the current warehouse version (reloaded after a run).
+    fn with_loaded<T>(
+        &self,
+        f: impl FnOnce(&mut Loaded, &dyn Fn() -> Result<Warehouse, WebError>) -> Result<T, WebError>,
+    ) -> Result<T, WebError> {
+        let mut loaded = self
+            .loaded
+            .lock()
+            .map_err(|_| WebError::Internal("drill cache poisoned".into()))?;
+        let stamp = self.stamp();
+        if stamp.is_none() || loaded.stamp != stamp {
+            *loaded = Loaded {
+                stamp,
+                ..Loaded::default()
+            };
+        }
+        f(&mut loaded, &|| self.open())
+    }
+
+    fn users(loaded: &mut Loaded, wh: &Warehouse) -> Result<Arc<Users>, WebError> {
+        if let Some(users) = &loaded.users {
+            return Ok(users.clone());
+        }
+        let dim = wh
+            .read_table("gold.dim_users", None)
+            .map_err(|e| WebError::Internal(format!("reading gold.dim_users: {e}")))?;
+        let text = |name: &str| -> Result<Vec<Option<String>>, WebError> {
+            let c = dim
+                .column(name)
+                .and_then(|c| c.cast(&DataType::String))
+                .map_err(internal(name))?;
+            Ok(c.str()
+                .map_err(internal(name))?
+                .iter()
+                .map(|v| v.map(|s| s.chars().take(19).collect()))
+                .collect())
+        };
+        let ids = text("user_id")?;
+        let mut users = Users::default();
+        for (i, ((id, country), (first, last))) in ids
+            .into_iter()
+            .zip(text("country")?)
+            .zip(
+                text("first_seen_at")?
+                    .into_iter()
+                    .zip(text("last_seen_at")?),
+            )
+            .enumerate()
+        {
+            let id: Arc<str> = id.unwrap_or_default().into();
+            users.index.insert(id.clone(), i as u32);
+            users.id.push(id);
+            users.country.push(country.map(Arc::from));
+            users.first_seen.push(first.unwrap_or_default());
+            users.last_seen.push(last.unwrap_or_default());
+        }
+        let users = Arc::new(users);
+        loaded.users = Some(users.clone());
+        Ok(users)
+    }
+
+    fn groups(loaded: &mut Loaded, wh: &Warehouse, grain: Grain) -> Result<Arc<Groups>, WebError> {
+        let table = lifecycle_table(grain);
+        if let Some(groups) = loaded.groups.get(table) {
+            return Ok(groups.clone());
+        }
+        let users = Self::users(loaded, wh)?;
+        let name = format!("marts.{table}");
+        if !wh.has_table(&name) {
+            return Err(WebError::NotFound(format!(
+                "the warehouse has no {name} yet: run `heymax run` again to build it"
+            )));
+        }
+        let df = wh
+            .read_table(&name, Some(&["period", "user_id", "status", "events"]))
+            .map_err(|e| WebError::Internal(format!("reading {name}: {e}")))?;
+        let period = df
+            .column("period")
+            .and_then(|c| c.cast(&DataType::Int32))
+            .map_err(internal("period"))?;
+        let period = period.i32().map_err(internal("period"))?;
+        let user = df.column("user_id").map_err(internal("user_id"))?;
+        let user = user.str().map_err(internal("user_id"))?;
+        let status = df.column("status").map_err(internal("status"))?;
+        let status = status.str().map_err(internal("status"))?;
+        let events = df
+            .column("events")
+            .and_then(|c| c.cast(&DataType::UInt32))
+            .map_err(internal("events"))?;
+        let events = events.u32().map_err(internal("events"))?;
+        let mut groups = Groups::new();
+        for i in 0..df.height() {
+            let (Some(p), Some(u), Some(s)) = (period.get(i), user.get(i), status.get(i)) else {
+                continue;
+            };
+            let (Some(&user), Some(s)) =
+                (users.index.get(u), STATUSES.iter().position(|x| *x == s))
+            else {
+                continue;
+            };
+            groups.entry((p, s as u8)).or_default().push(Row {
+                user,
+                events: events.get(i).unwrap_or(0),
+            });
+        }
+        let groups = Arc::new(groups);
+        loaded.groups.insert(table, groups.clone());
+        if grain == Grain::Day {
+            let mut active = vec![Vec::new(); users.id.len()];
+            for (&(day, s), rows) in groups.iter() {
+                if STATUSES[s as usize] != "churned" {
+                    for r in rows {
+                        active[r.user as usize].push(day);
+                    }
+                }
+            }
+            loaded.last_day = groups.keys().map(|k| k.0).max().unwrap_or(0);
+            loaded.active = Some(Arc::new(active));
+        }
+        Ok(groups)
+    }
+
+    /// Periods (as `YYYY-MM-DD`) of a grain that have lifecycle rows.
+    pub fn periods(&self, grain: Grain) -> Result<Vec<String>, WebError> {
+        self.with_loaded(|loaded, open| {
+            let groups = Self::groups(loaded, &open()?, grain)?;
+            let mut days: Vec<i32> = groups.keys().map(|k| k.0).collect();
+            days.dedup();
+            Ok(days
+                .into_iter()
+                .map(|d| date(d.into()).to_string())
+                .collect())
+        })
+    }
+
+    /// The users with `status` in `period` of `grain`, as JSON.
+    pub fn growth(&self, grain: Grain, period: &str, status: &str) -> Result<String, WebError> {
+        let day = parse_day(period)?;
+        let s = STATUSES
+            .iter()
+            .position(|x| *x == status)
+            .ok_or_else(|| WebError::NotFound(format!("no such status: {status}")))?;
+        self.with_loaded(|loaded, open| {
+            let wh = open()?;
+            let groups = Self::groups(loaded, &wh, grain)?;
+            let users = Self::users(loaded, &wh)?;
+            let mut rows: Vec<Row> = groups.get(&(day, s as u8)).cloned().unwrap_or_default();
+            rows.sort_by(|a, b| users.id[a.user as usize].cmp(&users.id[b.user as usize]));
+            let rows: Vec<Value> = rows
+                .iter()
+                .map(|r| {
+                    let u = r.user as usize;
+                    json!([
+                        &*users.id[u],
+                        users.country[u].as_deref(),
+                        users.first_seen[u],
+                        users.last_seen[u],
+                        r.events
+                    ])
+                })
+                .collect();
+            Ok(json!({
+                "grain": grain.name(),
+                "period": period,
+                "status": status,
+                "columns": ["user_id", "country", "first_seen", "last_seen", "events"],
+                "rows": rows,
+            })
+            .to_string())
+        })
+    }
+
+    /// The users of the cohorts whose first day falls in `period` of `grain`, as JSON.
+    pub fn cohort(&self, grain: Grain, period: &str) -> Result<String, WebError> {
+        let day = parse_day(period)?;
+        self.with_loaded(|loaded, open| {
+            let wh = open()?;
+            let users = Self::users(loaded, &wh)?;
+            let days = Self::groups(loaded, &wh, Grain::Day)?;
+            let active = loaded.active.clone().unwrap_or_default();
+            let last_day = loaded.last_day;
+            let bucket = grain.ordinal(day.into());
+            let new = STATUSES.iter().position(|x| *x == "new").unwrap_or(0) as u8;
+            let mut rows: Vec<(u32, i32)> = days
+                .iter()
+                .filter(|&(&(d, s), _)| s == new && grain.ordinal(d.into()) == bucket)
+                .flat_map(|(&(d, _), rows)| rows.iter().map(move |r| (r.user, d)))
+                .collect();
+            rows.sort_by(|a, b| users.id[a.0 as usize].cmp(&users.id[b.0 as usize]));
+            let rows: Vec<Value> = rows
+                .iter()
+                .map(|&(user, cohort)| {
+                    let u = user as usize;
+                    let seen = COHORT_DAYS.map(|n| {
+                        (cohort + n <= last_day)
+                            .then(|| active[u].binary_search(&(cohort + n)).is_ok())
+                    });
+                    let mut row = vec![
+                        json!(&*users.id[u]),
+                        json!(users.country[u].as_deref()),
+                        json!(date(cohort.into()).to_string()),
+                    ];
+                    row.extend(seen.iter().map(|s| json!(s)));
+                    Value::Array(row)
+                })
+                .collect();
+            Ok(json!({
+                "grain": grain.name(),
+                "period": period,
+                "columns": ["user_id", "country", "cohort_date", "d0", "d1", "d7", "d30", "d60", "d90"],
+                "rows": rows,
+            })
+            .to_string())
+        })
+    }
+}
+
+fn parse_day(period: &str) -> Result<i32, WebError> {
+    chrono::NaiveDate::parse_from_str(period, "%Y-%m-%d")
+        .map(|d| crate::pipeline::marts::calendar::day_number(d) as i32)
+        .map_err(|_| WebError::NotFound(format!("not a period: {period} (YYYY-MM-DD)")))
+}
+
+pub fn parse_grain(name: &str) -> Result<Grain, WebError> {
+    Grain::ALL
+        .into_iter()
+        .find(|g| g.name() == name)
+        .ok_or_else(|| WebError::NotFound(format!("no such grain: {name} (day, week or month)")))
+}
