@@ -167,3 +167,49 @@ export function sampleSite() {
   });
   return site;
 }
+
+/**
+ * Clicks the middle of bar segment `trace` at period `x` of stacked bar chart `id` (hovering
+ * first, as a user does, so Plotly knows the point under the pointer).
+ */
+export async function clickBar(page, id, trace, x) {
+  const point = await page.evaluate(([id, trace, x]) => {
+    const gd = document.getElementById(id);
+    const xa = gd._fullLayout.xaxis;
+    const ya = gd._fullLayout.yaxis;
+    const box = gd.getBoundingClientRect();
+    // Relative bar mode: positive segments stack upward in trace order, negative downward.
+    let below = 0;
+    let middle = 0;
+    for (const t of gd.data.filter((t) => t.type === 'bar')) {
+      const v = t.y[t.x.indexOf(x)] ?? 0;
+      const start = v < 0 ? 0 : below;
+      if (t.name === trace) { middle = start + v / 2; break; }
+      if (v > 0) below += v;
+    }
+    gd.scrollIntoView({ block: 'center' });
+    const top = gd.getBoundingClientRect().top;
+    return { x: box.left + xa._offset + xa.l2p(xa.d2l(x)), y: top + ya._offset + ya.l2p(middle) };
+  }, [id, trace, x]);
+  await page.mouse.move(point.x, point.y);
+  await page.waitForSelector('.hoverlayer .legend', { timeout: 5000 });
+  await page.mouse.click(point.x, point.y);
+}
+
+/** Drags across chart `id` from date `from` to date `to` (a brush on the x axis). */
+export async function brush(page, id, from, to) {
+  const line = await page.evaluate(([id, from, to]) => {
+    const gd = document.getElementById(id);
+    gd.scrollIntoView({ block: 'center' });
+    const xa = gd._fullLayout.xaxis;
+    const ya = gd._fullLayout.yaxis;
+    const box = gd.getBoundingClientRect();
+    const px = (d) => box.left + xa._offset + xa.l2p(xa.d2l(d));
+    return { x0: px(from), x1: px(to), y: box.top + ya._offset + ya._length * 0.3 };
+  }, [id, from, to]);
+  await page.mouse.move(line.x0, line.y);
+  await page.mouse.down();
+  await page.mouse.move((line.x0 + line.x1) / 2, line.y, { steps: 5 });
+  await page.mouse.move(line.x1, line.y, { steps: 5 });
+  await page.mouse.up();
+}

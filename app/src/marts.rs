@@ -189,6 +189,43 @@ impl MartClient {
     }
 }
 
+impl MartClient {
+    /// The URL of the users behind one growth number (see `data::drill`).
+    pub fn drill_url(&self, grain: Grain, period: &str, status: &str) -> String {
+        format!(
+            "{}data/drill/{}/{period}/{status}.json",
+            self.base,
+            grain.key()
+        )
+    }
+
+    /// A drill-down file, fetched by the browser when a number is clicked (never on the
+    /// server: the pages render without it and the panel loads after hydration).
+    pub async fn fetch_drill<T: DeserializeOwned>(url: String) -> Result<T, String> {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let response = gloo_net::http::Request::get(&url)
+                .send()
+                .await
+                .map_err(|e| format!("could not load {url}: {e}"))?;
+            if !response.ok() {
+                return Err(format!(
+                    "could not load {url} (HTTP {}): rebuild the warehouse with `heymax run` (and re-export a static site)",
+                    response.status()
+                ));
+            }
+            let text = response
+                .text()
+                .await
+                .map_err(|e| format!("could not load {url}: {e}"))?;
+            serde_json::from_str(&text)
+                .map_err(|e| format!("{url} is not in the expected format: {e}"))
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        Err(format!("{url} is only fetched in the browser"))
+    }
+}
+
 pub fn parse<T: DeserializeOwned>(name: &str, json: &str) -> Mart<T> {
     serde_json::from_str::<Vec<T>>(json)
         .map(Arc::new)

@@ -5,6 +5,9 @@
 //! `web` serves the dashboard (the `app` crate, server-rendered) and the marts as JSON.
 //! `commands` holds one function per CLI subcommand; `main.rs` only dispatches.
 
+// Rendering the Leptos pages nests view types deeply (the app crate sets the same).
+#![recursion_limit = "256"]
+
 pub mod cli;
 pub mod commands;
 pub mod generate;

@@ -14,6 +14,9 @@ pub fn ChartCard(
     #[prop(optional, into)] subtitle: Option<String>,
     #[prop(into)] figure: Signal<String>,
     #[prop(into)] table: Signal<TableData>,
+    /// Clicks and brushes on the chart (see `PlotEvent`).
+    #[prop(optional)]
+    on_event: Option<Callback<super::plot::PlotEvent>>,
     /// Extra content under the chart (a legend note, a hint).
     #[prop(optional)]
     children: Option<Children>,
@@ -43,7 +46,10 @@ pub fn ChartCard(
                 </div>
             </header>
             <div class="chart-view" class:hidden=show_table>
-                <Chart id=id figure=figure />
+                {match on_event {
+                    Some(on_event) => view! { <Chart id=id figure=figure on_event=on_event /> }.into_any(),
+                    None => view! { <Chart id=id figure=figure /> }.into_any(),
+                }}
             </div>
             <div class="table-view" class:hidden=move || !show_table.get() data-table=id>
                 <DataTable data=table />

@@ -5,7 +5,8 @@
 
 use plotly::common::{Anchor, DashType, Font, Line, Marker, Mode};
 use plotly::layout::{
-    Annotation, Axis, AxisType, BarMode, RangeMode, Shape, ShapeLayer, ShapeLine, ShapeType,
+    Annotation, Axis, AxisType, BarMode, DragMode, RangeMode, SelectDirection, Shape, ShapeLayer,
+    ShapeLine, ShapeType,
 };
 use plotly::{Bar, Plot, Scatter};
 
@@ -138,7 +139,10 @@ pub fn accounting(periods: &[Period], grain: Grain) -> String {
             .marker(Marker::new().color(colors::ACTIVE).size(5))
             .hover_template_array(hover),
     );
+    // Dragging brushes a date range (the page filters to it); zoom stays in the toolbar.
     let mut layout = base_layout(420)
+        .drag_mode(DragMode::Select)
+        .select_direction(SelectDirection::Horizontal)
         .bar_mode(BarMode::Relative)
         .x_axis(date_axis())
         .y_axis(
@@ -198,6 +202,8 @@ pub fn quick_ratio(periods: &[Period], grain: Grain) -> String {
     }
     plot.set_layout(
         base_layout(260)
+            .drag_mode(DragMode::Select)
+            .select_direction(SelectDirection::Horizontal)
             .show_legend(false)
             .x_axis(date_axis())
             .y_axis(

@@ -146,3 +146,53 @@ mod tests {
         assert_eq!(toggle(&all, &["SG".into()], "ID"), ["ID", "SG"]);
     }
 }
+
+/// One active filter, shown as a chip that removes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActiveFilter {
+    pub label: String,
+    /// The query keys cleared when the chip is removed.
+    pub keys: Vec<&'static str>,
+}
+
+/// The filters in force (dates brushed or typed, countries, an open drill-down), each
+/// removable, and one button that resets them all.
+#[component]
+pub fn FilterChips(
+    #[prop(into)] active: Signal<Vec<ActiveFilter>>,
+    on_clear: Callback<Vec<&'static str>>,
+) -> impl IntoView {
+    view! {
+        <div class="chips" role="group" aria-label="Active filters" hidden=move || active.with(Vec::is_empty)>
+            <span class="chips-label">"Filtered by"</span>
+            {move || {
+                active
+                    .get()
+                    .into_iter()
+                    .map(|f| {
+                        let keys = f.keys.clone();
+                        let aria = format!("Remove filter {}", f.label);
+                        view! {
+                            <button
+                                type="button"
+                                class="chip active-filter"
+                                aria-label=aria
+                                on:click=move |_| on_clear.run(keys.clone())
+                            >
+                                {f.label}
+                                " ✕"
+                            </button>
+                        }
+                    })
+                    .collect_view()
+            }}
+            <button
+                type="button"
+                class="btn subtle"
+                on:click=move |_| on_clear.run(active.get().into_iter().flat_map(|f| f.keys).collect())
+            >
+                "Reset all"
+            </button>
+        </div>
+    }
+}

@@ -3,6 +3,7 @@
 //! is unit-tested natively.
 
 pub mod calendar;
+pub mod drill;
 pub mod explore;
 pub mod format;
 pub mod growth;

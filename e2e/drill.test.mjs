@@ -1,0 +1,103 @@
+// Drill-down and cross-filtering on the Growth page: a click on a bar opens the users
+// behind it (count = the bar's value, list = that many users, breakdown = the mart per
+// country); a shared link restores the selection; brushing a date range filters both
+// charts and the range totals; the reset chip restores them.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { waitForCharts, clickBar, brush, count, sampleSite, artifacts, exported } from './harness.mjs';
+
+const site = sampleSite();
+
+/** The day mart summed per period (all countries, or `keep`). */
+async function days(keep = () => true) {
+  const rows = (await site.mart('user_growth_metrics_day')).filter((r) => keep(r.country));
+  const by = new Map();
+  for (const r of rows) {
+    const p = by.get(r.period) ?? { new: 0, churned: 0, resurrected: 0, byCountry: {} };
+    p.new += r.new_users; p.churned += r.churned_users; p.resurrected += r.resurrected_users;
+    p.byCountry[r.country] = r.churned_users;
+    by.set(r.period, p);
+  }
+  return by;
+}
+
+const drillNumbers = (page) => page.evaluate(() => ({
+  count: Number(document.querySelector('.drill [data-drill-count]').dataset.drillCount),
+  listed: Number(document.querySelector('.drill [data-drill-users]').dataset.drillUsers),
+  countries: Object.fromEntries([...document.querySelectorAll('.drill-countries tbody tr')]
+    .map((tr) => [tr.cells[0].textContent, Number(tr.cells[1].textContent.replace(/,/g, ''))])),
+  firstIds: [...document.querySelectorAll('.drill-users tbody tr')].map((tr) => tr.cells[0].textContent),
+  rowCountries: [...document.querySelectorAll('.drill-users tbody tr')].map((tr) => tr.cells[1].textContent),
+}));
+
+test('clicking a churned bar lists exactly the users behind it, and its link restores the selection', async () => {
+  const all = await days();
+  const day = [...all.keys()].sort().find((p) => all.get(p).churned >= 10);
+  const { page, problems, close } = await site.open();
+  try {
+    await page.goto(site.page('growth', 'grain=day'));
+    await waitForCharts(page);
+    await clickBar(page, 'growth-chart', 'Churned', day);
+    await page.waitForURL(new RegExp(`drill=${day}%3Achurned`));
+    await page.waitForSelector('.drill-users tbody tr');
+    const shown = await drillNumbers(page);
+    assert.equal(shown.count, all.get(day).churned, 'the panel count is the bar value');
+    assert.equal(shown.listed, shown.count, 'as many users are listed as the bar counts');
+    assert.deepEqual(shown.countries, all.get(day).byCountry, 'breakdown by country = the mart');
+    assert.deepEqual(shown.firstIds, [...shown.firstIds].sort(), 'sorted by user id');
+    await page.screenshot({ path: join(artifacts, `${exported ? 'exported-' : ''}drill.png`), fullPage: true });
+
+    // The link reproduces it, here narrowed to one country.
+    const link = await page.getByRole('link', { name: 'Link to this selection' }).getAttribute('href');
+    const sg = (await days((c) => c === 'SG')).get(day).churned;
+    const direct = await site.open();
+    await direct.page.goto(new URL(link, site.url).href + '&countries=SG');
+    await direct.page.waitForSelector('.drill-users tbody tr, .drill [data-drill-users="0"]');
+    const narrowed = await drillNumbers(direct.page);
+    assert.equal(narrowed.count, sg);
+    assert.equal(narrowed.listed, sg);
+    assert.ok(narrowed.rowCountries.every((c) => c === 'SG'), 'only SG users');
+    assert.deepEqual(direct.problems, []);
+    await direct.close();
+
+    // Close removes the selection from the URL.
+    await page.getByRole('button', { name: 'Close' }).click();
+    await page.waitForFunction(() => !location.search.includes('drill='));
+    assert.equal(await page.locator('.drill').count(), 0);
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+  }
+});
+
+test('brushing a date range filters the charts and the totals; the reset chip restores them', async () => {
+  const all = await days();
+  const periods = [...all.keys()].sort();
+  const [from, to] = [periods[20], periods[34]];
+  const inRange = periods.filter((p) => p >= from && p <= to);
+  const sum = (ps, k) => ps.reduce((s, p) => s + all.get(p)[k], 0);
+  const { page, problems, close } = await site.open();
+  try {
+    await page.goto(site.page('growth', 'grain=day'));
+    await waitForCharts(page);
+    const kpi = (label) => page.locator(`[data-kpi="${label}"]`).textContent();
+    assert.equal(await kpi('Churned users'), count(sum(periods, 'churned')));
+    // From a quarter day before the first bar's centre to a half day after the last one's.
+    await brush(page, 'growth-chart', `${periods[19]} 18:00`, `${to} 12:00`);
+    await page.waitForURL(new RegExp(`from=${from}&to=${to}`));
+    await page.waitForFunction((n) => document.getElementById('growth-chart').data[0].x.length === n, inRange.length);
+    await page.waitForFunction((n) => document.getElementById('quick-ratio-chart').data[0].x.length === n, inRange.length);
+    assert.equal(await kpi('Churned users'), count(sum(inRange, 'churned')));
+    assert.equal(await kpi('New users'), count(sum(inRange, 'new')));
+    assert.equal(await page.getByRole('button', { name: `Remove filter ${from} – ${to}` }).count(), 1);
+
+    await page.getByRole('button', { name: 'Reset all' }).click();
+    await page.waitForFunction(() => !location.search.includes('from='));
+    await page.waitForFunction((n) => document.getElementById('growth-chart').data[0].x.length === n, periods.length);
+    assert.equal(await kpi('Churned users'), count(sum(periods, 'churned')));
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+  }
+});
