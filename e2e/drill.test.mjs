@@ -101,3 +101,52 @@ test('brushing a date range filters the charts and the totals; the reset chip re
     await close();
   }
 });
+
+test('clicking a retention cell lists the cohort and who came back that day; a legend click filters by country', async () => {
+  const rows = await site.mart('user_retention');
+  // Weekly cohorts (the page's default grain): the first week, D7.
+  const monday = (d) => {
+    const t = new Date(`${d}T00:00:00Z`);
+    t.setUTCDate(t.getUTCDate() - ((t.getUTCDay() + 6) % 7));
+    return t.toISOString().slice(0, 10);
+  };
+  const week = rows.map((r) => monday(r.cohort_date)).sort()[0];
+  const cohort = rows.filter((r) => monday(r.cohort_date) === week);
+  const size = cohort.reduce((s, r) => s + r.cohort_size, 0);
+  const d7 = cohort.reduce((s, r) => s + (r.d7_retained ?? 0), 0);
+  const { page, problems, close } = await site.open();
+  try {
+    await page.goto(site.page('retention'));
+    await waitForCharts(page);
+    const point = await page.evaluate((week) => {
+      const gd = document.getElementById('retention-heatmap');
+      gd.scrollIntoView({ block: 'center' });
+      const xa = gd._fullLayout.xaxis;
+      const ya = gd._fullLayout.yaxis;
+      const box = gd.getBoundingClientRect();
+      const row = gd.data[0].y.findIndex((y) => y.startsWith(week));
+      return { x: box.left + xa._offset + xa.l2p(gd.data[0].x.indexOf('D7')), y: box.top + ya._offset + ya.l2p(row) };
+    }, week);
+    await page.mouse.move(point.x, point.y);
+    await page.waitForSelector('.hoverlayer .hovertext');
+    await page.mouse.click(point.x, point.y);
+    await page.waitForURL(new RegExp(`cell=${week}%3A7`));
+    await page.waitForSelector('.drill-users tbody tr');
+    const shown = await page.evaluate(() => ({
+      count: Number(document.querySelector('.drill [data-drill-count]').dataset.drillCount),
+      listed: Number(document.querySelector('.drill [data-drill-users]').dataset.drillUsers),
+      seen: Number(document.querySelector('.drill [data-drill-seen]').dataset.drillSeen),
+    }));
+    assert.deepEqual(shown, { count: size, listed: size, seen: d7 });
+
+    // The legend of the curves by country: one click keeps only that country on the page.
+    await page.locator('#retention-curves .legend g.traces', { hasText: 'MY' }).locator('.legendtoggle').click();
+    await page.waitForURL(/countries=MY/);
+    const my = cohort.filter((r) => r.country === 'MY');
+    await page.waitForFunction((n) => Number(document.querySelector('.drill [data-drill-count]')?.dataset.drillCount) === n,
+      my.reduce((s, r) => s + r.cohort_size, 0));
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+  }
+});

@@ -199,6 +199,15 @@ impl MartClient {
         )
     }
 
+    /// The URL of the users of the cohorts that start in one period.
+    pub fn cohort_url(&self, grain: Grain, period: &str) -> String {
+        format!(
+            "{}data/drill/cohort/{}/{period}.json",
+            self.base,
+            grain.key()
+        )
+    }
+
     /// A drill-down file, fetched by the browser when a number is clicked (never on the
     /// server: the pages render without it and the panel loads after hydration).
     pub async fn fetch_drill<T: DeserializeOwned>(url: String) -> Result<T, String> {

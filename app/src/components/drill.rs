@@ -1,17 +1,136 @@
-//! The drill-down panel: opened by a click on a growth bar, it shows that number's
-//! breakdown by country (from the mart the page already has) and the users behind it
-//! (fetched as one small file: `data/drill/<grain>/<period>/<status>.json`), sortable,
-//! paged and downloadable. Its count is the bar's value; the list is checked against it.
+//! Drill-down panels: a click on a growth bar or a retention cell opens the users behind
+//! that number, fetched as one small file (`data/drill/...`), with its breakdown by country
+//! (from the mart the page already has). The user table sorts, pages and downloads; its
+//! count is checked against the number clicked.
 
 use std::sync::Arc;
 
 use leptos::prelude::*;
 
 use crate::charts::table::TableData;
-use crate::data::drill::{DrillFile, PAGE, Selection, Sort, USER_COLUMNS, UserRow, page, users};
+use crate::data::drill::{
+    COHORT_COLUMNS, Cell, CohortFile, DrillFile, HeatCell, PAGE, Selection, Sort, USER_COLUMNS,
+    cohort_users, page, sorted, users,
+};
 use crate::data::format;
-use crate::marts::{Grain, GrowthRow, MartClient};
+use crate::data::retention::Cohort;
+use crate::marts::{Grain, GrowthRow, MartClient, RETENTION_DAYS};
 
+/// A sortable, paged table of users with a CSV download of all of them.
+#[component]
+fn UserTable(columns: Vec<&'static str>, rows: Vec<Vec<Cell>>, csv_name: String) -> impl IntoView {
+    let sort = RwSignal::new(Sort::default());
+    let current = RwSignal::new(0usize);
+    let mut csv = TableData::new(&columns);
+    for r in &rows {
+        csv.push(r.iter().map(|c| (c.0.clone(), c.0.clone())).collect());
+    }
+    let rows = Arc::new(rows);
+    let header = columns
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let mark = move || match (sort.get().column == i, sort.get().descending) {
+                (true, false) => " ▲",
+                (true, true) => " ▼",
+                _ => "",
+            };
+            view! {
+                <th scope="col">
+                    <button type="button" class="sort" on:click=move |_| {
+                        sort.update(|s| *s = s.toggle(i));
+                        current.set(0);
+                    }>{*name}{mark}</button>
+                </th>
+            }
+        })
+        .collect_view();
+    let pages = rows.len().div_ceil(PAGE).max(1);
+    let body = move || {
+        let (shown, _) = page(&sorted(rows.to_vec(), sort.get()), current.get());
+        shown
+            .into_iter()
+            .map(|r| view! { <tr>{r.into_iter().map(|c| view! { <td>{c.0}</td> }).collect_view()}</tr> })
+            .collect_view()
+    };
+    let at = move || current.get().min(pages - 1);
+    view! {
+        <p class="drill-actions">
+            <a download=csv_name href=csv.csv_href()>"Download CSV"</a>
+        </p>
+        <div class="table-wrap">
+            <table class="data drill-users">
+                <thead><tr>{header}</tr></thead>
+                <tbody>{body}</tbody>
+            </table>
+        </div>
+        <nav class="pager" aria-label="Pages of users" hidden=pages == 1>
+            <button type="button" class="btn" disabled=move || at() == 0 on:click=move |_| current.update(|p| *p = p.saturating_sub(1))>"Previous"</button>
+            <span>{move || format!("Page {} of {pages} ({PAGE} per page)", at() + 1)}</span>
+            <button type="button" class="btn" disabled=move || at() + 1 >= pages on:click=move |_| current.update(|p| *p += 1)>"Next"</button>
+        </nav>
+    }
+}
+
+/// How many users a panel lists, flagged if it is not the number that was clicked.
+fn listed(total: usize, expected: Option<u64>) -> impl IntoView {
+    let mismatch = expected.filter(|&e| e != total as u64);
+    view! {
+        <p class="drill-count">
+            <span data-drill-users=total>{format::count(total as i64)}</span>
+            " users listed"
+            {mismatch.map(|e| view! {
+                <span class="error">{format!(" (the chart says {}: rebuild the warehouse with `heymax run`)", format::count(e as i64))}</span>
+            })}
+        </p>
+    }
+}
+
+/// The panel frame: title, the number clicked, a link that reproduces it, Close.
+#[component]
+fn Panel(
+    title: String,
+    tag: String,
+    count: u64,
+    what: &'static str,
+    link: String,
+    on_close: Callback<()>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <section class="card drill" aria-label="Drill-down" data-drill=tag>
+            <header class="card-head">
+                <div>
+                    <h2>{title}</h2>
+                    <p class="sub">
+                        <span class="drill-total" data-drill-count=count>{format::count(count as i64)}</span>
+                        {format!(" users, {what}. ")}
+                        <a href=link>"Link to this selection"</a>
+                    </p>
+                </div>
+                <div class="card-actions">
+                    <button type="button" class="btn" on:click=move |_| on_close.run(())>"Close"</button>
+                </div>
+            </header>
+            <div class="drill-body">{children()}</div>
+        </section>
+    }
+}
+
+fn breakdown_table(heading: &'static str, rows: Vec<(String, u64)>) -> impl IntoView {
+    let body = rows
+        .into_iter()
+        .map(|(c, n)| view! { <tr><td>{c}</td><td>{format::count(n as i64)}</td></tr> })
+        .collect_view();
+    view! {
+        <table class="data drill-countries">
+            <thead><tr><th scope="col">"country"</th><th scope="col">{heading}</th></tr></thead>
+            <tbody>{body}</tbody>
+        </table>
+    }
+}
+
+/// The users behind one growth bar: a status in a period.
 #[component]
 pub fn GrowthDrill(
     selection: Selection,
@@ -34,132 +153,93 @@ pub fn GrowthDrill(
     let count: u64 = breakdown.iter().map(|b| b.1).sum();
     let url = expect_context::<MartClient>().drill_url(grain, &selection.period, status.key());
     let file = LocalResource::new(move || MartClient::fetch_drill::<DrillFile>(url.clone()));
-    let sort = RwSignal::new(Sort::default());
-    let current = RwSignal::new(0usize);
     let csv_name = format!("{}-{}.csv", status.key(), selection.period);
-    let tag = selection.to_query();
-    let title = format!(
-        "{} users · {} of {}",
-        status.label(),
-        grain.noun(),
-        selection.period
-    );
-    let list = {
-        let countries = countries.clone();
-        move || -> Option<Result<Vec<UserRow>, String>> {
-            let file = file.get()?;
-            Some(file.map(|f| users(&f, &countries, sort.get())))
+    let list = move || match file.get() {
+        None => view! { <p class="loading">"Loading the users…"</p> }.into_any(),
+        Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+        Some(Ok(f)) => {
+            let rows = users(&f, &countries);
+            view! {
+                {listed(rows.len(), Some(count))}
+                <UserTable columns=USER_COLUMNS.to_vec() rows csv_name=csv_name.clone() />
+            }
+            .into_any()
         }
     };
-    let table = move |rows: Vec<UserRow>| {
-        let total = rows.len();
-        let mut csv = TableData::new(&USER_COLUMNS);
-        for r in &rows {
-            csv.push(vec![
-                (r.0.clone(), r.0.clone()),
-                (
-                    r.1.clone().unwrap_or_default(),
-                    r.1.clone().unwrap_or_default(),
-                ),
-                (r.2.clone(), r.2.clone()),
-                (r.3.clone(), r.3.clone()),
-                (r.4.to_string(), r.4.to_string()),
-            ]);
-        }
-        let (shown, pages) = page(&rows, current.get());
-        let at = current.get().min(pages - 1);
-        let header = USER_COLUMNS
-            .iter()
-            .enumerate()
-            .map(|(i, name)| {
-                let mark = move || {
-                    let s = sort.get();
-                    match (s.column == i, s.descending) {
-                        (true, false) => " ▲",
-                        (true, true) => " ▼",
-                        _ => "",
-                    }
-                };
-                view! {
-                    <th scope="col">
-                        <button type="button" class="sort" on:click=move |_| {
-                            sort.update(|s| *s = s.toggle(i));
-                            current.set(0);
-                        }>{*name}{mark}</button>
-                    </th>
-                }
-            })
-            .collect_view();
-        let body = shown
-            .into_iter()
-            .map(|r| {
-                view! {
-                    <tr>
-                        <td>{r.0}</td>
-                        <td>{r.1.unwrap_or_else(|| "unknown".into())}</td>
-                        <td>{r.2}</td>
-                        <td>{r.3}</td>
-                        <td>{format::count(r.4 as i64)}</td>
-                    </tr>
-                }
-            })
-            .collect_view();
-        let matches = total as u64 == count;
-        view! {
-            <p class="drill-count">
-                <span data-drill-users=total>{format::count(total as i64)}</span>
-                " users listed"
-                {(!matches).then(|| view! {
-                    <span class="error">{format!(" (the chart says {}: rebuild the warehouse with `heymax run`)", format::count(count as i64))}</span>
-                })}
-                " · "
-                <a download=csv_name.clone() href=csv.csv_href()>"Download CSV"</a>
-            </p>
-            <div class="table-wrap">
-                <table class="data drill-users">
-                    <thead><tr>{header}</tr></thead>
-                    <tbody>{body}</tbody>
-                </table>
-            </div>
-            <nav class="pager" aria-label="Pages of users" hidden=pages == 1>
-                <button type="button" class="btn" disabled=at == 0 on:click=move |_| current.update(|p| *p = p.saturating_sub(1))>"Previous"</button>
-                <span>{format!("Page {} of {pages} ({PAGE} per page)", at + 1)}</span>
-                <button type="button" class="btn" disabled=at + 1 >= pages on:click=move |_| current.update(|p| *p += 1)>"Next"</button>
-            </nav>
-        }
-    };
-    let breakdown_rows = breakdown
-        .into_iter()
-        .map(|(c, n)| view! { <tr><td>{c}</td><td>{format::count(n as i64)}</td></tr> })
-        .collect_view();
     view! {
-        <section class="card drill" aria-label="Drill-down" data-drill=tag>
-            <header class="card-head">
-                <div>
-                    <h2>{title}</h2>
-                    <p class="sub">
-                        <span class="drill-total" data-drill-count=count>{format::count(count as i64)}</span>
-                        " users, the value of the bar. "
-                        <a href=link>"Link to this selection"</a>
-                    </p>
-                </div>
-                <div class="card-actions">
-                    <button type="button" class="btn" on:click=move |_| on_close.run(())>"Close"</button>
-                </div>
-            </header>
-            <div class="drill-body">
-                <table class="data drill-countries">
-                    <thead><tr><th scope="col">"country"</th><th scope="col">{status.key()}</th></tr></thead>
-                    <tbody>{breakdown_rows}</tbody>
-                </table>
-                <div class="drill-list">
-                    {move || match list() {
-                        None => view! { <p class="loading">"Loading the users…"</p> }.into_any(),
-                        Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
-                        Some(Ok(rows)) => table(rows).into_any(),
-                    }}
-                </div>
-            </div>
-        </section>
+        <Panel
+            title=format!("{} users · {} of {}", status.label(), grain.noun(), selection.period)
+            tag=selection.to_query()
+            count
+            what="the value of the bar"
+            link
+            on_close
+        >
+            {breakdown_table(status.key(), breakdown)}
+            <div class="drill-list">{list}</div>
+        </Panel>
+    }
+}
+
+/// The users of one retention cell: a cohort period, and who was seen on day N.
+#[component]
+pub fn CohortDrill(
+    cell: HeatCell,
+    grain: Grain,
+    /// The heatmap's cohort for this period (its size and retained counts).
+    cohort: Option<Cohort>,
+    countries: Vec<String>,
+    link: String,
+    on_close: Callback<()>,
+) -> impl IntoView {
+    let day = cell.day;
+    let retained = cohort.as_ref().and_then(|c| c.retained[day]);
+    let size = cohort.as_ref().map_or(0, |c| c.size);
+    let url = expect_context::<MartClient>().cohort_url(grain, &cell.cohort);
+    let file = LocalResource::new(move || MartClient::fetch_drill::<CohortFile>(url.clone()));
+    let label = format!("D{}", RETENTION_DAYS[day]);
+    let csv_name = format!("cohort-{}-{label}.csv", cell.cohort);
+    let list = {
+        let label = label.clone();
+        move || match file.get() {
+            None => view! { <p class="loading">"Loading the users…"</p> }.into_any(),
+            Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+            Some(Ok(f)) => {
+                let (rows, seen) = cohort_users(&f, &countries, day);
+                let seen_text = match seen {
+                    Some(n) => format!("{} seen on {label}", format::count(n as i64)),
+                    None => format!("{label} not yet observed for this cohort"),
+                };
+                let mut by_country: std::collections::BTreeMap<String, u64> = Default::default();
+                for r in &rows {
+                    if r[3].0 == "yes" {
+                        *by_country.entry(r[1].0.clone()).or_default() += 1;
+                    }
+                }
+                view! {
+                    {listed(rows.len(), Some(size))}
+                    <p class="drill-seen" data-drill-seen=seen.map(|n| n.to_string()).unwrap_or_default()>{seen_text}</p>
+                    {breakdown_table("seen", by_country.into_iter().collect())}
+                    <UserTable columns=COHORT_COLUMNS.to_vec() rows csv_name=csv_name.clone() />
+                }
+                .into_any()
+            }
+        }
+    };
+    let what = match retained {
+        Some(_) => "the cohort's size",
+        None => "the cohort's size (this day is not observed yet)",
+    };
+    view! {
+        <Panel
+            title=format!("Cohort of {} {} · {label}: {} retained", grain.noun(), cell.cohort, retained.map_or("n/o".to_string(), |r| format::count(r as i64)))
+            tag=cell.to_query()
+            count=size
+            what
+            link
+            on_close
+        >
+            <div class="drill-list">{list}</div>
+        </Panel>
     }
 }

@@ -146,23 +146,46 @@ impl Sort {
     }
 }
 
-/// The rows of the selected countries (all when none is selected), sorted.
-pub fn users(file: &DrillFile, countries: &[String], sort: Sort) -> Vec<UserRow> {
-    let mut rows: Vec<UserRow> = file
-        .rows
+/// Whether a user's country is among the selected (all when none is selected).
+fn kept(country: &Option<String>, countries: &[String]) -> bool {
+    countries.is_empty() || country.as_ref().is_some_and(|c| countries.contains(c))
+}
+
+/// A table cell: what it shows and what it sorts by (numbers zero-padded).
+pub type Cell = (String, String);
+
+fn text(s: &str) -> Cell {
+    (s.to_string(), s.to_string())
+}
+
+fn number(n: u64) -> Cell {
+    (crate::data::format::count(n as i64), format!("{n:020}"))
+}
+
+/// The users of the selected countries as table rows (see [`USER_COLUMNS`]).
+pub fn users(file: &DrillFile, countries: &[String]) -> Vec<Vec<Cell>> {
+    file.rows
         .iter()
-        .filter(|r| countries.is_empty() || r.1.as_ref().is_some_and(|c| countries.contains(c)))
-        .cloned()
-        .collect();
+        .filter(|r| kept(&r.1, countries))
+        .map(|r| {
+            vec![
+                text(&r.0),
+                text(r.1.as_deref().unwrap_or("unknown")),
+                text(&r.2),
+                text(&r.3),
+                number(r.4),
+            ]
+        })
+        .collect()
+}
+
+/// Rows sorted by `sort`'s column, ties by the first column (the user id).
+pub fn sorted(mut rows: Vec<Vec<Cell>>, sort: Sort) -> Vec<Vec<Cell>> {
     rows.sort_by(|a, b| {
-        let order = match sort.column {
-            1 => a.1.cmp(&b.1),
-            2 => a.2.cmp(&b.2),
-            3 => a.3.cmp(&b.3),
-            4 => a.4.cmp(&b.4),
-            _ => std::cmp::Ordering::Equal,
-        }
-        .then_with(|| a.0.cmp(&b.0));
+        let key = |r: &Vec<Cell>, i: usize| r.get(i).map(|c| c.1.clone()).unwrap_or_default();
+        let order = key(a, sort.column)
+            .cmp(&key(b, sort.column))
+            .then_with(|| key(a, 0).cmp(&key(b, 0)));
         if sort.descending {
             order.reverse()
         } else {
@@ -170,6 +193,94 @@ pub fn users(file: &DrillFile, countries: &[String], sort: Sort) -> Vec<UserRow>
         }
     });
     rows
+}
+
+/// A cohort's users, as `data/drill/cohort/<grain>/<period>.json` lists them.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct CohortFile {
+    pub rows: Vec<CohortRow>,
+}
+
+/// `[user_id, country, cohort_date, d0, d1, d7, d30, d60, d90]`: seen on that day, or null
+/// when the day is past the data.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct CohortRow(
+    pub String,
+    pub Option<String>,
+    pub String,
+    pub Option<bool>,
+    pub Option<bool>,
+    pub Option<bool>,
+    pub Option<bool>,
+    pub Option<bool>,
+    pub Option<bool>,
+);
+
+impl CohortRow {
+    /// Seen on the `i`-th of the retention days (D0, D1, D7, D30, D60, D90).
+    pub fn seen(&self, i: usize) -> Option<bool> {
+        [self.3, self.4, self.5, self.6, self.7, self.8]
+            .get(i)
+            .copied()
+            .flatten()
+    }
+}
+
+pub const COHORT_COLUMNS: [&str; 4] = ["user_id", "country", "cohort day", "seen on the day"];
+
+/// A clicked heatmap cell: a cohort period and one of the retention days (its index),
+/// kept in the URL as `cell=<period>:<N>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeatCell {
+    pub cohort: String,
+    pub day: usize,
+}
+
+impl HeatCell {
+    pub fn parse(text: &str) -> Option<Self> {
+        let (cohort, day) = text.rsplit_once(':')?;
+        let day: u32 = day.parse().ok()?;
+        let day = crate::marts::RETENTION_DAYS
+            .iter()
+            .position(|d| *d == day)?;
+        (cohort.len() == 10).then(|| Self {
+            cohort: cohort.to_string(),
+            day,
+        })
+    }
+
+    pub fn to_query(&self) -> String {
+        format!("{}:{}", self.cohort, crate::marts::RETENTION_DAYS[self.day])
+    }
+}
+
+/// A cohort's users of the selected countries as table rows, and how many were seen on
+/// the day (`None` when no cohort in it has reached that day).
+pub fn cohort_users(
+    file: &CohortFile,
+    countries: &[String],
+    day: usize,
+) -> (Vec<Vec<Cell>>, Option<u64>) {
+    let rows: Vec<&CohortRow> = file.rows.iter().filter(|r| kept(&r.1, countries)).collect();
+    let observed = rows.iter().any(|r| r.seen(day).is_some());
+    let seen = rows.iter().filter(|r| r.seen(day) == Some(true)).count() as u64;
+    let table = rows
+        .iter()
+        .map(|r| {
+            let mark = match r.seen(day) {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "not yet observed",
+            };
+            vec![
+                text(&r.0),
+                text(r.1.as_deref().unwrap_or("unknown")),
+                text(&r.2),
+                text(mark),
+            ]
+        })
+        .collect();
+    (table, observed.then_some(seen))
 }
 
 /// Rows per page of the user table.
@@ -226,33 +337,69 @@ mod tests {
     #[test]
     fn users_are_filtered_by_country_and_sorted_with_a_stable_tie_break() {
         let file = DrillFile {
-            rows: vec![row("b", "SG", 3), row("a", "MY", 3), row("c", "SG", 1)],
+            rows: vec![row("b", "SG", 3), row("a", "MY", 10), row("c", "SG", 3)],
         };
-        let ids = |rows: Vec<UserRow>| rows.into_iter().map(|r| r.0).collect::<Vec<_>>();
-        assert_eq!(ids(users(&file, &[], Sort::default())), ["a", "b", "c"]);
+        let ids =
+            |rows: Vec<Vec<Cell>>| rows.into_iter().map(|r| r[0].0.clone()).collect::<Vec<_>>();
         assert_eq!(
-            ids(users(&file, &["SG".into()], Sort::default())),
+            ids(sorted(users(&file, &[]), Sort::default())),
+            ["a", "b", "c"]
+        );
+        assert_eq!(
+            ids(sorted(users(&file, &["SG".into()]), Sort::default())),
             ["b", "c"]
         );
+        // Numbers sort as numbers (10 after 3), ties by user id.
         let by_events = Sort::default().toggle(4);
-        assert_eq!(ids(users(&file, &[], by_events)), ["c", "a", "b"]);
-        assert_eq!(ids(users(&file, &[], by_events.toggle(4))), ["b", "a", "c"]);
+        assert_eq!(ids(sorted(users(&file, &[]), by_events)), ["b", "c", "a"]);
+        assert_eq!(
+            ids(sorted(users(&file, &[]), by_events.toggle(4))),
+            ["a", "c", "b"]
+        );
     }
 
     #[test]
-    fn the_pointer_height_picks_the_stacked_segment() {
-        let p = crate::data::growth::Period {
-            new_users: 10,
-            retained_users: 0,
-            resurrected_users: 5,
-            churned_users: 4,
-            ..Default::default()
+    fn cohort_cells_count_who_was_seen_and_keep_censored_days_apart() {
+        let r = |id: &str, c: &str, d7: Option<bool>| {
+            CohortRow(
+                id.into(),
+                Some(c.into()),
+                "2025-03-03".into(),
+                Some(true),
+                Some(false),
+                d7,
+                None,
+                None,
+                None,
+            )
         };
-        assert_eq!(status_at(&p, 3.0), Some(Status::New));
-        assert_eq!(status_at(&p, 12.0), Some(Status::Resurrected));
-        assert_eq!(status_at(&p, -2.0), Some(Status::Churned));
-        assert_eq!(status_at(&p, 16.0), None);
-        assert_eq!(status_at(&p, -5.0), None);
+        let file = CohortFile {
+            rows: vec![
+                r("a", "SG", Some(true)),
+                r("b", "MY", Some(false)),
+                r("c", "SG", Some(true)),
+            ],
+        };
+        let (rows, seen) = cohort_users(&file, &[], 2);
+        assert_eq!((rows.len(), seen), (3, Some(2)));
+        assert_eq!(cohort_users(&file, &["MY".into()], 2).1, Some(0));
+        assert_eq!(
+            cohort_users(&file, &[], 3).1,
+            None,
+            "D30 not reached by anyone"
+        );
+        assert_eq!(
+            HeatCell::parse("2025-03-03:7"),
+            Some(HeatCell {
+                cohort: "2025-03-03".into(),
+                day: 2
+            })
+        );
+        assert_eq!(HeatCell::parse("2025-03-03:8"), None);
+        assert_eq!(
+            HeatCell::parse("2025-03-03:30").unwrap().to_query(),
+            "2025-03-03:30"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Retention: the cohort heatmap (cohorts by day, week or month x D0..D90) and retention
 //! curves for chosen countries or cohorts. Cells a cohort has not reached yet read
-//! "not yet observed", never 0%.
+//! "not yet observed", never 0%. Click a cell for the cohort's users and who came back on
+//! that day; click a country in the curves' legend to show only that country everywhere.
 
 use std::sync::Arc;
 
@@ -8,10 +9,13 @@ use leptos::prelude::*;
 
 use super::PageHead;
 use crate::charts::card::ChartCard;
+use crate::charts::plot::PlotEvent;
 use crate::charts::retention::{Curve, curves, day_labels, heatmap};
 use crate::charts::table::TableData;
+use crate::components::drill::CohortDrill;
 use crate::components::filters::{CountryPicker, GrainPicker};
 use crate::components::notice::{Empty, Loading, MartProblem};
+use crate::data::drill::HeatCell;
 use crate::data::format;
 use crate::data::growth::countries;
 use crate::data::retention::{Cohort, cohorts, pooled_rate};
@@ -157,6 +161,44 @@ fn RetentionView(rows: Arc<Vec<RetentionRow>>, query: QueryState) -> impl IntoVi
     let on_mode = Callback::new(move |cohort: bool| {
         q.set(vec![("curves", cohort.then(|| "cohorts".to_string()))])
     });
+    let q = query.clone();
+    let cell = Memo::new(move |_| q.get("cell").and_then(|c| HeatCell::parse(&c)));
+    let q = query.clone();
+    let on_heatmap = Callback::new(move |event: PlotEvent| {
+        if let PlotEvent::Click { x, y, .. } = event {
+            // x is "D7", y is "2025-03-03 (n=86)".
+            let day = x.trim_start_matches('D');
+            if let Some(cell) = HeatCell::parse(&format!("{}:{day}", y.get(..10).unwrap_or(&y))) {
+                q.set(vec![("cell", Some(cell.to_query()))]);
+            }
+        }
+    });
+    // A country picked in the curves' legend filters the whole page (cross-filtering).
+    let q = query.clone();
+    let countries_all = all.clone();
+    let on_curves = Callback::new(move |event: PlotEvent| {
+        if let PlotEvent::Legend { trace } = event
+            && countries_all.contains(&trace)
+        {
+            q.set(vec![("countries", Some(trace))]);
+        }
+    });
+    let q = query.clone();
+    let on_close = Callback::new(move |()| q.set(vec![("cell", None)]));
+    let location = leptos_router::hooks::use_location();
+    let drill = move || {
+        let cell = cell.get()?;
+        let search = location.search.get();
+        let link = format!(
+            "{}?{}",
+            location.pathname.get(),
+            search.trim_start_matches('?')
+        );
+        let cohort = buckets.with(|b| b.iter().find(|c| c.date == cell.cohort).cloned());
+        Some(view! {
+            <CohortDrill cell grain=grain.get() cohort countries=selected.get() link on_close=on_close />
+        })
+    };
     let empty = Memo::new(move |_| buckets.with(Vec::is_empty));
     view! {
         <div class="filters">
@@ -174,12 +216,14 @@ fn RetentionView(rows: Arc<Vec<RetentionRow>>, query: QueryState) -> impl IntoVi
                     subtitle="Rate = users active on day N / cohort size, pooled over the selected countries."
                     figure=Signal::derive(move || buckets.with(|b| heatmap(b)))
                     table=Signal::derive(move || buckets.with(|b| heatmap_table(b)))
+                    on_event=on_heatmap
                 >
                     <p class="note">
                         <span class="swatch censored"></span>
-                        " n/o = not yet observed: the cohort has not reached that day in the data. It is not 0%."
+                        " n/o = not yet observed: the cohort has not reached that day in the data. It is not 0%. Click a cell for the cohort's users."
                     </p>
                 </ChartCard>
+                {drill.clone()}
                 <div class="filters">
                     <div class="seg" role="group" aria-label="Curves by">
                         <button type="button" class="seg-btn" aria-pressed=move || (!by_cohort.get()).to_string() on:click=move |_| on_mode.run(false)>"by country"</button>
@@ -192,7 +236,10 @@ fn RetentionView(rows: Arc<Vec<RetentionRow>>, query: QueryState) -> impl IntoVi
                     subtitle="Each point pools every cohort that has reached that day."
                     figure=Signal::derive(move || lines.with(|l| curves(l)))
                     table=Signal::derive(move || lines.with(|l| curves_table(l)))
-                />
+                    on_event=on_curves
+                >
+                    <p class="note" hidden=move || by_cohort.get()>"Click a country in the legend to show only that country on the whole page."</p>
+                </ChartCard>
             }
             .into_any()
         }}
