@@ -223,7 +223,7 @@ fn RetentionView(rows: Arc<Vec<RetentionRow>>, query: QueryState) -> impl IntoVi
                         " n/o = not yet observed: the cohort has not reached that day in the data. It is not 0%. Click a cell for the cohort's users."
                     </p>
                 </ChartCard>
-                {drill.clone()}
+                {drill}
                 <div class="filters">
                     <div class="seg" role="group" aria-label="Curves by">
                         <button type="button" class="seg-btn" aria-pressed=move || (!by_cohort.get()).to_string() on:click=move |_| on_mode.run(false)>"by country"</button>
