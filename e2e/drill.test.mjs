@@ -150,3 +150,39 @@ test('clicking a retention cell lists the cohort and who came back that day; a l
     await close();
   }
 });
+
+test('clicking a Sankey link shows that flow\'s totals and its most active users', async () => {
+  const rows = (await site.mart('user_interactions')).filter((r) => r.country === 'SG');
+  const flow = rows.find((r) => r.event_type === 'miles_earned' && r.transaction_category === 'dining');
+  const { page, problems, close } = await site.open();
+  try {
+    await page.goto(site.page('interactions', 'country=SG'));
+    await waitForCharts(page);
+    const index = await page.evaluate(() => [...document.querySelectorAll('#interactions-sankey .sankey-link')]
+      .findIndex((p) => p.__data__.link.source.label === 'miles_earned' && p.__data__.link.target.label === 'dining'));
+    assert.ok(index >= 0, 'the miles_earned -> dining link is drawn');
+    const link = page.locator('#interactions-sankey .sankey-link').nth(index);
+    await link.hover({ force: true });
+    // The link's tooltip: its counts and share, as the mart has them.
+    const tip = await page.locator('.hoverlayer .hovertext').first().textContent();
+    assert.ok(tip.includes(`miles_earned → dining: ${count(flow.interactions)} interactions`), tip);
+    await link.click({ force: true });
+    await page.waitForURL(/flow=miles_earned%3Adining/);
+    await page.waitForSelector('.drill-users tbody tr');
+    const shown = await page.evaluate(() => ({
+      count: Number(document.querySelector('.drill [data-drill-count]').dataset.drillCount),
+      users: Number(document.querySelector('.drill [data-drill-users]').dataset.drillUsers),
+      interactions: document.querySelector('.drill [data-flow="interactions"]').textContent,
+      top: [...document.querySelectorAll('.drill-users tbody tr')].map((tr) => Number(tr.cells[1].textContent.replace(/,/g, ''))),
+    }));
+    assert.equal(shown.count, flow.users);
+    assert.equal(shown.users, flow.users);
+    assert.equal(shown.interactions, count(flow.interactions));
+    assert.ok(shown.top.length > 0 && shown.top.length <= 20);
+    assert.deepEqual(shown.top, [...shown.top].sort((a, b) => b - a), 'most active first');
+    assert.ok(shown.top.reduce((s, n) => s + n, 0) <= flow.interactions);
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+  }
+});

@@ -208,6 +208,11 @@ impl MartClient {
         )
     }
 
+    /// The URL of a country's (or `all`) interaction flows with their top users.
+    pub fn interactions_url(&self, country: &str) -> String {
+        format!("{}data/drill/interactions/{country}.json", self.base)
+    }
+
     /// A drill-down file, fetched by the browser when a number is clicked (never on the
     /// server: the pages render without it and the panel loads after hydration).
     pub async fn fetch_drill<T: DeserializeOwned>(url: String) -> Result<T, String> {

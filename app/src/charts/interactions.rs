@@ -70,7 +70,7 @@ pub fn sankey(flows: &[InteractionRow]) -> String {
         target.push(t);
         value.push(f.interactions);
         hover.push(format!(
-            "{} → {}: {} interactions<br>{} of {}<br>{} users · {} miles<extra></extra>",
+            "{} → {}: {} interactions<br>{} of {}<br>{} users · {} miles",
             format::hover_escape(&f.event_type),
             format::hover_escape(category(f)),
             format::count(f.interactions as i64),
@@ -102,13 +102,26 @@ pub fn sankey(flows: &[InteractionRow]) -> String {
                     .source(source)
                     .target(target)
                     .value(value)
-                    .hover_template_array(hover)
                     .color_array(link_colors),
             ),
     );
     plot.set_layout(super::base_layout(460).hover_mode(plotly::layout::HoverMode::Closest));
     plot.set_configuration(config());
-    plot.to_json()
+    // A Sankey link's hovertemplate is one string (an array breaks Plotly's hover): the
+    // per-link text goes in `customdata`, which the template shows.
+    let mut figure: serde_json::Value =
+        serde_json::from_str(&plot.to_json()).unwrap_or(serde_json::Value::Null);
+    if let Some(link) = figure
+        .pointer_mut("/data/0/link")
+        .and_then(|l| l.as_object_mut())
+    {
+        link.insert("customdata".into(), serde_json::json!(hover));
+        link.insert(
+            "hovertemplate".into(),
+            serde_json::json!("%{customdata}<extra></extra>"),
+        );
+    }
+    figure.to_string()
 }
 
 #[cfg(test)]
@@ -165,6 +178,19 @@ mod tests {
         assert!(
             figure.contains(r#""label":["like","none","share","like"]"#),
             "{figure}"
+        );
+        // One hovertemplate string for all links (Plotly's Sankey takes no array there).
+        let json: serde_json::Value = serde_json::from_str(&figure).unwrap();
+        assert_eq!(
+            json["data"][0]["link"]["hovertemplate"],
+            "%{customdata}<extra></extra>"
+        );
+        assert_eq!(
+            json["data"][0]["link"]["customdata"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
         );
     }
 }

@@ -22,6 +22,8 @@ pub enum PlotEvent {
         x: String,
         y: String,
         pointer_y: Option<f64>,
+        /// A Sankey link: its source and target node labels.
+        link: Option<(String, String)>,
     },
     /// A range brushed along the x axis (Plotly date strings, `from <= to`).
     Range { from: String, to: String },
@@ -163,6 +165,11 @@ mod browser {
                 x: text(&get(&point, "x")),
                 y: text(&get(&point, "y")),
                 pointer_y: pointer_y(&gd_for_click, &get(&ev, "event")),
+                link: {
+                    let (source, target) = (get(&point, "source"), get(&point, "target"));
+                    (!source.is_undefined() && !target.is_undefined())
+                        .then(|| (text(&get(&source, "label")), text(&get(&target, "label"))))
+                },
             });
         });
         let selected = Closure::<dyn Fn(JsValue)>::new(move |ev: JsValue| {

@@ -9,17 +9,24 @@ use leptos::prelude::*;
 
 use crate::charts::table::TableData;
 use crate::data::drill::{
-    COHORT_COLUMNS, Cell, CohortFile, DrillFile, HeatCell, PAGE, Selection, Sort, USER_COLUMNS,
-    cohort_users, page, sorted, users,
+    COHORT_COLUMNS, Cell, CohortFile, DrillFile, FlowPick, FlowsFile, HeatCell, PAGE, Selection,
+    Sort, TOP_COLUMNS, USER_COLUMNS, cohort_users, page, sorted, top_users, users,
 };
 use crate::data::format;
 use crate::data::retention::Cohort;
-use crate::marts::{Grain, GrowthRow, MartClient, RETENTION_DAYS};
+use crate::marts::{Grain, GrowthRow, InteractionRow, MartClient, RETENTION_DAYS};
 
 /// A sortable, paged table of users with a CSV download of all of them.
 #[component]
-fn UserTable(columns: Vec<&'static str>, rows: Vec<Vec<Cell>>, csv_name: String) -> impl IntoView {
-    let sort = RwSignal::new(Sort::default());
+fn UserTable(
+    columns: Vec<&'static str>,
+    rows: Vec<Vec<Cell>>,
+    csv_name: String,
+    /// The initial order (default: by the first column, ascending).
+    #[prop(optional)]
+    sort: Sort,
+) -> impl IntoView {
+    let sort = RwSignal::new(sort);
     let current = RwSignal::new(0usize);
     let mut csv = TableData::new(&columns);
     for r in &rows {
@@ -239,6 +246,86 @@ pub fn CohortDrill(
             link
             on_close
         >
+            <div class="drill-list">{list}</div>
+        </Panel>
+    }
+}
+
+/// One Sankey link: a country's (or all countries') events of one type and category,
+/// summarised, with its most active users.
+#[component]
+pub fn FlowDrill(
+    pick: FlowPick,
+    /// `None`: all countries.
+    country: Option<String>,
+    /// The page's flows for that country (the mart, summed when all countries).
+    flows: Vec<InteractionRow>,
+    link: String,
+    on_close: Callback<()>,
+) -> impl IntoView {
+    let row = flows
+        .into_iter()
+        .find(|f| f.event_type == pick.event_type && f.transaction_category == pick.category);
+    let count = row.as_ref().map_or(0, |r| r.users);
+    let key = country.clone().unwrap_or_else(|| "all".into());
+    let url = expect_context::<MartClient>().interactions_url(&key);
+    let file = LocalResource::new(move || MartClient::fetch_drill::<FlowsFile>(url.clone()));
+    let category = pick.category.clone().unwrap_or_else(|| "none".into());
+    let where_ = country.unwrap_or_else(|| "all countries".into());
+    let csv_name = format!("{key}-{}-{category}.csv", pick.event_type);
+    let summary = row.map(|r| {
+        view! {
+            <table class="data drill-countries">
+                <tbody>
+                    <tr><td>"interactions"</td><td data-flow="interactions">{format::count(r.interactions as i64)}</td></tr>
+                    <tr><td>"users"</td><td data-flow="users">{format::count(r.users as i64)}</td></tr>
+                    <tr><td>"miles"</td><td data-flow="miles">{format::number(r.miles)}</td></tr>
+                    <tr><td>"share of event type"</td><td data-flow="share">{format::share(r.share)}</td></tr>
+                </tbody>
+            </table>
+        }
+    });
+    let list = {
+        let pick = pick.clone();
+        move || {
+            match file.get() {
+            None => view! { <p class="loading">"Loading the users…"</p> }.into_any(),
+            Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+            Some(Ok(f)) => match pick.find(&f) {
+                None => view! { <p class="error" role="alert">"This flow has no users in the drill-down data: rebuild with `heymax run`."</p> }.into_any(),
+                Some(flow) => {
+                    let mismatch = (flow.users != count).then(|| view! {
+                        <span class="error">{format!(" (the mart says {}: rebuild the warehouse with `heymax run`)", format::count(count as i64))}</span>
+                    });
+                    view! {
+                        <p class="drill-count">
+                            "The "{flow.top.len()}" most active of "
+                            <span data-drill-users=flow.users>{format::count(flow.users as i64)}</span>
+                            " users"{mismatch}
+                        </p>
+                        <UserTable
+                            columns=TOP_COLUMNS.to_vec()
+                            rows=top_users(flow)
+                            csv_name=csv_name.clone()
+                            sort=Sort { column: 1, descending: true }
+                        />
+                    }
+                    .into_any()
+                }
+            },
+        }
+        }
+    };
+    view! {
+        <Panel
+            title=format!("{} → {category} · {where_}", pick.event_type)
+            tag=pick.to_query()
+            count
+            what="who had these events"
+            link
+            on_close
+        >
+            {summary}
             <div class="drill-list">{list}</div>
         </Panel>
     }

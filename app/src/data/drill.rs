@@ -283,6 +283,75 @@ pub fn cohort_users(
     (table, observed.then_some(seen))
 }
 
+/// A country's interaction flows with their most active users
+/// (`data/drill/interactions/<country>.json`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct FlowsFile {
+    pub links: Vec<Flow>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct Flow {
+    pub event_type: String,
+    pub transaction_category: Option<String>,
+    pub interactions: u64,
+    pub users: u64,
+    pub miles: f64,
+    /// `[user_id, interactions, miles]`, most interactions first.
+    pub top: Vec<(String, u64, f64)>,
+}
+
+/// A clicked Sankey link, kept in the URL as `flow=<event_type>:<category>` (`none` for
+/// events without a category, as the chart labels them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlowPick {
+    pub event_type: String,
+    pub category: Option<String>,
+}
+
+impl FlowPick {
+    pub fn parse(text: &str) -> Option<Self> {
+        let (event_type, category) = text.split_once(':')?;
+        (!event_type.is_empty()).then(|| Self {
+            event_type: event_type.to_string(),
+            category: (category != "none").then(|| category.to_string()),
+        })
+    }
+
+    pub fn to_query(&self) -> String {
+        format!(
+            "{}:{}",
+            self.event_type,
+            self.category.as_deref().unwrap_or("none")
+        )
+    }
+
+    pub fn find<'a>(&self, file: &'a FlowsFile) -> Option<&'a Flow> {
+        file.links
+            .iter()
+            .find(|f| f.event_type == self.event_type && f.transaction_category == self.category)
+    }
+}
+
+pub const TOP_COLUMNS: [&str; 3] = ["user_id", "interactions", "miles"];
+
+/// A flow's top users as table rows.
+pub fn top_users(flow: &Flow) -> Vec<Vec<Cell>> {
+    flow.top
+        .iter()
+        .map(|(id, n, miles)| {
+            vec![
+                text(id),
+                number(*n),
+                (
+                    crate::data::format::number(*miles),
+                    format!("{:020.3}", miles.max(0.0)),
+                ),
+            ]
+        })
+        .collect()
+}
+
 /// Rows per page of the user table.
 pub const PAGE: usize = 50;
 
@@ -399,6 +468,31 @@ mod tests {
         assert_eq!(
             HeatCell::parse("2025-03-03:30").unwrap().to_query(),
             "2025-03-03:30"
+        );
+    }
+
+    #[test]
+    fn flows_are_picked_by_event_type_and_category() {
+        let pick = FlowPick::parse("like:none").unwrap();
+        assert_eq!(pick.category, None);
+        assert_eq!(pick.to_query(), "like:none");
+        let file = FlowsFile {
+            links: vec![Flow {
+                event_type: "like".into(),
+                transaction_category: None,
+                interactions: 3,
+                users: 2,
+                miles: 0.0,
+                top: vec![("u1".into(), 2, 0.0), ("u2".into(), 1, 0.0)],
+            }],
+        };
+        assert_eq!(pick.find(&file).map(|f| f.users), Some(2));
+        assert_eq!(top_users(pick.find(&file).unwrap())[0][1].0, "2");
+        assert!(
+            FlowPick::parse("miles_earned:dining")
+                .unwrap()
+                .find(&file)
+                .is_none()
         );
     }
 

@@ -1,5 +1,6 @@
 //! Interactions: per country (or all), a Sankey from event type to transaction category
 //! (width = interactions, label = share of the event type) and a table with users and miles.
+//! Click a link for that flow's totals and its most active users.
 
 use std::sync::Arc;
 
@@ -8,8 +9,11 @@ use leptos::prelude::*;
 use super::PageHead;
 use crate::charts::card::ChartCard;
 use crate::charts::interactions::{category, flows, sankey};
+use crate::charts::plot::PlotEvent;
 use crate::charts::table::TableData;
+use crate::components::drill::FlowDrill;
 use crate::components::notice::{Empty, Loading, MartProblem};
+use crate::data::drill::FlowPick;
 use crate::data::format;
 use crate::data::growth::countries;
 use crate::marts::{INTERACTIONS, InteractionRow, MartClient};
@@ -76,6 +80,34 @@ fn InteractionsView(rows: Arc<Vec<InteractionRow>>, query: QueryState) -> impl I
         let c = country.get();
         flows(&rows, |r| c.as_deref().is_none_or(|c| c == r))
     });
+    let q = query.clone();
+    let flow = Memo::new(move |_| q.get("flow").and_then(|f| FlowPick::parse(&f)));
+    let q = query.clone();
+    let on_sankey = Callback::new(move |event: PlotEvent| {
+        if let PlotEvent::Click {
+            link: Some((event_type, category)),
+            ..
+        } = event
+        {
+            let pick = FlowPick::parse(&format!("{event_type}:{category}"));
+            q.set(vec![("flow", pick.map(|p| p.to_query()))]);
+        }
+    });
+    let q = query.clone();
+    let on_close = Callback::new(move |()| q.set(vec![("flow", None)]));
+    let location = leptos_router::hooks::use_location();
+    let drill = move || {
+        let pick = flow.get()?;
+        let search = location.search.get();
+        let link = format!(
+            "{}?{}",
+            location.pathname.get(),
+            search.trim_start_matches('?')
+        );
+        Some(view! {
+            <FlowDrill pick country=country.get() flows=selected.get() link on_close=on_close />
+        })
+    };
     let pick = move |c: Option<String>| query.set(vec![("country", c)]);
     let buttons = std::iter::once(None)
         .chain(all.into_iter().map(Some))
@@ -112,7 +144,11 @@ fn InteractionsView(rows: Arc<Vec<InteractionRow>>, query: QueryState) -> impl I
                     subtitle="Link width = interactions; hover a link for its share of the event type."
                     figure=Signal::derive(move || selected.with(|f| sankey(f)))
                     table=Signal::derive(move || selected.with(|f| table(f)))
-                />
+                    on_event=on_sankey
+                >
+                    <p class="note">"Click a link for its most active users."</p>
+                </ChartCard>
+                {drill}
                 <section class="card" aria-label="Interactions table">
                     <header class="card-head"><h2>"Users and miles"</h2></header>
                     <crate::charts::table::DataTable data=Signal::derive(move || selected.with(|f| table(f))) />

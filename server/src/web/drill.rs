@@ -9,6 +9,9 @@
 //!   it (null when that day is past the data). Active days come from `user_lifecycle_day`:
 //!   a row that is not `churned` is a day with events.
 //!
+//! - `data/drill/interactions/<country>.json` (`all` for every country): each flow (event
+//!   type -> category) with its totals and its most active users, from `gold.fact_events`.
+//!
 //! `heymax serve` builds a file when asked; `heymax export` writes them all. Tables are
 //! read once per warehouse version (`_heymax/state.json` changes on every run).
 
@@ -49,8 +52,16 @@ struct Users {
 /// A grain's lifecycle rows grouped by (period day number, status).
 type Groups = BTreeMap<(i32, u8), Vec<Row>>;
 
+/// Per (country or "all", event type, category): each user's interactions and miles.
+type Flows = BTreeMap<(String, String, Option<String>), HashMap<u32, (u64, f64)>>;
+
+/// How many users an interactions drill file lists per flow (the most active first).
+const TOP_USERS: usize = 20;
+
 #[derive(Default)]
 struct Loaded {
+    /// Interactions per country key (`all` included), as JSON.
+    interactions: Option<Arc<BTreeMap<String, String>>>,
     stamp: Option<(SystemTime, u64)>,
     users: Option<Arc<Users>>,
     groups: HashMap<&'static str, Arc<Groups>>,
@@ -210,6 +221,129 @@ impl DrillStore {
             loaded.active = Some(Arc::new(active));
         }
         Ok(groups)
+    }
+
+    /// Every flow's users from `gold.fact_events`, per country (the user's, as in the
+    /// mart) and for all countries together, rendered as one JSON per country key.
+    fn interactions_json(
+        loaded: &mut Loaded,
+        wh: &Warehouse,
+    ) -> Result<Arc<BTreeMap<String, String>>, WebError> {
+        if let Some(done) = &loaded.interactions {
+            return Ok(done.clone());
+        }
+        let users = Self::users(loaded, wh)?;
+        let columns = [
+            "user_id",
+            "event_type",
+            "transaction_category",
+            "miles_amount",
+        ];
+        let df = wh
+            .read_table("gold.fact_events", Some(&columns))
+            .map_err(|e| WebError::Internal(format!("reading gold.fact_events: {e}")))?;
+        let text = |name: &str| -> Result<StringChunked, WebError> {
+            Ok(df
+                .column(name)
+                .and_then(|c| c.cast(&DataType::String))
+                .map_err(internal(name))?
+                .str()
+                .map_err(internal(name))?
+                .clone())
+        };
+        let (user, event, category) = (
+            text("user_id")?,
+            text("event_type")?,
+            text("transaction_category")?,
+        );
+        let miles = df
+            .column("miles_amount")
+            .and_then(|c| c.cast(&DataType::Float64))
+            .map_err(internal("miles_amount"))?;
+        let miles = miles.f64().map_err(internal("miles_amount"))?;
+        let mut flows = Flows::new();
+        for i in 0..df.height() {
+            let (Some(u), Some(e)) = (user.get(i), event.get(i)) else {
+                continue;
+            };
+            let Some(&code) = users.index.get(u) else {
+                continue;
+            };
+            let country = users.country[code as usize]
+                .as_deref()
+                .unwrap_or("unknown")
+                .to_string();
+            let m = miles.get(i).unwrap_or(0.0);
+            let cat = category.get(i).map(str::to_string);
+            for key in [country, "all".to_string()] {
+                let entry = flows
+                    .entry((key, e.to_string(), cat.clone()))
+                    .or_default()
+                    .entry(code)
+                    .or_default();
+                entry.0 += 1;
+                entry.1 += m;
+            }
+        }
+        let mut by_country: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for ((country, event, category), per_user) in &flows {
+            let interactions: u64 = per_user.values().map(|v| v.0).sum();
+            let miles: f64 = per_user.values().map(|v| v.1).sum();
+            let mut top: Vec<(&u32, &(u64, f64))> = per_user.iter().collect();
+            top.sort_by(|a, b| {
+                b.1.0
+                    .cmp(&a.1.0)
+                    .then(b.1.1.total_cmp(&a.1.1))
+                    .then_with(|| users.id[*a.0 as usize].cmp(&users.id[*b.0 as usize]))
+            });
+            let top: Vec<Value> = top
+                .into_iter()
+                .take(TOP_USERS)
+                .map(|(u, (n, m))| json!([&*users.id[*u as usize], n, m]))
+                .collect();
+            by_country.entry(country.clone()).or_default().push(json!({
+                "event_type": event,
+                "transaction_category": category,
+                "interactions": interactions,
+                "users": per_user.len(),
+                "miles": miles,
+                "top": top,
+            }));
+        }
+        let json: BTreeMap<String, String> = by_country
+            .into_iter()
+            .map(|(country, links)| {
+                let body = json!({
+                    "country": country,
+                    "top_columns": ["user_id", "interactions", "miles"],
+                    "links": links,
+                });
+                (country, body.to_string())
+            })
+            .collect();
+        let json = Arc::new(json);
+        loaded.interactions = Some(json.clone());
+        Ok(json)
+    }
+
+    /// Country keys (`all` and each country) with interaction flows.
+    pub fn interaction_keys(&self) -> Result<Vec<String>, WebError> {
+        self.with_loaded(|loaded, open| {
+            Ok(Self::interactions_json(loaded, &open()?)?
+                .keys()
+                .cloned()
+                .collect())
+        })
+    }
+
+    /// The flows of one country (or `all`) with their most active users, as JSON.
+    pub fn interactions(&self, country: &str) -> Result<String, WebError> {
+        self.with_loaded(|loaded, open| {
+            Self::interactions_json(loaded, &open()?)?
+                .get(country)
+                .cloned()
+                .ok_or_else(|| WebError::NotFound(format!("no interactions for {country}")))
+        })
     }
 
     /// Periods (as `YYYY-MM-DD`) of a grain that have lifecycle rows.

@@ -194,7 +194,8 @@ async fn write_pages(
 }
 
 /// The drill-down files, the same URLs `serve` answers: per grain and period, the users of
-/// each growth status and of the cohorts that start in it.
+/// each growth status and of the cohorts that start in it; per country, the interaction
+/// flows' most active users.
 fn write_drill(
     site: &Site,
     staging: &Path,
@@ -221,6 +222,14 @@ fn write_drill(
             write(&path, json.as_bytes(), summary)?;
             summary.drill_files += 1;
         }
+    }
+    for country in site.drill.interaction_keys()? {
+        let json = site.drill.interactions(&country)?;
+        write(
+            &dir.join("interactions").join(format!("{country}.json")),
+            json.as_bytes(),
+            summary,
+        )?;
     }
     Ok(())
 }

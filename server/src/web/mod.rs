@@ -141,6 +141,22 @@ async fn drill_cohort(
     Ok(json_response(json))
 }
 
+/// `data/drill/interactions/<country>.json`: each flow's most active users.
+async fn drill_interactions(
+    State(state): State<WebState>,
+    Path(file): Path<String>,
+) -> Result<Response, WebError> {
+    let country = file
+        .strip_suffix(".json")
+        .ok_or_else(|| WebError::NotFound(format!("no such file: {file}")))?
+        .to_string();
+    let store = state.site.drill.clone();
+    let json = tokio::task::spawn_blocking(move || store.interactions(&country))
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))??;
+    Ok(json_response(json))
+}
+
 /// What every page render gets: the marts, the site config, and a way to set the status.
 fn page_context(site: &Site) -> impl Fn() + Clone + Send + Sync + 'static {
     let source = {
@@ -226,6 +242,10 @@ pub fn router(site: Site) -> Router {
         .route(
             &format!("{base}data/drill/cohort/{{grain}}/{{file}}"),
             get(drill_cohort),
+        )
+        .route(
+            &format!("{base}data/drill/interactions/{{file}}"),
+            get(drill_interactions),
         )
         .route(
             &format!("{base}data/drill/{{grain}}/{{period}}/{{file}}"),

@@ -389,4 +389,30 @@ fn drill_files_list_exactly_the_users_behind_each_number() {
         users.iter().filter(|u| u[5] == Value::Bool(true)).count() as i64,
         sum("d7_retained")
     );
+    // Interactions: each country's flows have the mart's totals, and the top users' counts
+    // add up to at most the flow's interactions.
+    for row in mart(&out, "user_interactions") {
+        let file = read(format!(
+            "data/drill/interactions/{}.json",
+            row["country"].as_str().unwrap()
+        ));
+        let link = file["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| {
+                l["event_type"] == row["event_type"]
+                    && l["transaction_category"] == row["transaction_category"]
+            })
+            .unwrap_or_else(|| panic!("no flow for {row}"));
+        assert_eq!(link["interactions"], row["interactions"], "{row}");
+        assert_eq!(link["users"], row["users"], "{row}");
+        let top: i64 = link["top"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u[1].as_i64().unwrap())
+            .sum();
+        assert!(top <= row["interactions"].as_i64().unwrap() && top > 0);
+    }
 }
