@@ -96,3 +96,27 @@ test('complete periods only hides the incomplete period', async () => {
     await close();
   }
 });
+
+test('after zooming and panning, the tooltip still lists each series once with its own value', async () => {
+  const days = sums(await site.mart('user_growth_metrics_day'));
+  const periods = [...days.keys()].sort();
+  const { page, problems, close } = await site.open();
+  try {
+    await page.goto(site.page('growth', 'grain=day'));
+    await waitForCharts(page);
+    // Zoom to two weeks (as the toolbar's zoom does), then pan a week later.
+    const zoom = (a, b) => page.evaluate(([a, b]) =>
+      window.Plotly.relayout('growth-chart', { 'xaxis.range': [`${a} 00:00`, `${b} 00:00`] }), [a, b]);
+    await zoom(periods[30], periods[44]);
+    for (const period of [periods[31], periods[40]]) {
+      assert.deepEqual((await hoverAt(page, 'growth-chart', period)).items, expectedTooltip(days.get(period)), `zoomed, ${period}`);
+    }
+    await zoom(periods[37], periods[51]);
+    for (const period of [periods[45], periods[50]]) {
+      assert.deepEqual((await hoverAt(page, 'growth-chart', period)).items, expectedTooltip(days.get(period)), `panned, ${period}`);
+    }
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+  }
+});

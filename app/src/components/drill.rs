@@ -16,7 +16,8 @@ use crate::data::format;
 use crate::data::retention::Cohort;
 use crate::marts::{Grain, GrowthRow, InteractionRow, MartClient, RETENTION_DAYS};
 
-/// A sortable, paged table of users with a CSV download of all of them.
+/// A sortable, paged table of users with a CSV download of all of them. Only the page shown
+/// is rendered; the CSV is built when the link is used (a panel can list 100,000 users).
 #[component]
 fn UserTable(
     columns: Vec<&'static str>,
@@ -28,11 +29,11 @@ fn UserTable(
 ) -> impl IntoView {
     let sort = RwSignal::new(sort);
     let current = RwSignal::new(0usize);
-    let mut csv = TableData::new(&columns);
-    for r in &rows {
-        csv.push(r.iter().map(|c| (c.0.clone(), c.0.clone())).collect());
-    }
     let rows = Arc::new(rows);
+    let order = {
+        let rows = rows.clone();
+        Memo::new(move |_| sorted(&rows, sort.get()))
+    };
     let header = columns
         .iter()
         .enumerate()
@@ -53,17 +54,37 @@ fn UserTable(
         })
         .collect_view();
     let pages = rows.len().div_ceil(PAGE).max(1);
-    let body = move || {
-        let (shown, _) = page(&sorted(rows.to_vec(), sort.get()), current.get());
-        shown
-            .into_iter()
-            .map(|r| view! { <tr>{r.into_iter().map(|c| view! { <td>{c.0}</td> }).collect_view()}</tr> })
-            .collect_view()
+    let body = {
+        let rows = rows.clone();
+        move || {
+            let (shown, _) = order.with(|o| page(o, current.get()));
+            shown
+                .into_iter()
+                .map(|i| {
+                    let cells = rows[i]
+                        .iter()
+                        .map(|c| view! { <td>{c.0.clone()}</td> })
+                        .collect_view();
+                    view! { <tr>{cells}</tr> }
+                })
+                .collect_view()
+        }
     };
     let at = move || current.get().min(pages - 1);
+    let href = RwSignal::new(String::from("#"));
+    let build_csv = move || {
+        let mut csv = TableData::new(&columns);
+        order.with_untracked(|o| {
+            for &i in o {
+                csv.push(rows[i].iter().map(|c| (c.0.clone(), c.0.clone())).collect());
+            }
+        });
+        href.set(csv.csv_href());
+    };
+    let on_focus = build_csv.clone();
     view! {
         <p class="drill-actions">
-            <a download=csv_name href=csv.csv_href()>"Download CSV"</a>
+            <a download=csv_name href=move || href.get() on:mousedown=move |_| build_csv() on:focus=move |_| on_focus()>"Download CSV"</a>
         </p>
         <div class="table-wrap">
             <table class="data drill-users">

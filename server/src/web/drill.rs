@@ -372,27 +372,35 @@ impl DrillStore {
             let users = Self::users(loaded, &wh)?;
             let mut rows: Vec<Row> = groups.get(&(day, s as u8)).cloned().unwrap_or_default();
             rows.sort_by(|a, b| users.id[a.user as usize].cmp(&users.id[b.user as usize]));
-            let rows: Vec<Value> = rows
-                .iter()
-                .map(|r| {
-                    let u = r.user as usize;
-                    json!([
-                        &*users.id[u],
-                        users.country[u].as_deref(),
-                        users.first_seen[u],
-                        users.last_seen[u],
-                        r.events
-                    ])
-                })
-                .collect();
-            Ok(json!({
-                "grain": grain.name(),
-                "period": period,
-                "status": status,
-                "columns": ["user_id", "country", "first_seen", "last_seen", "events"],
-                "rows": rows,
-            })
-            .to_string())
+            // Typed rows serialize far faster than a `Value` tree (100,000 users per file).
+            #[derive(serde::Serialize)]
+            struct File<'a> {
+                grain: &'a str,
+                period: &'a str,
+                status: &'a str,
+                columns: [&'a str; 5],
+                rows: Vec<(&'a str, Option<&'a str>, &'a str, &'a str, u32)>,
+            }
+            let file = File {
+                grain: grain.name(),
+                period,
+                status,
+                columns: ["user_id", "country", "first_seen", "last_seen", "events"],
+                rows: rows
+                    .iter()
+                    .map(|r| {
+                        let u = r.user as usize;
+                        (
+                            &*users.id[u],
+                            users.country[u].as_deref(),
+                            users.first_seen[u].as_str(),
+                            users.last_seen[u].as_str(),
+                            r.events,
+                        )
+                    })
+                    .collect(),
+            };
+            serde_json::to_string(&file).map_err(|e| WebError::Internal(e.to_string()))
         })
     }
 
