@@ -3,7 +3,7 @@
 // state survives a reload through the URL.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitForCharts, hoverAt, count, sampleSite, exported } from './harness.mjs';
+import { waitForCharts, hoverAt, brush, count, sampleSite, exported } from './harness.mjs';
 
 const site = sampleSite();
 
@@ -53,6 +53,27 @@ test('the chart lives in the URL: edits update it, a reload or a direct visit re
     assert.equal(await direct.page.getAttribute('html', 'data-heymax'), exported ? 'rendered' : 'hydrated');
     assert.deepEqual(direct.problems, []);
     await direct.close();
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+  }
+});
+
+test('brushing the chart keeps only those periods; the chip brings the rest back', async () => {
+  const { page, problems, close } = await site.open();
+  try {
+    await page.goto(site.page('explore'));
+    await waitForCharts(page);
+    const xs = () => page.evaluate(() => document.getElementById('explore-chart').data[0].x);
+    const all = await xs();
+    const [from, to] = [all[10], all[20]];
+    await brush(page, 'explore-chart', `${all[9]} 18:00`, `${to} 12:00`);
+    await page.waitForURL(new RegExp(`from=${from}&to=${to}`));
+    await page.waitForFunction((n) => document.getElementById('explore-chart').data[0].x.length === n, 11);
+    assert.deepEqual(await xs(), all.slice(10, 21));
+    await page.getByRole('button', { name: `Remove filter ${from} – ${to}` }).click();
+    await page.waitForFunction((n) => document.getElementById('explore-chart').data[0].x.length === n, all.length);
+    assert.ok(!page.url().includes('from='));
     assert.deepEqual(problems, []);
   } finally {
     await close();

@@ -70,7 +70,10 @@ pub fn figure(joined: &Joined) -> String {
             ","
         }
     };
+    // Dragging brushes a range of periods (the page keeps only those); zoom is in the toolbar.
     let mut layout = base_layout(440)
+        .drag_mode(plotly::layout::DragMode::Select)
+        .select_direction(plotly::layout::SelectDirection::Horizontal)
         .bar_mode(BarMode::Group)
         .x_axis(date_axis())
         .y_axis(

@@ -206,6 +206,9 @@ pub struct ExploreState {
     /// Empty: every country.
     pub countries: Vec<String>,
     pub series: Vec<SeriesSpec>,
+    /// The first and last period shown (a brushed range); `None`: from the start / to the end.
+    pub from: Option<String>,
+    pub to: Option<String>,
 }
 
 impl Default for ExploreState {
@@ -216,6 +219,8 @@ impl Default for ExploreState {
             grain: Grain::Day,
             countries: vec![],
             series: vec![],
+            from: None,
+            to: None,
         })
     }
 }
@@ -256,6 +261,8 @@ pub fn preset(i: usize) -> Option<(&'static str, ExploreState)> {
             grain,
             countries: vec![],
             series: series.into_iter().flatten().collect(),
+            from: None,
+            to: None,
         },
     ))
 }
@@ -275,6 +282,12 @@ impl ExploreState {
                 .collect::<Vec<_>>()
                 .join(","),
         ));
+        if let Some(from) = &self.from {
+            q.push(("from", from.clone()));
+        }
+        if let Some(to) = &self.to {
+            q.push(("to", to.clone()));
+        }
         q
     }
 
@@ -297,6 +310,8 @@ impl ExploreState {
                 })
                 .unwrap_or_default(),
             series: series.split(',').filter_map(SeriesSpec::decode).collect(),
+            from: get("from").filter(|d| d.len() == 10),
+            to: get("to").filter(|d| d.len() == 10),
         }
     }
 
@@ -394,7 +409,12 @@ pub fn join(state: &ExploreState, growth: &[GrowthRow], retention: &[RetentionRo
     if uses("retention.") {
         x.extend(retention_by.keys().map(String::as_str));
     }
-    let x: Vec<String> = x.into_iter().map(String::from).collect();
+    let x: Vec<String> = x
+        .into_iter()
+        .filter(|p| state.from.as_deref().is_none_or(|f| *p >= f))
+        .filter(|p| state.to.as_deref().is_none_or(|t| *p <= t))
+        .map(String::from)
+        .collect();
 
     let series = state
         .series
@@ -578,6 +598,8 @@ mod tests {
                 // Asking to average a ratio gets the pooled ratio instead.
                 SeriesSpec::new("growth.quick_ratio", Agg::Mean, Mark::Line, Axis::Right).unwrap(),
             ],
+            from: None,
+            to: None,
         };
         let joined = join(&state, &g, &r);
         assert_eq!(joined.series[0].values, [Some(2.5), Some(1.5)]);
@@ -601,6 +623,19 @@ mod tests {
     }
 
     #[test]
+    fn a_date_range_keeps_only_its_periods() {
+        let (g, r) = data();
+        let all = join(&ExploreState::default(), &g, &r);
+        let state = ExploreState {
+            from: Some(all.x[1].clone()),
+            ..ExploreState::default()
+        };
+        let joined = join(&state, &g, &r);
+        assert_eq!(joined.x, all.x[1..]);
+        assert_eq!(joined.series[0].values, all.series[0].values[1..]);
+    }
+
+    #[test]
     fn retention_buckets_into_weeks() {
         let (g, r) = data();
         let state = ExploreState {
@@ -609,6 +644,8 @@ mod tests {
             series: vec![
                 SeriesSpec::new("retention.d7_rate", Agg::Pooled, Mark::Line, Axis::Left).unwrap(),
             ],
+            from: None,
+            to: None,
         };
         let joined = join(&state, &g, &r);
         assert_eq!(joined.x, ["2025-03-03"]);
@@ -624,6 +661,8 @@ mod tests {
                 SeriesSpec::new("growth.churned_users", Agg::Min, Mark::Line, Axis::Right).unwrap(),
                 SeriesSpec::new("retention.d30_retained", Agg::Sum, Mark::Bar, Axis::Left).unwrap(),
             ],
+            from: Some("2025-03-10".into()),
+            to: None,
         };
         let query = state.to_query();
         let back = ExploreState::from_query(|k| {

@@ -10,9 +10,12 @@ use leptos::prelude::*;
 use super::PageHead;
 use crate::charts::card::ChartCard;
 use crate::charts::explore::figure;
+use crate::charts::plot::PlotEvent;
 use crate::charts::table::TableData;
+use crate::components::filters::{ActiveFilter, FilterChips};
 use crate::components::filters::{CountryPicker, GrainPicker};
 use crate::components::notice::{Loading, MartProblem};
+use crate::data::drill::periods_in_range;
 use crate::data::explore::{
     Agg, Axis, ExploreState, Joined, Mark, SeriesSpec, columns, join, preset,
 };
@@ -118,7 +121,9 @@ fn Builder(
     let apply = {
         let query = query.clone();
         move |next: ExploreState| {
-            let mut updates: Vec<(&'static str, Option<String>)> = vec![("countries", None)];
+            // Keys a state may omit are cleared first.
+            let mut updates: Vec<(&'static str, Option<String>)> =
+                vec![("countries", None), ("from", None), ("to", None)];
             updates.extend(next.to_query().into_iter().map(|(k, v)| (k, Some(v))));
             query.set(updates)
         }
@@ -133,7 +138,13 @@ fn Builder(
     };
     let on_grain = Callback::new({
         let edit = edit.clone();
-        move |g| edit(Box::new(move |s: &mut ExploreState| s.grain = g))
+        move |g| {
+            edit(Box::new(move |s: &mut ExploreState| {
+                s.grain = g;
+                s.from = None;
+                s.to = None;
+            }))
+        }
     });
     let on_countries = Callback::new({
         let edit = edit.clone();
@@ -169,11 +180,64 @@ fn Builder(
                 .into_any()
         }
     };
+    // A range brushed on the chart keeps only those periods (a chip clears it).
+    let on_chart = Callback::new({
+        let edit = edit.clone();
+        move |event: PlotEvent| {
+            if let PlotEvent::Range { from, to } = event {
+                let labels = joined.with_untracked(|j| j.x.clone());
+                if let Some((from, to)) = periods_in_range(&labels, &from, &to) {
+                    edit(Box::new(move |s: &mut ExploreState| {
+                        s.from = Some(from);
+                        s.to = Some(to);
+                    }))
+                }
+            }
+        }
+    });
+    let active = Signal::derive(move || {
+        state.with(|s| {
+            let mut active = Vec::new();
+            if s.from.is_some() || s.to.is_some() {
+                active.push(ActiveFilter {
+                    label: format!(
+                        "{} – {}",
+                        s.from.clone().unwrap_or_else(|| "start".into()),
+                        s.to.clone().unwrap_or_else(|| "end".into())
+                    ),
+                    keys: vec!["from", "to"],
+                });
+            }
+            if !s.countries.is_empty() {
+                active.push(ActiveFilter {
+                    label: s.countries.join(", "),
+                    keys: vec!["countries"],
+                });
+            }
+            active
+        })
+    });
+    let on_clear = Callback::new({
+        let edit = edit.clone();
+        move |keys: Vec<&'static str>| {
+            edit(Box::new(move |s: &mut ExploreState| {
+                for key in keys {
+                    match key {
+                        "from" => s.from = None,
+                        "to" => s.to = None,
+                        "countries" => s.countries.clear(),
+                        _ => {}
+                    }
+                }
+            }))
+        }
+    });
     view! {
         <div class="filters">
             <GrainPicker value=Signal::derive(move || state.with(|s| s.grain)) on_change=on_grain />
             <CountryPicker all=all selected=Signal::derive(move || state.with(|s| s.countries.clone())) on_change=on_countries />
         </div>
+        <FilterChips active=active on_clear=on_clear />
         <section class="card series-editor" aria-label="Series">
             <header class="card-head">
                 <h2>"Series"</h2>
@@ -190,7 +254,10 @@ fn Builder(
             subtitle="One x axis, unified tooltip: each series once, with its own value."
             figure=Signal::derive(move || joined.with(figure))
             table=Signal::derive(move || joined.with(table))
-        />
+            on_event=on_chart
+        >
+            <p class="note">"Drag across the chart to keep only those periods."</p>
+        </ChartCard>
     }
 }
 

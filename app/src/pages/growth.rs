@@ -132,10 +132,12 @@ fn GrowthView(rows: Arc<Vec<GrowthRow>>, grain: Memo<Grain>, query: QueryState) 
     let on_grain = Callback::new({
         let set = set(&query);
         move |g: Grain| {
+            // Periods differ per grain: a date range or an open bar no longer applies.
             set(vec![
                 ("grain", Some(g.key().to_string())),
                 ("from", None),
                 ("to", None),
+                ("drill", None),
             ])
         }
     });

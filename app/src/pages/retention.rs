@@ -153,7 +153,10 @@ fn RetentionView(rows: Arc<Vec<RetentionRow>>, query: QueryState) -> impl IntoVi
         })
     };
     let q = query.clone();
-    let on_grain = Callback::new(move |g: Grain| q.set(vec![("grain", Some(g.key().to_string()))]));
+    // Cohort periods differ per grain: an open cell no longer applies.
+    let on_grain = Callback::new(move |g: Grain| {
+        q.set(vec![("grain", Some(g.key().to_string())), ("cell", None)])
+    });
     let q = query.clone();
     let on_countries =
         Callback::new(move |c: Vec<String>| q.set(vec![("countries", list_value(&c))]));
