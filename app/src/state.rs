@@ -80,3 +80,16 @@ impl Default for QueryState {
 pub fn list_value(items: &[String]) -> Option<String> {
     (!items.is_empty()).then(|| items.join(","))
 }
+
+/// The current page's URL (path and query), as a "link to this selection" points at it.
+pub fn link_here() -> Signal<String> {
+    let location = use_location();
+    Signal::derive(move || {
+        let search = location.search.get();
+        format!(
+            "{}?{}",
+            location.pathname.get(),
+            search.trim_start_matches('?')
+        )
+    })
+}

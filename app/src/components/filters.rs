@@ -155,6 +155,32 @@ pub struct ActiveFilter {
     pub keys: Vec<&'static str>,
 }
 
+/// Chips for a date range and a country selection (those that are set).
+pub fn range_and_countries(
+    from: &Option<String>,
+    to: &Option<String>,
+    countries: &[String],
+) -> Vec<ActiveFilter> {
+    let mut active = Vec::new();
+    if from.is_some() || to.is_some() {
+        active.push(ActiveFilter {
+            label: format!(
+                "{} – {}",
+                from.as_deref().unwrap_or("start"),
+                to.as_deref().unwrap_or("end")
+            ),
+            keys: vec!["from", "to"],
+        });
+    }
+    if !countries.is_empty() {
+        active.push(ActiveFilter {
+            label: countries.join(", "),
+            keys: vec!["countries"],
+        });
+    }
+    active
+}
+
 /// The filters in force (dates brushed or typed, countries, an open drill-down), each
 /// removable, and one button that resets them all.
 #[component]

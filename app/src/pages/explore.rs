@@ -12,8 +12,8 @@ use crate::charts::card::ChartCard;
 use crate::charts::explore::figure;
 use crate::charts::plot::PlotEvent;
 use crate::charts::table::TableData;
-use crate::components::filters::{ActiveFilter, FilterChips};
 use crate::components::filters::{CountryPicker, GrainPicker};
+use crate::components::filters::{FilterChips, range_and_countries};
 use crate::components::notice::{Loading, MartProblem};
 use crate::data::drill::periods_in_range;
 use crate::data::explore::{
@@ -195,28 +195,8 @@ fn Builder(
             }
         }
     });
-    let active = Signal::derive(move || {
-        state.with(|s| {
-            let mut active = Vec::new();
-            if s.from.is_some() || s.to.is_some() {
-                active.push(ActiveFilter {
-                    label: format!(
-                        "{} – {}",
-                        s.from.clone().unwrap_or_else(|| "start".into()),
-                        s.to.clone().unwrap_or_else(|| "end".into())
-                    ),
-                    keys: vec!["from", "to"],
-                });
-            }
-            if !s.countries.is_empty() {
-                active.push(ActiveFilter {
-                    label: s.countries.join(", "),
-                    keys: vec!["countries"],
-                });
-            }
-            active
-        })
-    });
+    let active =
+        Signal::derive(move || state.with(|s| range_and_countries(&s.from, &s.to, &s.countries)));
     let on_clear = Callback::new({
         let edit = edit.clone();
         move |keys: Vec<&'static str>| {

@@ -14,7 +14,7 @@ use crate::charts::plot::PlotEvent;
 use crate::charts::table::TableData;
 use crate::components::drill::GrowthDrill;
 use crate::components::filters::{
-    ActiveFilter, CountryPicker, DateRange, FilterChips, GrainPicker, Switch,
+    ActiveFilter, CountryPicker, DateRange, FilterChips, GrainPicker, Switch, range_and_countries,
 };
 use crate::components::notice::{Empty, Loading, MartProblem};
 use crate::data::drill::{Selection, Status, periods_in_range, status_at};
@@ -195,23 +195,7 @@ fn GrowthView(rows: Arc<Vec<GrowthRow>>, grain: Memo<Grain>, query: QueryState) 
         let q = query.clone();
         move || {
             let f = filter.get();
-            let mut active = Vec::new();
-            if f.from.is_some() || f.to.is_some() {
-                active.push(ActiveFilter {
-                    label: format!(
-                        "{} – {}",
-                        f.from.clone().unwrap_or_else(|| "start".into()),
-                        f.to.clone().unwrap_or_else(|| "end".into())
-                    ),
-                    keys: vec!["from", "to"],
-                });
-            }
-            if !f.countries.is_empty() {
-                active.push(ActiveFilter {
-                    label: f.countries.join(", "),
-                    keys: vec!["countries"],
-                });
-            }
+            let mut active = range_and_countries(&f.from, &f.to, &f.countries);
             if let Some(s) = q.get("drill").and_then(|d| Selection::parse(&d)) {
                 active.push(ActiveFilter {
                     label: format!("{} users, {}", s.status.label(), s.period),
@@ -229,12 +213,10 @@ fn GrowthView(rows: Arc<Vec<GrowthRow>>, grain: Memo<Grain>, query: QueryState) 
         let set = set(&query);
         move |()| set(vec![("drill", None)])
     });
-    let location = leptos_router::hooks::use_location();
+    let here = crate::state::link_here();
     let drill = move || {
         let selection = selection.get()?;
-        let search = location.search.get();
-        let search = search.trim_start_matches('?');
-        let link = format!("{}?{search}", location.pathname.get());
+        let link = here.get();
         Some(view! {
             <GrowthDrill
                 selection

@@ -95,15 +95,10 @@ fn InteractionsView(rows: Arc<Vec<InteractionRow>>, query: QueryState) -> impl I
     });
     let q = query.clone();
     let on_close = Callback::new(move |()| q.set(vec![("flow", None)]));
-    let location = leptos_router::hooks::use_location();
+    let here = crate::state::link_here();
     let drill = move || {
         let pick = flow.get()?;
-        let search = location.search.get();
-        let link = format!(
-            "{}?{}",
-            location.pathname.get(),
-            search.trim_start_matches('?')
-        );
+        let link = here.get();
         Some(view! {
             <FlowDrill pick country=country.get() flows=selected.get() link on_close=on_close />
         })

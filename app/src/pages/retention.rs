@@ -188,15 +188,10 @@ fn RetentionView(rows: Arc<Vec<RetentionRow>>, query: QueryState) -> impl IntoVi
     });
     let q = query.clone();
     let on_close = Callback::new(move |()| q.set(vec![("cell", None)]));
-    let location = leptos_router::hooks::use_location();
+    let here = crate::state::link_here();
     let drill = move || {
         let cell = cell.get()?;
-        let search = location.search.get();
-        let link = format!(
-            "{}?{}",
-            location.pathname.get(),
-            search.trim_start_matches('?')
-        );
+        let link = here.get();
         let cohort = buckets.with(|b| b.iter().find(|c| c.date == cell.cohort).cloned());
         Some(view! {
             <CohortDrill cell grain=grain.get() cohort countries=selected.get() link on_close=on_close />

@@ -65,27 +65,13 @@ async fn mart_json(
     State(state): State<WebState>,
     Path(file): Path<String>,
 ) -> Result<Response, WebError> {
-    let site = state.site;
-    let name = file
-        .strip_suffix(".json")
-        .ok_or_else(|| WebError::NotFound(format!("no such file: {file} (marts are <name>.json)")))?
-        .to_string();
-    let store = site.marts.clone();
+    let name = json_stem(&file)?;
+    let store = state.site.marts.clone();
     let json = tokio::task::spawn_blocking(move || store.get(&name).map(|j| (name, j)))
         .await
         .map_err(|e| WebError::Internal(e.to_string()))??;
     match json {
-        (_, Some(json)) => Ok((
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                ),
-                (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-            ],
-            json.to_string(),
-        )
-            .into_response()),
+        (_, Some(json)) => Ok(json_response(json.to_string())),
         (name, None) => Err(WebError::NotFound(format!(
             "the mart `{name}` is not in the warehouse: run `heymax run --input <events.csv>` to build it"
         ))),
@@ -107,21 +93,32 @@ fn json_response(json: String) -> Response {
         .into_response()
 }
 
+/// `name` of a `<name>.json` path segment.
+fn json_stem(file: &str) -> Result<String, WebError> {
+    file.strip_suffix(".json")
+        .map(str::to_string)
+        .ok_or_else(|| WebError::NotFound(format!("no such file: {file}")))
+}
+
+/// A drill file built off the async runtime (the first one of a grain reads its table).
+async fn drill_file(
+    state: WebState,
+    build: impl FnOnce(&DrillStore) -> Result<String, WebError> + Send + 'static,
+) -> Result<Response, WebError> {
+    let store = state.site.drill.clone();
+    let json = tokio::task::spawn_blocking(move || build(&store))
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))??;
+    Ok(json_response(json))
+}
+
 /// `data/drill/<grain>/<period>/<status>.json`: the users behind one growth number.
 async fn drill_growth(
     State(state): State<WebState>,
     Path((grain, period, file)): Path<(String, String, String)>,
 ) -> Result<Response, WebError> {
-    let status = file
-        .strip_suffix(".json")
-        .ok_or_else(|| WebError::NotFound(format!("no such file: {file}")))?
-        .to_string();
-    let grain = drill::parse_grain(&grain)?;
-    let store = state.site.drill.clone();
-    let json = tokio::task::spawn_blocking(move || store.growth(grain, &period, &status))
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))??;
-    Ok(json_response(json))
+    let (grain, status) = (drill::parse_grain(&grain)?, json_stem(&file)?);
+    drill_file(state, move |d| d.growth(grain, &period, &status)).await
 }
 
 /// `data/drill/cohort/<grain>/<period>.json`: the users of the cohorts in one period.
@@ -129,16 +126,8 @@ async fn drill_cohort(
     State(state): State<WebState>,
     Path((grain, file)): Path<(String, String)>,
 ) -> Result<Response, WebError> {
-    let period = file
-        .strip_suffix(".json")
-        .ok_or_else(|| WebError::NotFound(format!("no such file: {file}")))?
-        .to_string();
-    let grain = drill::parse_grain(&grain)?;
-    let store = state.site.drill.clone();
-    let json = tokio::task::spawn_blocking(move || store.cohort(grain, &period))
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))??;
-    Ok(json_response(json))
+    let (grain, period) = (drill::parse_grain(&grain)?, json_stem(&file)?);
+    drill_file(state, move |d| d.cohort(grain, &period)).await
 }
 
 /// `data/drill/interactions/<country>.json`: each flow's most active users.
@@ -146,15 +135,8 @@ async fn drill_interactions(
     State(state): State<WebState>,
     Path(file): Path<String>,
 ) -> Result<Response, WebError> {
-    let country = file
-        .strip_suffix(".json")
-        .ok_or_else(|| WebError::NotFound(format!("no such file: {file}")))?
-        .to_string();
-    let store = state.site.drill.clone();
-    let json = tokio::task::spawn_blocking(move || store.interactions(&country))
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))??;
-    Ok(json_response(json))
+    let country = json_stem(&file)?;
+    drill_file(state, move |d| d.interactions(&country)).await
 }
 
 /// What every page render gets: the marts, the site config, and a way to set the status.

@@ -42,6 +42,16 @@ fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     files
 }
 
+/// No `.heymax-export-*` staging folder is left beside the output.
+fn assert_no_staging_left(dir: &Path) {
+    let leftovers: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with(".heymax"))
+        .collect();
+    assert!(leftovers.is_empty(), "staging folders left: {leftovers:?}");
+}
+
 fn html(out: &Path, page: &str) -> String {
     std::fs::read_to_string(out.join(page).join("index.html")).unwrap()
 }
@@ -249,12 +259,7 @@ fn an_empty_warehouse_is_refused_and_nothing_is_written() {
         "{stderr}"
     );
     assert!(!out.exists(), "no output folder");
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .filter(|n| n.to_string_lossy().starts_with(".heymax"))
-        .collect();
-    assert!(leftovers.is_empty(), "staging folders left: {leftovers:?}");
+    assert_no_staging_left(dir.path());
 }
 
 #[test]
@@ -297,12 +302,7 @@ fn a_failed_export_leaves_the_previous_one_untouched() {
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(stderr.contains("broken.js"), "{stderr}");
     assert_eq!(tree(&out), before, "the previous export is intact");
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .filter(|n| n.to_string_lossy().starts_with(".heymax"))
-        .collect();
-    assert!(leftovers.is_empty(), "staging folders left: {leftovers:?}");
+    assert_no_staging_left(dir.path());
 }
 
 #[test]

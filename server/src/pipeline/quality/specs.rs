@@ -100,39 +100,20 @@ const INTERACTIONS: &[(Check, Severity)] = &[
     ),
 ];
 
-const LIFECYCLE_DAY: &[(Check, Severity)] = &[
-    (Check::NotNull("period"), Error),
-    (Check::NotNull("user_id"), Error),
-    (Check::AcceptedValues("status", &STATUSES), Error),
-    (
-        Check::Reconciles {
-            to: "marts.user_growth_metrics_day",
-        },
-        Error,
-    ),
-];
-const LIFECYCLE_WEEK: &[(Check, Severity)] = &[
-    (Check::NotNull("period"), Error),
-    (Check::NotNull("user_id"), Error),
-    (Check::AcceptedValues("status", &STATUSES), Error),
-    (
-        Check::Reconciles {
-            to: "marts.user_growth_metrics_week",
-        },
-        Error,
-    ),
-];
-const LIFECYCLE_MONTH: &[(Check, Severity)] = &[
-    (Check::NotNull("period"), Error),
-    (Check::NotNull("user_id"), Error),
-    (Check::AcceptedValues("status", &STATUSES), Error),
-    (
-        Check::Reconciles {
-            to: "marts.user_growth_metrics_month",
-        },
-        Error,
-    ),
-];
+/// A lifecycle table's tests; it must count to the growth mart `growth` of its grain.
+macro_rules! lifecycle_specs {
+    ($growth:literal) => {
+        &[
+            (Check::NotNull("period"), Error),
+            (Check::NotNull("user_id"), Error),
+            (Check::AcceptedValues("status", &STATUSES), Error),
+            (Check::Reconciles { to: $growth }, Error),
+        ]
+    };
+}
+const LIFECYCLE_DAY: &[(Check, Severity)] = lifecycle_specs!("marts.user_growth_metrics_day");
+const LIFECYCLE_WEEK: &[(Check, Severity)] = lifecycle_specs!("marts.user_growth_metrics_week");
+const LIFECYCLE_MONTH: &[(Check, Severity)] = lifecycle_specs!("marts.user_growth_metrics_month");
 
 /// Every declared test, table by table.
 pub fn declared() -> Vec<TestSpec> {
