@@ -17,6 +17,9 @@ pub fn ChartCard(
     /// Clicks and brushes on the chart (see `PlotEvent`).
     #[prop(optional)]
     on_event: Option<Callback<super::plot::PlotEvent>>,
+    /// Legend clicks pick a series (reported through `on_event`) instead of hiding it.
+    #[prop(optional)]
+    legend_picks: bool,
     /// Extra content under the chart (a legend note, a hint).
     #[prop(optional)]
     children: Option<Children>,
@@ -47,7 +50,7 @@ pub fn ChartCard(
             </header>
             <div class="chart-view" class:hidden=show_table>
                 {match on_event {
-                    Some(on_event) => view! { <Chart id=id figure=figure on_event=on_event /> }.into_any(),
+                    Some(on_event) => view! { <Chart id=id figure=figure on_event=on_event legend_picks=legend_picks /> }.into_any(),
                     None => view! { <Chart id=id figure=figure /> }.into_any(),
                 }}
             </div>

@@ -3,11 +3,10 @@
 //! loads `async`, and each chart waits for it here. Drawing goes through our own binding to
 //! `Plotly.react` rather than `plotly::bindings`, which panics when Plotly fails; a failure
 //! here is shown in the chart's place instead.
-
 //!
 //! A chart can report what the user picks on it (`on_event`): a click on a point, a range
-//! brushed along the x axis, a click on a legend entry (which then selects instead of
-//! hiding the series).
+//! brushed along the x axis and, where `legend_picks` is set, a click on a legend entry
+//! (which then picks that series instead of hiding it).
 
 use leptos::prelude::*;
 
@@ -36,6 +35,9 @@ pub fn Chart(
     id: &'static str,
     #[prop(into)] figure: Signal<String>,
     #[prop(optional)] on_event: Option<Callback<PlotEvent>>,
+    /// Legend clicks are reported (and no longer hide series).
+    #[prop(optional)]
+    legend_picks: bool,
 ) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     Effect::new(move |_| {
@@ -46,14 +48,14 @@ pub fn Chart(
                 Ok(()) => {
                     error.set(None);
                     if let Some(on_event) = on_event {
-                        browser::listen(id, on_event);
+                        browser::listen(id, on_event, legend_picks);
                     }
                 }
                 Err(e) => error.set(Some(e)),
             }
         });
         #[cfg(not(target_arch = "wasm32"))]
-        let _ = (json, error, on_event);
+        let _ = (json, error, on_event, legend_picks);
     });
     view! {
         <div id=id class="plot" role="img" aria-label="chart"></div>
@@ -131,7 +133,11 @@ mod browser {
 
     /// Plotly's events on the chart, turned into [`PlotEvent`]s. Listeners from an earlier
     /// draw are removed first (a redraw keeps the same element).
-    pub fn listen(id: &str, on_event: leptos::prelude::Callback<super::PlotEvent>) {
+    pub fn listen(
+        id: &str,
+        on_event: leptos::prelude::Callback<super::PlotEvent>,
+        legend_picks: bool,
+    ) {
         use super::PlotEvent;
         use leptos::prelude::Callable;
         let Some(gd) = web_sys::window()
@@ -199,7 +205,9 @@ mod browser {
         });
         let _ = on.call2(&gd, &"plotly_click".into(), click.as_ref());
         let _ = on.call2(&gd, &"plotly_selected".into(), selected.as_ref());
-        let _ = on.call2(&gd, &"plotly_legendclick".into(), legend.as_ref());
+        if legend_picks {
+            let _ = on.call2(&gd, &"plotly_legendclick".into(), legend.as_ref());
+        }
         // The element owns the listeners until the next draw replaces them.
         click.forget();
         selected.forget();

@@ -235,6 +235,7 @@ fn RetentionView(rows: Arc<Vec<RetentionRow>>, query: QueryState) -> impl IntoVi
                     figure=Signal::derive(move || lines.with(|l| curves(l)))
                     table=Signal::derive(move || lines.with(|l| curves_table(l)))
                     on_event=on_curves
+                    legend_picks=true
                 >
                     <p class="note" hidden=move || by_cohort.get()>"Click a country in the legend to show only that country on the whole page."</p>
                 </ChartCard>
