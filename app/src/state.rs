@@ -49,6 +49,16 @@ impl QueryState {
         }
     }
 
+    /// The page's grain (`grain=`), day when absent or unknown.
+    pub fn grain(&self) -> Memo<crate::marts::Grain> {
+        let map = self.map;
+        Memo::new(move |_| {
+            map.with(|q| q.get("grain"))
+                .and_then(|g| crate::marts::Grain::parse(&g))
+                .unwrap_or_default()
+        })
+    }
+
     pub fn get(&self, key: &str) -> Option<String> {
         self.map.with(|q| q.get(key))
     }

@@ -1,9 +1,38 @@
 //! What a page shows instead of a chart when its data is missing or failed to load:
 //! what happened and what to run.
 
-use leptos::prelude::*;
+use std::sync::Arc;
 
-use crate::marts::MartError;
+use leptos::prelude::*;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::marts::{Mart, MartError};
+
+/// A mart's rows shown by `view` once loaded: "Loading…" until then (the previous view
+/// stays while a filter refetches), and what to run when the mart is missing or broken.
+pub fn mart_view<T, V>(
+    rows: Resource<Mart<T>>,
+    view: impl Fn(Arc<Vec<T>>) -> V + Clone + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Serialize + DeserializeOwned + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Transition fallback=Loading>
+            {move || {
+                let view = view.clone();
+                Suspend::new(async move {
+                    match rows.await {
+                        Err(e) => view! { <MartProblem error=e /> }.into_any(),
+                        Ok(rows) => view(rows).into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
 
 #[component]
 pub fn MartProblem(error: MartError) -> impl IntoView {

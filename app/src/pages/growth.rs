@@ -16,7 +16,7 @@ use crate::components::drill::GrowthDrill;
 use crate::components::filters::{
     ActiveFilter, CountryPicker, DateRange, FilterChips, GrainPicker, Switch, range_and_countries,
 };
-use crate::components::notice::{Empty, Loading, MartProblem};
+use crate::components::notice::{Empty, mart_view};
 use crate::data::drill::{Selection, Status, periods_in_range, status_at};
 use crate::data::format;
 use crate::data::growth::{Filter, Period, aggregate, countries};
@@ -26,36 +26,18 @@ use crate::state::{QueryState, list_value};
 #[component]
 pub fn Growth() -> impl IntoView {
     let query = QueryState::new();
-    let grain = {
-        let q = query.clone();
-        Memo::new(move |_| {
-            q.get("grain")
-                .and_then(|g| Grain::parse(&g))
-                .unwrap_or_default()
-        })
-    };
+    let grain = query.grain();
     let client = expect_context::<MartClient>();
     let rows = Resource::new(
         move || grain.get(),
         move |g| client.fetch::<GrowthRow>(g.mart()),
     );
-    let view_query = query.clone();
     view! {
         <PageHead
             title="Growth"
             lead="Who is new, who stayed, who came back and who left, per period. Active = new + retained + resurrected."
         />
-        <Transition fallback=Loading>
-            {move || {
-                let query = view_query.clone();
-                Suspend::new(async move {
-                    match rows.await {
-                        Err(e) => view! { <MartProblem error=e /> }.into_any(),
-                        Ok(rows) => view! { <GrowthView rows grain query /> }.into_any(),
-                    }
-                })
-            }}
-        </Transition>
+        {mart_view(rows, move |rows| view! { <GrowthView rows grain query=query.clone() /> })}
     }
 }
 

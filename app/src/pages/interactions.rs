@@ -12,7 +12,7 @@ use crate::charts::interactions::{category, flows, sankey};
 use crate::charts::plot::PlotEvent;
 use crate::charts::table::TableData;
 use crate::components::drill::FlowDrill;
-use crate::components::notice::{Empty, Loading, MartProblem};
+use crate::components::notice::{Empty, mart_view};
 use crate::data::drill::FlowPick;
 use crate::data::format;
 use crate::data::growth::countries;
@@ -29,17 +29,7 @@ pub fn Interactions() -> impl IntoView {
             title="Interactions"
             lead="What users do, by event type and transaction category: how often, how many users, how many miles."
         />
-        <Transition fallback=Loading>
-            {move || {
-                let query = query.clone();
-                Suspend::new(async move {
-                    match rows.await {
-                        Err(e) => view! { <MartProblem error=e /> }.into_any(),
-                        Ok(rows) => view! { <InteractionsView rows query /> }.into_any(),
-                    }
-                })
-            }}
-        </Transition>
+        {mart_view(rows, move |rows| view! { <InteractionsView rows query=query.clone() /> })}
     }
 }
 

@@ -23,14 +23,7 @@ const TREND: usize = 12;
 #[component]
 pub fn Overview() -> impl IntoView {
     let query = QueryState::new();
-    let grain = {
-        let q = query.clone();
-        Memo::new(move |_| {
-            q.get("grain")
-                .and_then(|g| Grain::parse(&g))
-                .unwrap_or_default()
-        })
-    };
+    let grain = query.grain();
     let client = expect_context::<MartClient>();
     let growth = {
         let client = client.clone();

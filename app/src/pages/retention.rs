@@ -14,7 +14,7 @@ use crate::charts::retention::{Curve, curves, day_labels, heatmap};
 use crate::charts::table::TableData;
 use crate::components::drill::CohortDrill;
 use crate::components::filters::{CountryPicker, GrainPicker};
-use crate::components::notice::{Empty, Loading, MartProblem};
+use crate::components::notice::{Empty, mart_view};
 use crate::data::drill::HeatCell;
 use crate::data::format;
 use crate::data::growth::countries;
@@ -32,17 +32,7 @@ pub fn Retention() -> impl IntoView {
             title="Retention"
             lead="Of the users who signed up on a day, the share active again exactly N days later. Grey cells: not yet observed."
         />
-        <Transition fallback=Loading>
-            {move || {
-                let query = query.clone();
-                Suspend::new(async move {
-                    match rows.await {
-                        Err(e) => view! { <MartProblem error=e /> }.into_any(),
-                        Ok(rows) => view! { <RetentionView rows query /> }.into_any(),
-                    }
-                })
-            }}
-        </Transition>
+        {mart_view(rows, move |rows| view! { <RetentionView rows query=query.clone() /> })}
     }
 }
 
@@ -101,12 +91,7 @@ fn curve(name: String, cohorts: &[Cohort]) -> Curve {
 #[component]
 fn RetentionView(rows: Arc<Vec<RetentionRow>>, query: QueryState) -> impl IntoView {
     let all = countries(rows.iter().map(|r| r.country.as_str()));
-    let q = query.clone();
-    let grain = Memo::new(move |_| {
-        q.get("grain")
-            .and_then(|g| Grain::parse(&g))
-            .unwrap_or_default()
-    });
+    let grain = query.grain();
     let q = query.clone();
     let selected = Memo::new(move |_| q.list("countries"));
     let q = query.clone();
