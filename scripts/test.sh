@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every check: formatting, clippy (warnings are errors), unit, integration and property
-# tests (release build, the same one the CLI and benchmarks use), then the browser tests
+# tests (release build, the same one the CLI and benchmarks use; the PostgreSQL warehouse
+# ones against a throwaway server, scripts/pg.sh), then the browser tests
 # (playwright-core + Debian's Chromium on the sample) twice: against `heymax serve`, and
 # against `heymax export --base-path /heymax/` served by a plain static server.
 set -euo pipefail
@@ -14,7 +15,13 @@ cargo clippy --release --locked --all-targets -- -D warnings
 say "cargo clippy, wasm (the browser-only code)"
 cargo clippy --release --locked --target wasm32-unknown-unknown -p heymax-app --features hydrate --lib --bins -- -D warnings
 ./scripts/build.sh
-say "cargo test"
+say "a throwaway PostgreSQL for the warehouse tests (scripts/pg.sh)"
+eval "$(scripts/pg.sh start)"
+# Stopped however this script ends: success, a failed test, or Ctrl-C.
+trap 'scripts/pg.sh stop "$HEYMAX_PG_DIR"' EXIT
+trap 'exit 130' INT TERM
+export HEYMAX_REQUIRE_PG=1
+say "cargo test (PostgreSQL at $HEYMAX_TEST_PG)"
 cargo test --release --locked --workspace
 say "browser tests on heymax serve (e2e/, screenshots in e2e/artifacts/)"
 HEYMAX_BIN="$HEYMAX_BIN" HEYMAX_E2E_SITE=served node --test --test-concurrency=1 e2e/

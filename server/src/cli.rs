@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::pipeline::marts::export::Format;
+use crate::warehouse::Location;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,8 +44,9 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct SiteExportArgs {
+    /// Warehouse: a folder of Parquet files, or a PostgreSQL URL (postgres://user:password@host:port/db).
     #[arg(long, short, env = "HEYMAX_WAREHOUSE", default_value = "warehouse")]
-    pub warehouse: PathBuf,
+    pub warehouse: Location,
     /// Output folder: created, or replaced as a whole if it holds a previous export.
     #[arg(long, short)]
     pub out: PathBuf,
@@ -58,8 +60,9 @@ pub struct SiteExportArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// Warehouse: a folder of Parquet files, or a PostgreSQL URL (postgres://user:password@host:port/db).
     #[arg(long, short, env = "HEYMAX_WAREHOUSE", default_value = "warehouse")]
-    pub warehouse: PathBuf,
+    pub warehouse: Location,
     /// The browser bundle trunk built (`trunk build --release`).
     #[arg(long, env = "HEYMAX_DIST", default_value = "dist")]
     pub dist: PathBuf,
@@ -79,8 +82,9 @@ pub struct RunArgs {
     #[arg(long, short)]
     pub input: PathBuf,
     /// Warehouse directory (created if missing).
+    /// Warehouse: a folder of Parquet files, or a PostgreSQL URL (postgres://user:password@host:port/db).
     #[arg(long, short, env = "HEYMAX_WAREHOUSE", default_value = "warehouse")]
-    pub warehouse: PathBuf,
+    pub warehouse: Location,
     /// Fail the run (exit 2) when any row is quarantined.
     #[arg(long)]
     pub strict: bool,
@@ -97,8 +101,9 @@ pub enum MartsCommand {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
+    /// Warehouse: a folder of Parquet files, or a PostgreSQL URL (postgres://user:password@host:port/db).
     #[arg(long, short, env = "HEYMAX_WAREHOUSE", default_value = "warehouse")]
-    pub warehouse: PathBuf,
+    pub warehouse: Location,
     #[arg(long, short, value_enum, default_value = "csv")]
     pub format: Format,
     /// Output directory (created if missing; existing mart files are replaced).

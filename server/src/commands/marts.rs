@@ -10,7 +10,7 @@ use crate::pipeline::marts::{MARTS, export};
 use crate::warehouse::Warehouse;
 
 pub fn export(args: &ExportArgs, quiet: bool) -> anyhow::Result<()> {
-    let wh = Warehouse::open(&args.warehouse)?;
+    let mut wh = Warehouse::open(&args.warehouse)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     for (name, _) in MARTS {

@@ -23,10 +23,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<u8> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else if !quiet || summary.failed() {
-        print!(
-            "{}",
-            render(&summary, &args.warehouse.display().to_string())
-        );
+        print!("{}", render(&summary, &args.warehouse.to_string()));
     }
     Ok(if summary.failed() { QUALITY_FAILED } else { 0 })
 }

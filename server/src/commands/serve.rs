@@ -19,8 +19,8 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     if found == 0 {
         tracing::warn!(
             "no marts in {}: the pages will say so until you run `heymax run --input <events.csv> --warehouse {}`",
-            args.warehouse.display(),
-            args.warehouse.display()
+            args.warehouse,
+            args.warehouse
         );
     }
     let site = Site {

@@ -37,7 +37,7 @@ pub struct Existing {
     pub slim: SlimEvents,
 }
 
-pub fn load_existing(wh: &Warehouse) -> Result<Existing> {
+pub fn load_existing(wh: &mut Warehouse) -> Result<Existing> {
     let mut existing = Existing {
         dedup: Dedup::default(),
         ids: Vec::new(),
@@ -55,10 +55,9 @@ pub fn load_existing(wh: &Warehouse) -> Result<Existing> {
         "miles_amount",
         "country",
     ];
-    for path in wh.table_files(FACT)? {
-        let df = crate::warehouse::parquet::read(&path, Some(&columns))?;
+    wh.read_parts(FACT, Some(&columns), |df| {
         let err = |source| WarehouseError::Parquet {
-            path: path.clone(),
+            path: FACT.into(),
             source,
         };
         let ids = df
@@ -69,7 +68,8 @@ pub fn load_existing(wh: &Warehouse) -> Result<Existing> {
         existing.dedup.keep(&ids);
         existing.ids.extend(ids);
         existing.slim.append_frame(&df).map_err(err)?;
-    }
+        Ok(())
+    })?;
     Ok(existing)
 }
 

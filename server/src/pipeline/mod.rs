@@ -15,13 +15,12 @@ pub mod silver;
 pub mod slim;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Instant;
 
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::warehouse::{BatchRecord, Transaction, Warehouse, WarehouseError, parquet};
+use crate::warehouse::{BatchRecord, Location, Transaction, Warehouse, WarehouseError, parquet};
 use ingest::{IngestError, IngestOptions, IngestStats};
 use quality::{Context, Severity, TestResult};
 
@@ -49,14 +48,17 @@ impl From<PolarsError> for PipelineError {
     }
 }
 
+/// The latest batch as it arrived (see METRICS.md, Layers).
+pub const BRONZE: &str = "bronze.events";
+
 pub(crate) fn compute(stage: &'static str) -> impl FnOnce(PolarsError) -> PipelineError {
     move |source| PipelineError::Compute { stage, source }
 }
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    pub input: PathBuf,
-    pub warehouse: PathBuf,
+    pub input: std::path::PathBuf,
+    pub warehouse: Location,
     /// Quarantined rows fail the run instead of warning.
     pub strict: bool,
     pub ingest: IngestOptions,
@@ -98,6 +100,10 @@ pub struct RunSummary {
     pub stages: Vec<Stage>,
     pub seconds: f64,
     pub peak_rss_bytes: u64,
+    /// Peak RSS of the PostgreSQL server process that loaded the run, when the warehouse
+    /// is a database on this machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_peak_rss_bytes: Option<u64>,
     /// First quarantined rows, for the summary.
     pub quarantine_sample: Vec<(String, u64, String)>,
 }
@@ -170,7 +176,7 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, PipelineError> {
         .sum();
     let mut timer = Timer::new();
     let mut wh = Warehouse::open_for_write(&options.warehouse)?;
-    let existing = gold::load_existing(&wh)?;
+    let existing = gold::load_existing(&mut wh)?;
     timer.lap("read_gold", existing.ids.len() as u64);
 
     let mut tx = wh.begin()?;
@@ -217,6 +223,7 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, PipelineError> {
     } = loaded;
     let bronze_rows = writer.rows;
     writer.finish()?;
+    tx.replace(BRONZE, &bronze_path);
     timer.lap("ingest+bronze", bronze_rows);
 
     let mut rows = LayerRows {
@@ -353,6 +360,7 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, PipelineError> {
     });
     tx.commit()?;
     timer.lap("commit", 0);
+    let database_peak_rss_bytes = wh.database_peak_rss_bytes();
 
     Ok(RunSummary {
         batch_id,
@@ -365,6 +373,7 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, PipelineError> {
         seconds: timer.start.elapsed().as_secs_f64(),
         stages: timer.stages,
         peak_rss_bytes: peak_rss_bytes(),
+        database_peak_rss_bytes,
         quarantine_sample: quarantine.sample,
     })
 }

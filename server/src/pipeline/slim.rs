@@ -111,8 +111,14 @@ impl SlimEvents {
     }
 
     /// One row per user: first and last event time and the country of the latest event
-    /// that has one (ties: the later row wins). A single pass over dense codes.
+    /// that has one. Two countries at the same instant: the greater name wins, so the
+    /// result never depends on row order (a database returns rows in no set order).
+    /// A single pass over dense codes.
     /// See: METRICS.md, Layers (gold: dim_users) and the input table (latest country wins).
+    fn country_name(&self, code: u32) -> Option<&str> {
+        self.countries.values().get(code as usize).map(|s| &**s)
+    }
+
     pub fn dim_users(&self) -> DimUsers {
         let n = self.users.len();
         let mut dim = DimUsers {
@@ -125,7 +131,10 @@ impl SlimEvents {
             let (u, t, c) = (self.user[i] as usize, self.time[i], self.country[i]);
             dim.first[u] = dim.first[u].min(t);
             dim.last[u] = dim.last[u].max(t);
-            if c != NULL_CODE && t >= dim.country_time[u] {
+            let later = t > dim.country_time[u]
+                || (t == dim.country_time[u]
+                    && self.country_name(c) > self.country_name(dim.country[u]));
+            if c != NULL_CODE && later {
                 dim.country[u] = c;
                 dim.country_time[u] = t;
             }
@@ -150,5 +159,35 @@ impl DimUsers {
 
     pub fn is_empty(&self) -> bool {
         self.country.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(countries: &[&str]) -> SlimEvents {
+        let n = countries.len();
+        let df = df!(
+            "user_id" => vec!["u"; n],
+            "event_time" => vec![5i64; n],
+            "event_type" => vec!["like"; n],
+            "transaction_category" => vec![None::<&str>; n],
+            "miles_amount" => vec![None::<f64>; n],
+            "country" => countries.to_vec(),
+        )
+        .unwrap_or_default();
+        let mut slim = SlimEvents::default();
+        slim.append_frame(&df).unwrap_or_else(|e| panic!("{e}"));
+        slim
+    }
+
+    #[test]
+    fn a_tie_on_time_picks_the_same_country_in_any_row_order() {
+        for order in [["MY", "SG"], ["SG", "MY"]] {
+            let slim = events(&order);
+            let dim = slim.dim_users();
+            assert_eq!(slim.country_name(dim.country[0]), Some("SG"), "{order:?}");
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! Atomic changes to the Parquet warehouse: stage files aside, journal the renames, apply.
+//! Atomic commits to a warehouse folder: staged files, a journal of renames, then the renames.
 //!
 //! Renaming a file over another is atomic on one filesystem, but a run changes many tables.
 //! A redo journal makes the set atomic: once `_heymax/journal.json` exists (itself written
@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::transaction::{Change, Kind};
 use super::{Result, State, Warehouse, WarehouseError, io_err};
 
 #[derive(Serialize, Deserialize)]
@@ -24,12 +25,12 @@ pub(super) fn journal_path(root: &Path) -> PathBuf {
     root.join("_heymax").join("journal.json")
 }
 
-fn staging_root(root: &Path) -> PathBuf {
+pub(super) fn staging_root(root: &Path) -> PathBuf {
     root.join("_heymax").join("staging")
 }
 
 /// A test hook: `HEYMAX_CRASH_AT=<point>` aborts the process there, as a kill would.
-fn crash_point(point: &str) {
+pub(crate) fn crash_point(point: &str) {
     if std::env::var("HEYMAX_CRASH_AT").is_ok_and(|p| p == point) {
         tracing::warn!(point, "HEYMAX_CRASH_AT: aborting on purpose");
         std::process::abort();
@@ -97,131 +98,49 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// A set of table changes that becomes visible all at once on [`Transaction::commit`].
-pub struct Transaction<'w> {
-    wh: &'w mut Warehouse,
-    staging: PathBuf,
-    renames: Vec<(String, String)>,
-    state: State,
-    next_file: usize,
+/// `layer.name` -> `layer/name.parquet`, relative to the warehouse root.
+pub(super) fn file_of(table: &str) -> String {
+    format!("{}.parquet", table.replacen('.', "/", 1))
 }
 
-impl<'w> Transaction<'w> {
-    pub(super) fn new(wh: &'w mut Warehouse) -> Result<Self> {
-        let staging = staging_root(&wh.root).join(format!("{}", std::process::id()));
-        std::fs::create_dir_all(&staging).map_err(io_err(&staging))?;
-        let state = wh.state.clone();
-        Ok(Self {
-            wh,
-            staging,
-            renames: Vec::new(),
-            state,
-            next_file: 0,
+/// `layer.name` and `part` -> `layer/name/part.parquet`.
+pub(super) fn part_file_of(table: &str, part: &str) -> String {
+    format!("{}/{part}.parquet", table.replacen('.', "/", 1))
+}
+
+/// Commits staged changes to the warehouse folder `root`: journal, then renames.
+pub(super) fn commit(root: &Path, staging: &Path, changes: &[Change], state: &State) -> Result<()> {
+    let renames = changes
+        .iter()
+        .map(|c| {
+            let from = c
+                .staged
+                .strip_prefix(root)
+                .unwrap_or(&c.staged)
+                .to_string_lossy()
+                .into_owned();
+            let to = match &c.kind {
+                Kind::Replace => file_of(&c.table),
+                Kind::Append { part } => part_file_of(&c.table, part),
+            };
+            (from, to)
         })
+        .collect();
+    let journal = Journal {
+        renames,
+        state: state.clone(),
+    };
+    let path = journal_path(root);
+    let text = serde_json::to_vec(&journal).map_err(|source| WarehouseError::State {
+        path: path.clone(),
+        source,
+    })?;
+    write_atomic(&path, &text)?;
+    apply(root, &journal)?;
+    if staging.exists() {
+        std::fs::remove_dir_all(staging).map_err(io_err(staging))?;
     }
-
-    /// The state as it will be after commit (batches, next batch id).
-    pub fn state_mut(&mut self) -> &mut State {
-        &mut self.state
-    }
-
-    pub fn state(&self) -> &State {
-        &self.state
-    }
-
-    /// The committed warehouse this transaction changes.
-    pub fn warehouse(&self) -> &Warehouse {
-        self.wh
-    }
-
-    /// A fresh path in the staging folder to write a file to.
-    pub fn stage(&mut self, name: &str) -> PathBuf {
-        self.next_file += 1;
-        self.staging.join(format!("{:04}-{name}", self.next_file))
-    }
-
-    /// A second staged name for the same bytes (a hard link, so nothing is copied).
-    pub fn stage_link(&mut self, staged: &Path, name: &str) -> Result<PathBuf> {
-        let link = self.stage(name);
-        if std::fs::hard_link(staged, &link).is_err() {
-            std::fs::copy(staged, &link).map_err(io_err(&link))?;
-        }
-        Ok(link)
-    }
-
-    fn relative(&self, path: &Path) -> String {
-        path.strip_prefix(&self.wh.root)
-            .unwrap_or(path)
-            .to_string_lossy()
-            .into_owned()
-    }
-
-    /// After commit, `table` (`layer.name`) is exactly the staged file, at `layer/name.parquet`.
-    pub fn replace(&mut self, table: &str, staged: &Path) {
-        let target = format!("{}.parquet", table.replacen('.', "/", 1));
-        self.renames.push((self.relative(staged), target.clone()));
-        self.state.tables.insert(table.to_string(), vec![target]);
-    }
-
-    /// After commit, the staged file is one more part of `table`, at `layer/name/part.parquet`.
-    pub fn append(&mut self, table: &str, staged: &Path, part: &str) {
-        let target = format!("{}/{part}.parquet", table.replacen('.', "/", 1));
-        self.renames.push((self.relative(staged), target.clone()));
-        let files = self.state.tables.entry(table.to_string()).or_default();
-        if !files.contains(&target) {
-            files.push(target);
-        }
-    }
-
-    /// Drops every staged change except those to `tables` (a failed run keeps only its
-    /// quarantine); the other tables stay as committed.
-    pub fn keep_only(&mut self, tables: &[&str]) {
-        let dirs: Vec<String> = tables.iter().map(|t| t.replacen('.', "/", 1)).collect();
-        self.renames
-            .retain(|(_, to)| dirs.iter().any(|d| to.starts_with(d.as_str())));
-        let committed = &self.wh.state.tables;
-        self.state.tables = committed
-            .iter()
-            .filter(|(t, _)| !tables.contains(&t.as_str()))
-            .map(|(t, f)| (t.clone(), f.clone()))
-            .chain(
-                self.state
-                    .tables
-                    .iter()
-                    .filter(|(t, _)| tables.contains(&t.as_str()))
-                    .map(|(t, f)| (t.clone(), f.clone())),
-            )
-            .collect();
-    }
-
-    /// Makes every staged change visible at once.
-    pub fn commit(mut self) -> Result<()> {
-        crash_point("before-commit");
-        let root = self.wh.root.clone();
-        let journal = Journal {
-            renames: std::mem::take(&mut self.renames),
-            state: std::mem::take(&mut self.state),
-        };
-        let path = journal_path(&root);
-        let text = serde_json::to_vec(&journal).map_err(|source| WarehouseError::State {
-            path: path.clone(),
-            source,
-        })?;
-        write_atomic(&path, &text)?;
-        apply(&root, &journal)?;
-        if self.staging.exists() {
-            std::fs::remove_dir_all(&self.staging).map_err(io_err(&self.staging))?;
-        }
-        // Only succeeds when no other staged run is there; leaves nothing behind otherwise.
-        let _ = std::fs::remove_dir(staging_root(&root));
-        self.wh.state = journal.state;
-        Ok(())
-    }
-}
-
-impl Drop for Transaction<'_> {
-    fn drop(&mut self) {
-        // Uncommitted (an error or a failed quality gate): discard what was staged.
-        let _ = std::fs::remove_dir_all(&self.staging);
-    }
+    // Only succeeds when no other staged run is there; leaves nothing behind otherwise.
+    let _ = std::fs::remove_dir(staging_root(root));
+    Ok(())
 }

@@ -1,15 +1,23 @@
-//! The warehouse: a directory of Parquet files, one folder per layer, readable by any
-//! Parquet tool (`bronze/events.parquet`, `silver/events/batch=000001.parquet`, ...).
+//! The warehouse: where the layers live. Two backends behind one API:
 //!
-//! `_heymax/state.json` lists which files make up each table and which batches were
-//! loaded. Every change goes through a [`Transaction`]: files are written aside into a
-//! staging folder, then a journal naming every rename is written atomically, then the
-//! renames are applied. A crash before the journal leaves the previous warehouse untouched
-//! (staging is discarded on the next open); a crash after it is rolled forward on the next
-//! open. Either way readers see one consistent version.
+//! - a folder of Parquet files (the default), one folder per layer, readable by any
+//!   Parquet tool (`bronze/events.parquet`, `silver/events/batch=000001.parquet`, ...).
+//!   `_heymax/state.json` lists which files make up each table and which batches were
+//!   loaded. A commit writes a journal naming every rename, then applies it (`commit`).
+//! - a PostgreSQL database (`postgres://...`): schemas `quarantine`, `bronze`, `silver`,
+//!   `gold`, `marts` with typed tables, keys and comments, and `heymax` for the state; a
+//!   commit is one PostgreSQL transaction (`postgres`).
+//!
+//! The pipeline writes every change as a Parquet file into a local staging folder first
+//! ([`Transaction::stage`]); the commit moves those files into the folder, or COPYs them
+//! into PostgreSQL. Either way nothing is visible until the commit, a crash before it
+//! leaves the previous warehouse as it was, and readers see one consistent version.
 
 mod commit;
+mod location;
 pub mod parquet;
+pub mod postgres;
+mod transaction;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -18,14 +26,15 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use commit::Transaction;
+pub use location::{Location, LocationError, PgUrl};
+pub use transaction::Transaction;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
     #[error(
         "warehouse {0} does not exist: run `heymax run --input <events.csv> --warehouse {0}` first"
     )]
-    Missing(PathBuf),
+    Missing(String),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -43,7 +52,9 @@ pub enum WarehouseError {
     #[error("parquet {path}: {source}")]
     Parquet { path: PathBuf, source: PolarsError },
     #[error("warehouse {0} is locked by another heymax process; wait for it to finish")]
-    Locked(PathBuf),
+    Locked(String),
+    #[error(transparent)]
+    Postgres(#[from] postgres::PgError),
 }
 
 pub type Result<T, E = WarehouseError> = std::result::Result<T, E>;
@@ -69,22 +80,44 @@ pub struct BatchRecord {
     pub status: String,
 }
 
-/// What `_heymax/state.json` holds.
+/// What `_heymax/state.json` (or PostgreSQL's `heymax.state`) holds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct State {
     pub format: u32,
     pub next_batch_id: i64,
     pub batches: Vec<BatchRecord>,
-    /// Table name (`layer.table`) -> files, relative to the warehouse root.
+    /// Table name (`layer.table`) -> its parts: files relative to the warehouse root, or,
+    /// in PostgreSQL, the batches appended to it (`batch=000001`) or the table itself.
     pub tables: BTreeMap<String, Vec<String>>,
 }
 
-/// An open warehouse directory.
-pub struct Warehouse {
-    root: PathBuf,
-    state: State,
-    _lock: Option<File>,
+impl State {
+    /// The state of a warehouse nothing was loaded into yet.
+    pub fn new() -> Self {
+        State {
+            format: 1,
+            next_batch_id: 1,
+            ..State::default()
+        }
+    }
 }
+
+/// Where an open warehouse keeps its tables.
+pub(crate) enum Backend {
+    Dir { root: PathBuf, _lock: Option<File> },
+    Postgres(Box<postgres::Session>),
+}
+
+/// An open warehouse: its backend and the state as of opening (or the last commit).
+pub struct Warehouse {
+    backend: Backend,
+    location: Location,
+    state: State,
+}
+
+/// Identifies one committed version of a warehouse: it changes on every commit, so caches
+/// keyed on it (the web's marts and drill-down tables) reload after a run.
+pub type Stamp = String;
 
 impl Warehouse {
     fn meta(root: &Path) -> PathBuf {
@@ -95,9 +128,23 @@ impl Warehouse {
         Self::meta(root).join("state.json")
     }
 
-    /// Opens (creating it if needed) a warehouse for writing: takes the lock, finishes or
-    /// discards any interrupted commit.
-    pub fn open_for_write(root: &Path) -> Result<Self> {
+    /// Opens (creating it if needed) a warehouse for writing: takes the writer's lock and,
+    /// for a folder, finishes or discards any interrupted commit.
+    pub fn open_for_write(location: &Location) -> Result<Self> {
+        match location {
+            Location::Dir(root) => Self::open_dir_for_write(root),
+            Location::Postgres(url) => {
+                let (session, state) = postgres::Session::open_for_write(url)?;
+                Ok(Self {
+                    backend: Backend::Postgres(Box::new(session)),
+                    location: location.clone(),
+                    state,
+                })
+            }
+        }
+    }
+
+    fn open_dir_for_write(root: &Path) -> Result<Self> {
         let meta = Self::meta(root);
         std::fs::create_dir_all(&meta).map_err(io_err(&meta))?;
         let lock_path = meta.join("lock");
@@ -110,51 +157,81 @@ impl Warehouse {
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(WarehouseError::Locked(root.to_path_buf()));
+                return Err(WarehouseError::Locked(root.display().to_string()));
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
         }
         commit::recover(root)?;
         let state = Self::load_state(root)?;
         Ok(Self {
-            root: root.to_path_buf(),
+            backend: Backend::Dir {
+                root: root.to_path_buf(),
+                _lock: Some(lock),
+            },
+            location: Location::Dir(root.to_path_buf()),
             state,
-            _lock: Some(lock),
         })
     }
 
-    /// Opens an existing warehouse for reading. An interrupted commit is finished first
-    /// (that needs the lock for a moment), so readers never see half of one.
-    pub fn open(root: &Path) -> Result<Self> {
+    /// Opens an existing warehouse for reading. An interrupted folder commit is finished
+    /// first (that needs the lock for a moment), so readers never see half of one.
+    pub fn open(location: &Location) -> Result<Self> {
+        let root = match location {
+            Location::Dir(root) => root,
+            Location::Postgres(url) => {
+                let (session, state) = postgres::Session::open(url)?;
+                return Ok(Self {
+                    backend: Backend::Postgres(Box::new(session)),
+                    location: location.clone(),
+                    state,
+                });
+            }
+        };
         if !Self::state_path(root).exists() && !commit::journal_path(root).exists() {
-            return Err(WarehouseError::Missing(root.to_path_buf()));
+            return Err(WarehouseError::Missing(root.display().to_string()));
         }
         if commit::journal_path(root).exists() {
-            drop(Self::open_for_write(root)?);
+            drop(Self::open_dir_for_write(root)?);
         }
         let state = Self::load_state(root)?;
         Ok(Self {
-            root: root.to_path_buf(),
+            backend: Backend::Dir {
+                root: root.to_path_buf(),
+                _lock: None,
+            },
+            location: location.clone(),
             state,
-            _lock: None,
         })
+    }
+
+    /// The current version of the warehouse at `location`, cheaply (no table is read);
+    /// `None` when there is no warehouse there (yet) or it cannot be reached.
+    pub fn stamp(location: &Location) -> Option<Stamp> {
+        match location {
+            Location::Dir(root) => {
+                let meta = std::fs::metadata(Self::state_path(root)).ok()?;
+                let modified = meta
+                    .modified()
+                    .ok()?
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .ok()?;
+                Some(format!("{}:{}", modified.as_nanos(), meta.len()))
+            }
+            Location::Postgres(url) => postgres::stamp(url),
+        }
     }
 
     fn load_state(root: &Path) -> Result<State> {
         let path = Self::state_path(root);
         if !path.exists() {
-            return Ok(State {
-                format: 1,
-                next_batch_id: 1,
-                ..State::default()
-            });
+            return Ok(State::new());
         }
         let text = std::fs::read(&path).map_err(io_err(&path))?;
         serde_json::from_slice(&text).map_err(|source| WarehouseError::State { path, source })
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 
     pub fn state(&self) -> &State {
@@ -165,38 +242,62 @@ impl Warehouse {
         self.state.tables.contains_key(table)
     }
 
-    /// Absolute paths of a table's files.
-    pub fn table_files(&self, table: &str) -> Result<Vec<PathBuf>> {
-        self.state
-            .tables
-            .get(table)
-            .map(|files| files.iter().map(|f| self.root.join(f)).collect())
-            .ok_or_else(|| WarehouseError::NoTable {
-                table: table.to_string(),
-            })
+    fn no_table(table: &str) -> WarehouseError {
+        WarehouseError::NoTable {
+            table: table.to_string(),
+        }
     }
 
-    /// Reads a whole table (all its files, in order), optionally only some columns.
-    pub fn read_table(&self, table: &str, columns: Option<&[&str]>) -> Result<DataFrame> {
-        let files = self.table_files(table)?;
-        let mut frames = Vec::with_capacity(files.len());
-        for f in &files {
-            frames.push(parquet::read(f, columns)?);
+    /// Reads a table part by part (a folder's files; a database's rows in blocks), in the
+    /// order they were loaded, optionally only some columns. Large tables never need to be
+    /// in memory twice.
+    pub fn read_parts(
+        &mut self,
+        table: &str,
+        columns: Option<&[&str]>,
+        mut each: impl FnMut(DataFrame) -> Result<()>,
+    ) -> Result<()> {
+        let files = self
+            .state
+            .tables
+            .get(table)
+            .ok_or_else(|| Self::no_table(table))?;
+        match &mut self.backend {
+            Backend::Dir { root, .. } => {
+                for f in files {
+                    each(parquet::read(&root.join(f), columns)?)?;
+                }
+                Ok(())
+            }
+            Backend::Postgres(session) => session.read_parts(table, columns, &mut each),
         }
-        match frames.len() {
-            1 => Ok(frames.pop().unwrap_or_default()),
-            _ => {
-                let mut iter = frames.into_iter();
-                let mut out = iter.next().unwrap_or_default();
-                for f in iter {
-                    out.vstack_mut_owned(f)
+    }
+
+    /// Reads a whole table, optionally only some columns.
+    pub fn read_table(&mut self, table: &str, columns: Option<&[&str]>) -> Result<DataFrame> {
+        let mut out: Option<DataFrame> = None;
+        self.read_parts(table, columns, |df| {
+            match &mut out {
+                None => out = Some(df),
+                Some(acc) => {
+                    acc.vstack_mut_owned(df)
                         .map_err(|source| WarehouseError::Parquet {
-                            path: self.root.join(table),
+                            path: PathBuf::from(table),
                             source,
                         })?;
                 }
-                Ok(out)
             }
+            Ok(())
+        })?;
+        Ok(out.unwrap_or_default())
+    }
+
+    /// Peak RSS of the database server process serving this warehouse, if it is one on
+    /// this machine.
+    pub fn database_peak_rss_bytes(&self) -> Option<u64> {
+        match &self.backend {
+            Backend::Dir { .. } => None,
+            Backend::Postgres(session) => session.backend_peak_rss_bytes(),
         }
     }
 

@@ -71,3 +71,21 @@ pub fn read(path: &Path, columns: Option<&[&str]>) -> Result<DataFrame> {
     }
     reader.finish().map_err(parquet_err(path))
 }
+
+/// Rows in a file (from its footer; no data is read).
+pub fn num_rows(path: &Path) -> Result<usize> {
+    let file = File::open(path).map_err(io_err(path))?;
+    ParquetReader::new(file)
+        .num_rows()
+        .map_err(parquet_err(path))
+}
+
+/// Reads rows `offset..offset + len` of a file (an empty frame with the file's columns when
+/// `len` is 0).
+pub fn read_slice(path: &Path, offset: usize, len: usize) -> Result<DataFrame> {
+    let file = File::open(path).map_err(io_err(path))?;
+    ParquetReader::new(file)
+        .with_slice(Some((offset, len)))
+        .finish()
+        .map_err(parquet_err(path))
+}

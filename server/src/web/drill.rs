@@ -16,18 +16,16 @@
 //! read once per warehouse version (`_heymax/state.json` changes on every run).
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
 use polars::prelude::*;
 use serde_json::{Value, json};
 
-use super::WebError;
+use super::{WebError, off_runtime};
 use crate::pipeline::marts::calendar::{Grain, date};
 use crate::pipeline::marts::lifecycle::STATUSES;
 use crate::pipeline::marts::lifecycle_table;
-use crate::warehouse::Warehouse;
+use crate::warehouse::{Location, Stamp, Warehouse};
 
 /// Days after the cohort day that the retention mart reports.
 const COHORT_DAYS: [i32; 6] = [0, 1, 7, 30, 60, 90];
@@ -62,7 +60,7 @@ const TOP_USERS: usize = 20;
 struct Loaded {
     /// Interactions per country key (`all` included), as JSON.
     interactions: Option<Arc<BTreeMap<String, String>>>,
-    stamp: Option<(SystemTime, u64)>,
+    stamp: Option<Stamp>,
     users: Option<Arc<Users>>,
     groups: HashMap<&'static str, Arc<Groups>>,
     /// Active days per user (ascending), from the day grain.
@@ -70,8 +68,26 @@ struct Loaded {
     last_day: i32,
 }
 
+/// The warehouse, opened on first use: a request answered from memory opens nothing (for
+/// PostgreSQL, that is a connection saved).
+struct Lazy<'a> {
+    location: &'a Location,
+    wh: Option<Warehouse>,
+}
+
+impl Lazy<'_> {
+    fn get(&mut self) -> Result<&mut Warehouse, WebError> {
+        if self.wh.is_none() {
+            self.wh = Some(DrillStore::open(self.location)?);
+        }
+        self.wh
+            .as_mut()
+            .ok_or_else(|| WebError::Internal("warehouse not open".into()))
+    }
+}
+
 pub struct DrillStore {
-    warehouse: PathBuf,
+    warehouse: Location,
     loaded: Mutex<Loaded>,
 }
 
@@ -80,51 +96,57 @@ fn internal(what: &str) -> impl FnOnce(PolarsError) -> WebError + '_ {
 }
 
 impl DrillStore {
-    pub fn new(warehouse: &Path) -> Self {
+    pub fn new(warehouse: &Location) -> Self {
         Self {
-            warehouse: warehouse.to_path_buf(),
+            warehouse: warehouse.clone(),
             loaded: Mutex::new(Loaded::default()),
         }
     }
 
-    fn stamp(&self) -> Option<(SystemTime, u64)> {
-        let meta = std::fs::metadata(Warehouse::state_path(&self.warehouse)).ok()?;
-        Some((meta.modified().ok()?, meta.len()))
-    }
-
-    fn open(&self) -> Result<Warehouse, WebError> {
-        Warehouse::open(&self.warehouse).map_err(|e| {
+    fn open(warehouse: &Location) -> Result<Warehouse, WebError> {
+        Warehouse::open(warehouse).map_err(|e| {
             WebError::NotFound(format!(
-                "no drill-down data in {} ({e}): run `heymax run --input <events.csv>` to build it",
-                self.warehouse.display()
+                "no drill-down data in {warehouse} ({e}): run `heymax run --input <events.csv>` to build it"
             ))
         })
     }
 
     /// The loaded tables for the current warehouse version (reloaded after a run).
-    fn with_loaded<T>(
+    fn with_loaded<T: Send>(
         &self,
-        f: impl FnOnce(&mut Loaded, &dyn Fn() -> Result<Warehouse, WebError>) -> Result<T, WebError>,
+        f: impl FnOnce(&mut Loaded, &mut Lazy<'_>) -> Result<T, WebError> + Send,
+    ) -> Result<T, WebError> {
+        off_runtime(|| self.with_loaded_blocking(f))
+    }
+
+    fn with_loaded_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut Loaded, &mut Lazy<'_>) -> Result<T, WebError>,
     ) -> Result<T, WebError> {
         let mut loaded = self
             .loaded
             .lock()
             .map_err(|_| WebError::Internal("drill cache poisoned".into()))?;
-        let stamp = self.stamp();
+        let stamp = Warehouse::stamp(&self.warehouse);
         if stamp.is_none() || loaded.stamp != stamp {
             *loaded = Loaded {
                 stamp,
                 ..Loaded::default()
             };
         }
-        f(&mut loaded, &|| self.open())
+        let mut lazy = Lazy {
+            location: &self.warehouse,
+            wh: None,
+        };
+        f(&mut loaded, &mut lazy)
     }
 
-    fn users(loaded: &mut Loaded, wh: &Warehouse) -> Result<Arc<Users>, WebError> {
+    fn users(loaded: &mut Loaded, wh: &mut Lazy<'_>) -> Result<Arc<Users>, WebError> {
         if let Some(users) = &loaded.users {
             return Ok(users.clone());
         }
         let dim = wh
+            .get()?
             .read_table("gold.dim_users", None)
             .map_err(|e| WebError::Internal(format!("reading gold.dim_users: {e}")))?;
         let text = |name: &str| -> Result<Vec<Option<String>>, WebError> {
@@ -162,19 +184,24 @@ impl DrillStore {
         Ok(users)
     }
 
-    fn groups(loaded: &mut Loaded, wh: &Warehouse, grain: Grain) -> Result<Arc<Groups>, WebError> {
+    fn groups(
+        loaded: &mut Loaded,
+        wh: &mut Lazy<'_>,
+        grain: Grain,
+    ) -> Result<Arc<Groups>, WebError> {
         let table = lifecycle_table(grain);
         if let Some(groups) = loaded.groups.get(table) {
             return Ok(groups.clone());
         }
         let users = Self::users(loaded, wh)?;
         let name = format!("marts.{table}");
-        if !wh.has_table(&name) {
+        if !wh.get()?.has_table(&name) {
             return Err(WebError::NotFound(format!(
                 "the warehouse has no {name} yet: run `heymax run` again to build it"
             )));
         }
         let df = wh
+            .get()?
             .read_table(&name, Some(&["period", "user_id", "status", "events"]))
             .map_err(|e| WebError::Internal(format!("reading {name}: {e}")))?;
         let period = df
@@ -227,7 +254,7 @@ impl DrillStore {
     /// mart) and for all countries together, rendered as one JSON per country key.
     fn interactions_json(
         loaded: &mut Loaded,
-        wh: &Warehouse,
+        wh: &mut Lazy<'_>,
     ) -> Result<Arc<BTreeMap<String, String>>, WebError> {
         if let Some(done) = &loaded.interactions {
             return Ok(done.clone());
@@ -240,6 +267,7 @@ impl DrillStore {
             "miles_amount",
         ];
         let df = wh
+            .get()?
             .read_table("gold.fact_events", Some(&columns))
             .map_err(|e| WebError::Internal(format!("reading gold.fact_events: {e}")))?;
         let text = |name: &str| -> Result<StringChunked, WebError> {
@@ -328,8 +356,8 @@ impl DrillStore {
 
     /// Country keys (`all` and each country) with interaction flows.
     pub fn interaction_keys(&self) -> Result<Vec<String>, WebError> {
-        self.with_loaded(|loaded, open| {
-            Ok(Self::interactions_json(loaded, &open()?)?
+        self.with_loaded(|loaded, wh| {
+            Ok(Self::interactions_json(loaded, wh)?
                 .keys()
                 .cloned()
                 .collect())
@@ -338,8 +366,8 @@ impl DrillStore {
 
     /// The flows of one country (or `all`) with their most active users, as JSON.
     pub fn interactions(&self, country: &str) -> Result<String, WebError> {
-        self.with_loaded(|loaded, open| {
-            Self::interactions_json(loaded, &open()?)?
+        self.with_loaded(|loaded, wh| {
+            Self::interactions_json(loaded, wh)?
                 .get(country)
                 .cloned()
                 .ok_or_else(|| WebError::NotFound(format!("no interactions for {country}")))
@@ -348,8 +376,8 @@ impl DrillStore {
 
     /// Periods (as `YYYY-MM-DD`) of a grain that have lifecycle rows.
     pub fn periods(&self, grain: Grain) -> Result<Vec<String>, WebError> {
-        self.with_loaded(|loaded, open| {
-            let groups = Self::groups(loaded, &open()?, grain)?;
+        self.with_loaded(|loaded, wh| {
+            let groups = Self::groups(loaded, wh, grain)?;
             let mut days: Vec<i32> = groups.keys().map(|k| k.0).collect();
             days.dedup();
             Ok(days
@@ -366,10 +394,9 @@ impl DrillStore {
             .iter()
             .position(|x| *x == status)
             .ok_or_else(|| WebError::NotFound(format!("no such status: {status}")))?;
-        self.with_loaded(|loaded, open| {
-            let wh = open()?;
-            let groups = Self::groups(loaded, &wh, grain)?;
-            let users = Self::users(loaded, &wh)?;
+        self.with_loaded(|loaded, wh| {
+            let groups = Self::groups(loaded, wh, grain)?;
+            let users = Self::users(loaded, wh)?;
             let mut rows: Vec<Row> = groups.get(&(day, s as u8)).cloned().unwrap_or_default();
             rows.sort_by(|a, b| users.id[a.user as usize].cmp(&users.id[b.user as usize]));
             // Typed rows serialize far faster than a `Value` tree (100,000 users per file).
@@ -407,10 +434,9 @@ impl DrillStore {
     /// The users of the cohorts whose first day falls in `period` of `grain`, as JSON.
     pub fn cohort(&self, grain: Grain, period: &str) -> Result<String, WebError> {
         let day = parse_day(period)?;
-        self.with_loaded(|loaded, open| {
-            let wh = open()?;
-            let users = Self::users(loaded, &wh)?;
-            let days = Self::groups(loaded, &wh, Grain::Day)?;
+        self.with_loaded(|loaded, wh| {
+                        let users = Self::users(loaded, wh)?;
+            let days = Self::groups(loaded, wh, Grain::Day)?;
             let active = loaded.active.clone().unwrap_or_default();
             let last_day = loaded.last_day;
             let bucket = grain.ordinal(day.into());

@@ -141,7 +141,7 @@ fn read_marts(site: &Site) -> Result<Vec<(&'static str, std::sync::Arc<str>)>, E
         format!("marts {}", missing.join(", "))
     };
     Err(ExportError::NoMarts {
-        warehouse: site.marts.warehouse().display().to_string(),
+        warehouse: site.marts.warehouse().to_string(),
         missing,
     })
 }

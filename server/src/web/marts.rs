@@ -1,52 +1,50 @@
 //! The marts as the browser gets them: each mart table of the warehouse written as JSON
 //! (the `marts export` format) and kept in memory. A request re-reads the warehouse only
-//! when `_heymax/state.json` changed, so a new `heymax run` shows up on the next reload.
+//! when its version changed (`Warehouse::stamp`), so a new `heymax run` shows up on the
+//! next reload.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
-use super::WebError;
+use super::{WebError, off_runtime};
 use crate::pipeline::marts::{MARTS, export};
-use crate::warehouse::{Warehouse, WarehouseError};
+use crate::warehouse::{Location, Stamp, Warehouse, WarehouseError};
 
 #[derive(Default)]
 struct Snapshot {
-    stamp: Option<(SystemTime, u64)>,
+    stamp: Option<Stamp>,
     json: HashMap<String, Arc<str>>,
 }
 
 pub struct MartStore {
-    warehouse: PathBuf,
+    warehouse: Location,
     snapshot: Mutex<Snapshot>,
 }
 
 impl MartStore {
-    pub fn new(warehouse: &Path) -> Self {
+    pub fn new(warehouse: &Location) -> Self {
         Self {
-            warehouse: warehouse.to_path_buf(),
+            warehouse: warehouse.clone(),
             snapshot: Mutex::new(Snapshot::default()),
         }
     }
 
-    /// The warehouse folder the marts come from.
-    pub fn warehouse(&self) -> &Path {
+    /// The warehouse the marts come from.
+    pub fn warehouse(&self) -> &Location {
         &self.warehouse
-    }
-
-    fn stamp(&self) -> Option<(SystemTime, u64)> {
-        let meta = std::fs::metadata(Warehouse::state_path(&self.warehouse)).ok()?;
-        Some((meta.modified().ok()?, meta.len()))
     }
 
     /// The JSON of `name`, `None` when the warehouse has no such mart (yet).
     pub fn get(&self, name: &str) -> Result<Option<Arc<str>>, WebError> {
+        off_runtime(|| self.get_blocking(name))
+    }
+
+    fn get_blocking(&self, name: &str) -> Result<Option<Arc<str>>, WebError> {
         let mut snapshot = self
             .snapshot
             .lock()
             .map_err(|_| WebError::Internal("mart cache poisoned".into()))?;
-        let stamp = self.stamp();
+        let stamp = Warehouse::stamp(&self.warehouse);
         if stamp.is_none() || snapshot.stamp != stamp {
             *snapshot = Snapshot {
                 stamp,
@@ -58,13 +56,13 @@ impl MartStore {
 
     /// Every mart the warehouse has, as JSON; empty when there is no warehouse yet.
     fn load(&self) -> Result<HashMap<String, Arc<str>>, WebError> {
-        let wh = match Warehouse::open(&self.warehouse) {
+        let mut wh = match Warehouse::open(&self.warehouse) {
             Ok(wh) => wh,
             Err(WarehouseError::Missing(_)) => return Ok(HashMap::new()),
             Err(e) => {
                 return Err(WebError::Internal(format!(
                     "opening {}: {e}",
-                    self.warehouse.display()
+                    self.warehouse
                 )));
             }
         };
@@ -83,11 +81,7 @@ impl MartStore {
             let text = String::from_utf8(json).map_err(|e| WebError::Internal(e.to_string()))?;
             out.insert(name.to_string(), Arc::from(text));
         }
-        tracing::info!(
-            "loaded {} marts from {}",
-            out.len(),
-            self.warehouse.display()
-        );
+        tracing::info!("loaded {} marts from {}", out.len(), self.warehouse);
         Ok(out)
     }
 }

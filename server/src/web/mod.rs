@@ -296,3 +296,15 @@ pub async fn serve(site: Site, addr: SocketAddr) -> anyhow::Result<()> {
         .await?;
     Ok(())
 }
+
+/// Runs blocking warehouse work from wherever it is asked for. On an async runtime's
+/// thread (a page rendered on the server reads its marts there) it moves to a thread of
+/// its own: the PostgreSQL client blocks on a runtime of its own, which must not happen on
+/// a runtime's thread.
+pub(crate) fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| s.spawn(f).join())
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}

@@ -156,7 +156,7 @@ fn oracle(events: &[Event], grain: &str) -> Counts {
 fn run_pipeline(input: &std::path::Path, wh: &std::path::Path) {
     let summary = run(&RunOptions {
         input: input.to_path_buf(),
-        warehouse: wh.to_path_buf(),
+        warehouse: wh.into(),
         strict: true,
         ingest: IngestOptions {
             block_size: 1024,
@@ -169,7 +169,7 @@ fn run_pipeline(input: &std::path::Path, wh: &std::path::Path) {
 }
 
 fn mart(wh: &std::path::Path, name: &str) -> DataFrame {
-    Warehouse::open(wh)
+    Warehouse::open(&wh.into())
         .unwrap()
         .read_table(&format!("marts.{name}"), None)
         .unwrap()

@@ -44,7 +44,12 @@ fn sample_marts_match_the_independent_reference_cell_for_cell() {
     let dir = tempfile::tempdir().unwrap();
     let wh = dir.path().join("wh");
     run(&sample(), &wh);
-    let got = export(&wh, dir.path());
+    check_against_reference(&wh, dir.path());
+}
+
+/// The marts of `wh` (a folder or a database) against the reference, every cell.
+pub fn check_against_reference(wh: &std::path::Path, dir: &std::path::Path) {
+    let got = export(wh, dir);
     let reference = repo().join("server/tests/reference/seed_10k");
     let mut problems = Vec::new();
     let mut cells = 0;

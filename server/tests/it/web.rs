@@ -25,8 +25,8 @@ async fn get(app: &axum::Router, path: &str) -> (StatusCode, String) {
 
 fn site(base: &str, dist: &std::path::Path) -> Site {
     Site {
-        marts: Arc::new(MartStore::new(sample_warehouse())),
-        drill: Arc::new(DrillStore::new(sample_warehouse())),
+        marts: Arc::new(MartStore::new(&sample_warehouse().into())),
+        drill: Arc::new(DrillStore::new(&sample_warehouse().into())),
         head: Head::load(dist).unwrap(),
         config: app::SiteConfig::new(base),
         dist: Some(dist.to_path_buf()),

@@ -77,7 +77,8 @@ fn the_pages_workflow_builds_exports_and_deploys() {
         panic!("expected `heymax run` then `heymax export`")
     };
     assert_eq!(
-        run.warehouse, export.warehouse,
+        run.warehouse.to_string(),
+        export.warehouse.to_string(),
         "export reads what run wrote"
     );
     assert_eq!(
