@@ -140,6 +140,11 @@ pub struct BenchArgs {
     /// Where generated inputs are kept between benchmarks.
     #[arg(long, env = "HEYMAX_BENCH_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Time runs into PostgreSQL: each run loads a scratch database created on this server
+    /// (`heymax_bench_<pid>`, dropped after; the user needs CREATEDB). The database the URL
+    /// names is not touched. Default: a fresh Parquet folder per run.
+    #[arg(long)]
+    pub warehouse: Option<Location>,
     /// Print results as JSON.
     #[arg(long)]
     pub json: bool,

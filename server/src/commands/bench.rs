@@ -1,7 +1,8 @@
 //! `heymax bench`: times `heymax run` end to end on generated inputs (1M and 10M events by
 //! default, 50 events per user) and on any `--input`, each in a fresh warehouse and a child
 //! process, so that peak RSS is the run's own. Prints wall time, rows/s, peak RSS and the
-//! time of each stage.
+//! time of each stage. With `--warehouse postgres://...` each run loads a scratch database
+//! on that server, and the server process's peak RSS is reported beside heymax's.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,6 +14,7 @@ use serde::Serialize;
 use crate::cli::BenchArgs;
 use crate::generate::GenerateOptions;
 use crate::pipeline::{RunSummary, Stage};
+use crate::warehouse::{Location, postgres};
 
 #[derive(Debug, Serialize)]
 pub struct BenchResult {
@@ -21,6 +23,10 @@ pub struct BenchResult {
     pub wall_seconds: f64,
     pub rows_per_second: f64,
     pub peak_rss_bytes: u64,
+    /// The PostgreSQL server process that loaded the run (a database warehouse only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_peak_rss_bytes: Option<u64>,
+    pub warehouse: String,
     pub stages: Vec<Stage>,
 }
 
@@ -54,15 +60,56 @@ fn generated(dir: &Path, events: u64) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-fn time_run(input: &Path) -> anyhow::Result<(f64, RunSummary)> {
+/// Where one timed run writes: a fresh folder, or a scratch database dropped afterwards.
+struct Target {
+    arg: String,
+    _dir: Option<tempfile::TempDir>,
+    scratch: Option<(crate::warehouse::PgUrl, String)>,
+}
+
+impl Target {
+    fn new(warehouse: Option<&Location>) -> anyhow::Result<Self> {
+        match warehouse {
+            Some(Location::Postgres(url)) => {
+                let name = format!("heymax_bench_{}", std::process::id());
+                let scratch = postgres::create_scratch(url, &name)
+                    .with_context(|| format!("creating scratch database {name} on {url}"))?;
+                Ok(Target {
+                    arg: scratch.secret_url(),
+                    _dir: None,
+                    scratch: Some((url.clone(), name)),
+                })
+            }
+            _ => {
+                let dir = tempfile::Builder::new().prefix("heymax-bench").tempdir()?;
+                Ok(Target {
+                    arg: dir.path().join("wh").display().to_string(),
+                    _dir: Some(dir),
+                    scratch: None,
+                })
+            }
+        }
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        if let Some((url, name)) = &self.scratch
+            && let Err(e) = postgres::drop_database(url, name)
+        {
+            tracing::warn!("leaving scratch database {name} behind: {e}");
+        }
+    }
+}
+
+fn time_run(input: &Path, warehouse: Option<&Location>) -> anyhow::Result<(f64, RunSummary)> {
     let exe = std::env::current_exe().context("finding the heymax binary")?;
-    let warehouse = tempfile::Builder::new().prefix("heymax-bench").tempdir()?;
+    let target = Target::new(warehouse)?;
     let start = Instant::now();
     let output = Command::new(exe)
         .args(["--quiet", "run", "--json", "--input"])
         .arg(input)
-        .arg("--warehouse")
-        .arg(warehouse.path().join("wh"))
+        .env("HEYMAX_WAREHOUSE", &target.arg)
         .output()
         .context("running heymax run")?;
     let wall = start.elapsed().as_secs_f64();
@@ -89,7 +136,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     for input in &inputs {
         let mut best: Option<(f64, RunSummary)> = None;
         for _ in 0..args.repeat.max(1) {
-            let (wall, summary) = time_run(input)?;
+            let (wall, summary) = time_run(input, args.warehouse.as_ref())?;
             if best.as_ref().is_none_or(|(w, _)| wall < *w) {
                 best = Some((wall, summary));
             }
@@ -104,6 +151,11 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
             wall_seconds: wall,
             rows_per_second: events as f64 / wall,
             peak_rss_bytes: summary.peak_rss_bytes,
+            database_peak_rss_bytes: summary.database_peak_rss_bytes,
+            warehouse: match &args.warehouse {
+                Some(Location::Postgres(url)) => format!("postgres ({})", url.server()),
+                _ => "parquet".to_string(),
+            },
             stages: summary.stages,
         });
         if !args.json {
@@ -115,8 +167,8 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<12} {:>9} {:>12} {:>10}  stages (s)",
-        "events", "wall (s)", "rows/s", "peak RSS"
+        "{:<12} {:>9} {:>12} {:>10} {:>10}  stages (s)",
+        "events", "wall (s)", "rows/s", "peak RSS", "db RSS"
     );
     for r in &results {
         let stages: Vec<String> = r
@@ -124,12 +176,16 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
             .iter()
             .map(|s| format!("{} {:.3}", s.name, s.seconds))
             .collect();
+        let db = r
+            .database_peak_rss_bytes
+            .map_or("-".to_string(), |b| format!("{} MiB", b >> 20));
         println!(
-            "{:<12} {:>9.3} {:>12.0} {:>6} MiB  {}",
+            "{:<12} {:>9.3} {:>12.0} {:>6} MiB {:>10}  {}",
             r.events,
             r.wall_seconds,
             r.rows_per_second,
             r.peak_rss_bytes >> 20,
+            db,
             stages.join(", ")
         );
     }

@@ -59,6 +59,37 @@ impl PgUrl {
     }
 }
 
+/// Percent-encodes a URL component (RFC 3986 unreserved characters stay as they are).
+fn encode(text: &[u8]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for &b in text {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl PgUrl {
+    /// The full URL, password included, to hand to a child process (never to print).
+    pub fn secret_url(&self) -> String {
+        let user = self.config.get_user().map(|u| encode(u.as_bytes()));
+        let password = self.config.get_password().map(encode);
+        let credentials = match (user, password) {
+            (Some(u), Some(p)) => format!("{u}:{p}@"),
+            (Some(u), None) => format!("{u}@"),
+            _ => String::new(),
+        };
+        format!(
+            "postgres://{credentials}{}/{}",
+            self.server(),
+            encode(self.database().as_bytes())
+        )
+    }
+}
+
 impl fmt::Display for PgUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let user = self
@@ -161,6 +192,17 @@ mod tests {
         };
         assert_eq!(url.database(), "growth");
         assert_eq!(url.server(), "db.example:6543");
+    }
+
+    #[test]
+    fn the_secret_url_round_trips() {
+        let text = "postgres://max:p%40ss%2Fw@db.example:6543/growth";
+        let Ok(Location::Postgres(url)) = text.parse::<Location>() else {
+            panic!("not a URL")
+        };
+        assert_eq!(url.secret_url(), text);
+        let again: Location = url.secret_url().parse().unwrap();
+        assert_eq!(again.to_string(), "postgres://max@db.example:6543/growth");
     }
 
     #[test]

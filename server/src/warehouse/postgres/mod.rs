@@ -176,9 +176,10 @@ pub(crate) fn connect(url: &PgUrl) -> Result<Client> {
         config.connect_timeout(std::time::Duration::from_secs(10));
     }
     let mut client = config.connect(NoTls).map_err(|e| connect_err(url, e))?;
-    // A concurrent scan may otherwise start mid-table, and parts must come back in order.
+    // A concurrent scan may otherwise start mid-table (parts come back in load order as far
+    // as the server keeps it); notices (`... does not exist, skipping`) are not news.
     client
-        .batch_execute("SET synchronize_seqscans = off")
+        .batch_execute("SET synchronize_seqscans = off; SET client_min_messages = warning")
         .map_err(query_err(url, "setting up the session"))?;
     Ok(client)
 }
@@ -421,6 +422,33 @@ fn copy_err(url: &PgUrl, what: &str, e: copy::CopyError) -> WarehouseError {
         }
         .into(),
     }
+}
+
+/// Creates an empty database `name` on `url`'s server (dropping one of that name first)
+/// and returns its URL: the benchmark loads into one of its own.
+pub fn create_scratch(url: &PgUrl, name: &str) -> Result<PgUrl> {
+    let mut client = connect(url)?;
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(name)),
+        format!("CREATE DATABASE {}", ident(name)),
+    ] {
+        client
+            .execute(&sql, &[])
+            .map_err(query_err(url, "creating a scratch database"))?;
+    }
+    Ok(url.with_database(name))
+}
+
+/// Drops database `name` on `url`'s server.
+pub fn drop_database(url: &PgUrl, name: &str) -> Result<()> {
+    let mut client = connect(url)?;
+    client
+        .execute(
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(name)),
+            &[],
+        )
+        .map_err(query_err(url, "dropping a scratch database"))?;
+    Ok(())
 }
 
 /// The warehouse's version (bumped by every commit), or `None` when there is none yet.
