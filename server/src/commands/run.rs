@@ -7,6 +7,7 @@ use crate::cli::RunArgs;
 use crate::pipeline::ingest::IngestOptions;
 use crate::pipeline::quality::Status;
 use crate::pipeline::{RunOptions, RunSummary, run as run_pipeline};
+use crate::warehouse::Location;
 
 /// Exit code for a run stopped by a failed error-severity test.
 pub const QUALITY_FAILED: u8 = 2;
@@ -23,7 +24,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<u8> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else if !quiet || summary.failed() {
-        print!("{}", render(&summary, &args.warehouse.to_string()));
+        print!("{}", render(&summary, &args.warehouse));
     }
     Ok(if summary.failed() { QUALITY_FAILED } else { 0 })
 }
@@ -41,7 +42,7 @@ fn thousands(n: u64) -> String {
 }
 
 /// The human-readable summary.
-pub fn render(s: &RunSummary, warehouse: &str) -> String {
+pub fn render(s: &RunSummary, warehouse: &Location) -> String {
     let mut o = String::new();
     let r = &s.rows;
     let _ = writeln!(
@@ -58,10 +59,17 @@ pub fn render(s: &RunSummary, warehouse: &str) -> String {
         let _ = writeln!(o, "               {file}:{line}: {reason}");
     }
     if r.quarantined > s.quarantine_sample.len() as u64 {
-        let _ = writeln!(
-            o,
-            "               ... see quarantine/rows/*.parquet in the warehouse"
-        );
+        let _ = match warehouse {
+            Location::Dir(_) => writeln!(
+                o,
+                "               ... see quarantine/rows/*.parquet in the warehouse"
+            ),
+            Location::Postgres(_) => writeln!(
+                o,
+                "               ... see SELECT * FROM quarantine.rows WHERE batch_id = {}",
+                s.batch_id
+            ),
+        };
     }
     let _ = writeln!(o, "  bronze       {:>12}", thousands(r.bronze));
     if s.committed {

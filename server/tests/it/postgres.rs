@@ -221,6 +221,7 @@ fn reloads_are_idempotent_and_a_second_batch_appends() {
         &dir.path().join("extra.csv"),
         &format!(
             "{HEADER}2025-06-01 10:00:00.000,brand_new_user,like,,,ios,tiktok,SG\n\
+             not-a-time,brand_new_user,like,,,ios,tiktok,SG\n\
              2025-06-02 10:00:00.000,brand_new_user,share,,,ios,tiktok,SG\n"
         ),
     );
@@ -229,6 +230,17 @@ fn reloads_are_idempotent_and_a_second_batch_appends() {
         count(&mut client, "SELECT count(*) FROM gold.fact_events"),
         gold + 2
     );
+    let (line, reason): (i64, String) = {
+        let row = client
+            .query_one(
+                "SELECT line_number::bigint, reason FROM quarantine.rows WHERE batch_id = 3",
+                &[],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(line, 3, "the bad row's line");
+    assert!(reason.contains("time"), "{reason}");
     let both = dir.path().join("both");
     std::fs::create_dir(&both).unwrap();
     std::fs::copy(sample(), both.join("a.csv")).unwrap();
