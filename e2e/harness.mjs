@@ -81,7 +81,7 @@ export async function launch() {
 
 /**
  * A new page that records problems: console errors, page errors, HTTP >= 400, failed
- * requests, and any request outside `origin` + `base`.
+ * requests (but those the browser itself aborted), and any request outside `origin` + `base`.
  */
 export async function openPage(browser, { origin, base = '/' }) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -89,7 +89,12 @@ export async function openPage(browser, { origin, base = '/' }) {
   const problems = [];
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  // net::ERR_ABORTED is the browser cancelling its own request (a reload while the favicon
+  // loads); a server's failure shows as another error or as an HTTP status below.
+  page.on('requestfailed', (r) => {
+    const error = r.failure()?.errorText ?? '';
+    if (error !== 'net::ERR_ABORTED') problems.push(`request failed: ${r.url()} ${error}`);
+  });
   page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
   page.on('request', (r) => {
     const url = r.url();

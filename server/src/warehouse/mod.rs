@@ -57,6 +57,14 @@ pub enum WarehouseError {
     Postgres(#[from] postgres::PgError),
 }
 
+impl WarehouseError {
+    /// The database went away (a dropped connection, a restarting server) rather than the
+    /// data or the request being wrong: trying again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, WarehouseError::Postgres(e) if e.is_transient())
+    }
+}
+
 pub type Result<T, E = WarehouseError> = std::result::Result<T, E>;
 
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> WarehouseError + '_ {

@@ -102,10 +102,11 @@ impl Writer<'_, '_> {
                 &[&qualified(schema, name)],
             )
             .map_err(query_err(self.url, "reading a table's columns"))?;
-        let found: Vec<(String, String)> = rows
+        let found = rows
             .iter()
-            .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
-            .collect();
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<Vec<(String, String)>, postgres::Error>>()
+            .map_err(query_err(self.url, "reading a table's columns"))?;
         let wanted: Vec<(String, String)> = columns
             .iter()
             .map(|(c, t)| {
