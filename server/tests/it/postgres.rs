@@ -181,13 +181,7 @@ fn tables_have_types_keys_and_comments() {
         .get(0);
     assert!(comment.unwrap_or_default().contains("deduplicated"));
     // Nothing half-built is left behind.
-    let staging: i64 = db
-        .query_one(
-            "SELECT count(*) FROM pg_class WHERE relname LIKE '%heymax_new%'",
-            &[],
-        )
-        .unwrap()
-        .get(0);
+    let staging = staging_tables(&url);
     assert_eq!(staging, 0);
 }
 
@@ -259,6 +253,17 @@ fn crashed_run(input: &Path, url: &str, point: &str) {
     assert!(!out.status.success(), "{point}: the run should have died");
 }
 
+/// Tables a commit builds before its swap (`<name>__heymax_new`): none may outlive it.
+fn staging_tables(url: &str) -> i64 {
+    sql(url)
+        .query_one(
+            "SELECT count(*) FROM pg_class WHERE relname LIKE '%heymax_new%'",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+}
+
 fn state_version(url: &str) -> i64 {
     sql(url)
         .query_one("SELECT version FROM heymax.state", &[])
@@ -290,13 +295,7 @@ fn a_run_killed_mid_load_leaves_the_database_as_it_was() {
         crashed_run(&other, &url, point);
         assert_eq!(state_version(&url), version, "{point}: nothing committed");
         assert_eq!(before, export(db, dir.path()), "{point}: marts unchanged");
-        let staged: i64 = sql(&url)
-            .query_one(
-                "SELECT count(*) FROM pg_class WHERE relname LIKE '%heymax_new%'",
-                &[],
-            )
-            .unwrap()
-            .get(0);
+        let staged = staging_tables(&url);
         assert_eq!(staged, 0, "{point}: no staging table left");
     }
     // The writer's lock died with the process: the next run goes through.
