@@ -9,6 +9,7 @@ pub mod components;
 pub mod data;
 pub mod marts;
 pub mod pages;
+pub mod runs;
 pub mod state;
 
 use leptos::prelude::*;
@@ -180,6 +181,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("retention") view=pages::retention::Retention ssr=SsrMode::Async />
                     <Route path=path!("interactions") view=pages::interactions::Interactions ssr=SsrMode::Async />
                     <Route path=path!("explore") view=pages::explore::Explore ssr=SsrMode::Async />
+                    <Route path=path!("pipeline") view=pages::pipeline::Pipeline ssr=SsrMode::Async />
                 </Routes>
             </main>
             <footer class="foot">

@@ -37,6 +37,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Serve the dashboard (server-rendered pages, hydrated in the browser) and the marts as JSON.
     Serve(ServeArgs),
+    /// The pipeline's run history: recent runs, or one run with its tasks.
+    Runs(RunsArgs),
     /// Write the dashboard as static files (pages pre-rendered, marts as JSON, the bundle)
     /// for GitHub Pages or any static host.
     Export(SiteExportArgs),
@@ -74,6 +76,77 @@ pub struct ServeArgs {
     /// Serve the site under this path (`/heymax/`), as a sub-path host would.
     #[arg(long, default_value = "/")]
     pub base_path: String,
+    /// What runs started by the schedule or `POST /api/runs` load: an event CSV or a
+    /// folder of them.
+    #[arg(long, short)]
+    pub input: Option<PathBuf>,
+    /// Watch this folder for new event CSVs and load each one once it is complete
+    /// (unchanged for --settle seconds, or with a `<name>.done` marker); loaded files move
+    /// to `processed/`, bad ones to `rejected/` with a `.reason`.
+    #[arg(long, value_name = "INBOX")]
+    pub watch: Option<PathBuf>,
+    /// Seconds a watched file must stay unchanged to count as completely written.
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+    pub settle: f64,
+    /// Seconds between two looks at the inbox.
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    pub poll: f64,
+    /// Run the pipeline on --input on a schedule: a cron expression in UTC, e.g.
+    /// "0 * * * *" (hourly) or "*/10 * * * * *" (every 10 seconds, six fields).
+    #[arg(long, value_name = "CRON")]
+    pub schedule: Option<String>,
+    /// The secret `POST /api/runs` needs as `Authorization: Bearer <token>`; without it
+    /// runs cannot be started over HTTP.
+    #[arg(long, env = "HEYMAX_API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+    #[command(flatten)]
+    pub orchestration: OrchestrationArgs,
+}
+
+/// How runs are retried and announced (`run` and `serve`).
+#[derive(Debug, Args, Clone)]
+pub struct OrchestrationArgs {
+    /// Retries of a task that failed for a passing reason (a dropped database connection,
+    /// a warehouse locked by another run); data-quality failures are never retried.
+    #[arg(long, default_value_t = 2)]
+    pub retries: u32,
+    /// Seconds before the first retry; doubled for each further one.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    pub retry_delay: f64,
+    /// POST a JSON notice here when a run fails (run id, failed task, error, link).
+    #[arg(long, env = "HEYMAX_NOTIFY_URL", value_name = "URL")]
+    pub notify_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct RunsArgs {
+    #[command(subcommand)]
+    pub command: Option<RunsCommand>,
+    /// Warehouse: a folder of Parquet files, or a PostgreSQL URL (postgres://user:password@host:port/db).
+    #[arg(
+        long,
+        short,
+        env = "HEYMAX_WAREHOUSE",
+        default_value = "warehouse",
+        global = true
+    )]
+    pub warehouse: Location,
+    /// How many runs to list, newest first.
+    #[arg(long, short = 'n', default_value_t = 20)]
+    pub limit: usize,
+    /// Print JSON (the API's format).
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// One run with each of its tasks: state, attempts, time, rows, error.
+    Show {
+        /// The run's id (the first column of `heymax runs`).
+        run_id: i64,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -81,7 +154,6 @@ pub struct RunArgs {
     /// An event CSV file, or a directory of them (*.csv, loaded as one batch).
     #[arg(long, short)]
     pub input: PathBuf,
-    /// Warehouse directory (created if missing).
     /// Warehouse: a folder of Parquet files, or a PostgreSQL URL (postgres://user:password@host:port/db).
     #[arg(long, short, env = "HEYMAX_WAREHOUSE", default_value = "warehouse")]
     pub warehouse: Location,
@@ -91,6 +163,8 @@ pub struct RunArgs {
     /// Print the run summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub orchestration: OrchestrationArgs,
 }
 
 #[derive(Debug, Subcommand)]

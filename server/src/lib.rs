@@ -2,7 +2,8 @@
 //!
 //! Event CSVs flow `pipeline::ingest` -> bronze -> silver -> gold -> marts, gated by
 //! `pipeline::quality`, and land in a `warehouse` (a directory of Parquet files).
-//! `web` serves the dashboard (the `app` crate, server-rendered) and the marts as JSON.
+//! `orchestrator` runs the pipeline as a DAG of tasks with retries and keeps the run
+//! history; `web` serves the dashboard (the `app` crate, server-rendered) and the marts as JSON.
 //! `commands` holds one function per CLI subcommand; `main.rs` only dispatches.
 
 // Rendering the Leptos pages nests view types deeply (the app crate sets the same).
@@ -11,6 +12,7 @@
 pub mod cli;
 pub mod commands;
 pub mod generate;
+pub mod orchestrator;
 pub mod pipeline;
 pub mod warehouse;
 pub mod web;

@@ -29,6 +29,7 @@ fn main() -> std::process::ExitCode {
         Command::Generate(args) => commands::generate::generate(&args, cli.quiet).map(|()| 0),
         Command::Bench(args) => commands::bench::bench(&args).map(|()| 0),
         Command::Serve(args) => commands::serve::serve(&args).map(|()| 0),
+        Command::Runs(args) => commands::runs::runs(&args).map(|()| 0),
         Command::Export(args) => commands::export::export(&args, cli.quiet).map(|()| 0),
     };
     match result {

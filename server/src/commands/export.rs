@@ -7,7 +7,7 @@ use anyhow::Context;
 use app::SiteConfig;
 
 use crate::cli::SiteExportArgs;
-use crate::web::{DrillStore, Head, MartStore, Site, export};
+use crate::web::{DrillStore, Head, MartStore, Runs, Site, export};
 
 pub fn export(args: &SiteExportArgs, quiet: bool) -> anyhow::Result<()> {
     let head = Head::load(&args.dist)?;
@@ -19,6 +19,7 @@ pub fn export(args: &SiteExportArgs, quiet: bool) -> anyhow::Result<()> {
         config: config.clone(),
         dist: Some(args.dist.clone()),
         prerender: true,
+        runs: Arc::new(Runs::read_only(&args.warehouse)),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

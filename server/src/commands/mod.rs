@@ -5,4 +5,5 @@ pub mod export;
 pub mod generate;
 pub mod marts;
 pub mod run;
+pub mod runs;
 pub mod serve;

@@ -1,26 +1,47 @@
-//! `heymax run`: runs the pipeline and prints the run summary (rows per layer, quarantined
-//! rows, every test with its status and failing rows, time per stage).
+//! `heymax run`: runs the pipeline (as the orchestrator's DAG, recorded in the run history)
+//! and prints the run summary (rows per layer, quarantined rows, every test with its
+//! status and failing rows, time per task).
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
-use crate::cli::RunArgs;
-use crate::pipeline::ingest::IngestOptions;
+use crate::cli::{OrchestrationArgs, RunArgs};
+use crate::orchestrator::dag::Policy;
+use crate::orchestrator::{Config, Orchestrator};
+use crate::pipeline::RunSummary;
 use crate::pipeline::quality::Status;
-use crate::pipeline::{RunOptions, RunSummary, run as run_pipeline};
 use crate::warehouse::Location;
 
 /// Exit code for a run stopped by a failed error-severity test.
 pub const QUALITY_FAILED: u8 = 2;
 
-pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<u8> {
-    let options = RunOptions {
-        input: args.input.clone(),
-        warehouse: args.warehouse.clone(),
-        strict: args.strict,
-        ingest: IngestOptions::default(),
-        progress: !quiet && !args.json,
+/// The orchestrator's settings from the command line.
+pub fn config(warehouse: &Location, o: &OrchestrationArgs) -> anyhow::Result<Config> {
+    if !(o.retry_delay.is_finite() && o.retry_delay >= 0.0) {
+        anyhow::bail!("--retry-delay must be a number of seconds, 0 or more");
+    }
+    let mut config = Config::new(warehouse.clone());
+    config.policy = Policy {
+        retries: o.retries,
+        retry_delay: Duration::from_secs_f64(o.retry_delay),
+        ..Policy::default()
     };
-    let summary = run_pipeline(&options)?;
+    config.notify_url = o.notify_url.clone();
+    Ok(config)
+}
+
+pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<u8> {
+    let mut config = config(&args.warehouse, &args.orchestration)?;
+    config.strict = args.strict;
+    config.progress = !quiet && !args.json;
+    let finished = Orchestrator::new(config).run("cli", &args.input)?;
+    let summary = finished.summary?;
+    if !quiet && !args.json {
+        eprintln!(
+            "run {} ({}): `heymax runs show {}` lists its tasks",
+            finished.run.run_id, finished.run.status, finished.run.run_id
+        );
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else if !quiet || summary.failed() {
@@ -113,14 +134,18 @@ pub fn render(s: &RunSummary, warehouse: &Location) -> String {
             }
         );
     }
-    let stages: Vec<String> = s
-        .stages
+    // The slowest tasks (they overlap: marts build side by side).
+    let mut stages: Vec<_> = s.stages.iter().collect();
+    stages.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
+    let stages: Vec<String> = stages
         .iter()
+        .take(5)
         .map(|st| format!("{} {:.3}s", st.name, st.seconds))
         .collect();
     let _ = writeln!(
         o,
-        "  time: {}; peak RSS {} MiB",
+        "  time: {:.2} s (slowest tasks: {}); peak RSS {} MiB",
+        s.seconds,
         stages.join(", "),
         s.peak_rss_bytes >> 20
     );

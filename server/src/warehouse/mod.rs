@@ -53,6 +53,10 @@ pub enum WarehouseError {
     Parquet { path: PathBuf, source: PolarsError },
     #[error("warehouse {0} is locked by another heymax process; wait for it to finish")]
     Locked(String),
+    #[error(
+        "warehouse {0} changed while this run was loading it (another writer committed in between); run again to load on top of it"
+    )]
+    Changed(String),
     #[error(transparent)]
     Postgres(#[from] postgres::PgError),
 }
@@ -310,7 +314,7 @@ impl Warehouse {
     }
 
     /// Starts a transaction; nothing is visible until [`Transaction::commit`].
-    pub fn begin(&mut self) -> Result<Transaction<'_>> {
+    pub fn begin(&self) -> Result<Transaction> {
         Transaction::new(self)
     }
 }

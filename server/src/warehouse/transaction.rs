@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::{Backend, Result, State, Warehouse, commit, io_err, postgres};
+use super::{Backend, Result, State, Warehouse, WarehouseError, commit, io_err, postgres};
 
 /// What a staged file becomes.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,8 +26,13 @@ pub(crate) struct Change {
     pub kind: Kind,
 }
 
-pub struct Transaction<'w> {
-    wh: &'w mut Warehouse,
+/// Staged changes to one warehouse. It does not hold the warehouse: the pipeline's tasks
+/// stage into it from several threads, and a commit that failed on a dropped connection
+/// can be retried on a new one ([`Transaction::commit`] checks nothing changed since).
+pub struct Transaction {
+    /// The committed state the changes apply to.
+    base: State,
+    database: bool,
     staging: PathBuf,
     /// A database's staging folder lives in the system's temporary folder; a warehouse
     /// folder's inside it (renames must not cross filesystems).
@@ -39,8 +44,8 @@ pub struct Transaction<'w> {
     next_file: usize,
 }
 
-impl<'w> Transaction<'w> {
-    pub(super) fn new(wh: &'w mut Warehouse) -> Result<Self> {
+impl Transaction {
+    pub(super) fn new(wh: &Warehouse) -> Result<Self> {
         let (staging, temp) = match &wh.backend {
             Backend::Dir { root, .. } => {
                 let staging = commit::staging_root(root).join(format!("{}", std::process::id()));
@@ -57,7 +62,8 @@ impl<'w> Transaction<'w> {
         };
         let state = wh.state.clone();
         Ok(Self {
-            wh,
+            base: wh.state.clone(),
+            database: matches!(wh.backend, Backend::Postgres(_)),
             staging,
             _temp: temp,
             changes: Vec::new(),
@@ -74,11 +80,6 @@ impl<'w> Transaction<'w> {
 
     pub fn state(&self) -> &State {
         &self.state
-    }
-
-    /// The committed warehouse this transaction changes.
-    pub fn warehouse(&self) -> &Warehouse {
-        self.wh
     }
 
     /// A fresh path in the staging folder to write a file to.
@@ -103,7 +104,7 @@ impl<'w> Transaction<'w> {
     }
 
     fn is_database(&self) -> bool {
-        matches!(self.wh.backend, Backend::Postgres(_))
+        self.database
     }
 
     /// After commit, `table` (`layer.name`) is exactly the staged file.
@@ -145,7 +146,7 @@ impl<'w> Transaction<'w> {
     /// quarantine); the other tables stay as committed.
     pub fn keep_only(&mut self, tables: &[&str]) {
         self.changes.retain(|c| tables.contains(&c.table.as_str()));
-        let committed = &self.wh.state.tables;
+        let committed = &self.base.tables;
         self.state.tables = committed
             .iter()
             .filter(|(t, _)| !tables.contains(&t.as_str()))
@@ -160,21 +161,29 @@ impl<'w> Transaction<'w> {
             .collect();
     }
 
-    /// Makes every staged change visible at once.
-    pub fn commit(mut self) -> Result<()> {
-        commit::crash_point("before-commit");
-        let changes = std::mem::take(&mut self.changes);
-        let state = std::mem::take(&mut self.state);
-        match &mut self.wh.backend {
-            Backend::Dir { root, .. } => commit::commit(root, &self.staging, &changes, &state)?,
-            Backend::Postgres(session) => postgres::commit(session, &changes, &self.links, &state)?,
+    /// Makes every staged change visible at once in `wh`, which must still be at the
+    /// state this transaction began from (the same warehouse, or the same one reopened
+    /// after a dropped connection). A database commit that failed changed nothing and can
+    /// be tried again.
+    pub fn commit(&self, wh: &mut Warehouse) -> Result<()> {
+        if wh.state != self.base {
+            return Err(WarehouseError::Changed(wh.location.to_string()));
         }
-        self.wh.state = state;
+        commit::crash_point("before-commit");
+        match &mut wh.backend {
+            Backend::Dir { root, .. } => {
+                commit::commit(root, &self.staging, &self.changes, &self.state)?
+            }
+            Backend::Postgres(session) => {
+                postgres::commit(session, &self.changes, &self.links, &self.state)?
+            }
+        }
+        wh.state = self.state.clone();
         Ok(())
     }
 }
 
-impl Drop for Transaction<'_> {
+impl Drop for Transaction {
     fn drop(&mut self) {
         // Uncommitted (an error or a failed quality gate): discard what was staged.
         let _ = std::fs::remove_dir_all(&self.staging);

@@ -39,6 +39,8 @@ pub enum ExportError {
     NoMarts { warehouse: String, missing: String },
     #[error("reading the warehouse: {0}")]
     Data(#[from] super::WebError),
+    #[error("writing the run history: {0}")]
+    Runs(String),
     #[error(
         "{0} exists and was not written by `heymax export`: pick another --out, or empty or remove that folder (export only replaces its own output)"
     )]
@@ -108,6 +110,7 @@ pub async fn export(site: Site, out: &Path) -> Result<ExportSummary, ExportError
         summary.marts += 1;
     }
     write_drill(&site, staging.path(), &mut summary)?;
+    write_runs(&site, staging.path(), &mut summary)?;
     if let Some(dist) = &site.dist {
         copy_bundle(dist, staging.path(), &mut summary)?;
     }
@@ -120,6 +123,27 @@ pub async fn export(site: Site, out: &Path) -> Result<ExportSummary, ExportError
     )?;
     swap_into_place(staging, out, &parent)?;
     Ok(summary)
+}
+
+/// The run history as of the export, at the URLs the Pipeline page reads:
+/// `data/runs.json` and `data/runs/<id>.json` for each run listed.
+fn write_runs(site: &Site, staging: &Path, summary: &mut ExportSummary) -> Result<(), ExportError> {
+    fn json<T: serde::Serialize>(value: &T) -> Result<String, ExportError> {
+        serde_json::to_string(value).map_err(|e| ExportError::Runs(e.to_string()))
+    }
+    let list = site.runs.list(super::runs::DEFAULT_LIMIT)?;
+    write(
+        &staging.join("data/runs.json"),
+        json(&list)?.as_bytes(),
+        summary,
+    )?;
+    for run in &list.runs {
+        if let Some(detail) = site.runs.get(run.run_id)? {
+            let path = staging.join(format!("data/runs/{}.json", run.run_id));
+            write(&path, json(&detail)?.as_bytes(), summary)?;
+        }
+    }
+    Ok(())
 }
 
 /// Every mart, or an error naming the missing ones (an export without data is useless).

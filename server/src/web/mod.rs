@@ -7,6 +7,7 @@ mod drill;
 mod error;
 pub mod export;
 mod marts;
+pub mod runs;
 mod shell;
 
 use std::net::SocketAddr;
@@ -31,6 +32,7 @@ use tower_http::services::ServeDir;
 pub use drill::DrillStore;
 pub use error::WebError;
 pub use marts::MartStore;
+pub use runs::Runs;
 pub use shell::Head;
 
 /// Everything a server needs, resolved and checked before it starts.
@@ -45,6 +47,8 @@ pub struct Site {
     pub dist: Option<PathBuf>,
     /// Pages are rendered to be saved as files (`heymax export`), not per request.
     pub prerender: bool,
+    /// The run history, and the orchestrator that starts runs (see `runs`).
+    pub runs: Arc<Runs>,
 }
 
 /// The router's state: the site and Leptos's options (which leptos_axum extracts).
@@ -233,6 +237,13 @@ pub fn router(site: Site) -> Router {
             &format!("{base}data/drill/{{grain}}/{{period}}/{{file}}"),
             get(drill_growth),
         )
+        .route(
+            &format!("{base}api/runs"),
+            get(runs::list).post(runs::trigger),
+        )
+        .route(&format!("{base}api/runs/{{id}}"), get(runs::get_api))
+        .route(&format!("{base}data/runs.json"), get(runs::list))
+        .route(&format!("{base}data/runs/{{file}}"), get(runs::get_file))
         .leptos_routes_with_context(&state, routes, context, shell)
         .fallback(move |State(state): State<WebState>, req: Request| {
             let not_found = not_found.clone();
@@ -277,8 +288,9 @@ where
     not_found(req).await
 }
 
-/// Binds `addr` and serves until Ctrl-C.
-pub async fn serve(site: Site, addr: SocketAddr) -> anyhow::Result<()> {
+/// Binds `addr`; `started` gets the dashboard's URL (to start the orchestrator's
+/// schedule and sensor, whose notifications link to it); serves until Ctrl-C.
+pub async fn serve(site: Site, addr: SocketAddr, started: impl FnOnce(&str)) -> anyhow::Result<()> {
     let base = site.config.base.clone();
     let app = router(site);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
@@ -288,6 +300,7 @@ pub async fn serve(site: Site, addr: SocketAddr) -> anyhow::Result<()> {
     })?;
     let url = format!("http://{}{base}", listener.local_addr()?);
     tracing::info!("dashboard at {url}");
+    started(&url);
     println!("heymax dashboard: {url}  (Ctrl-C to stop)");
     axum::serve(listener, app)
         .with_graceful_shutdown(async {

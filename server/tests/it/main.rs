@@ -4,6 +4,7 @@ mod atomic;
 mod export;
 mod incremental;
 mod input;
+mod orchestrator;
 mod postgres;
 mod properties;
 mod seed;

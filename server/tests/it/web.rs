@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use heymax::web::{DrillStore, Head, MartStore, Site, router};
+use heymax::web::{DrillStore, Head, MartStore, Runs, Site, router};
 use tower::ServiceExt;
 
 use crate::util::*;
@@ -31,6 +31,7 @@ fn site(base: &str, dist: &std::path::Path) -> Site {
         config: app::SiteConfig::new(base),
         dist: Some(dist.to_path_buf()),
         prerender: false,
+        runs: Arc::new(Runs::read_only(&sample_warehouse().into())),
     }
 }
 

@@ -11,7 +11,7 @@ pub mod retention;
 
 use polars::prelude::*;
 
-use super::slim::{DimUsers, SlimEvents};
+use super::slim::SlimEvents;
 use activity::Activity;
 use calendar::Grain;
 
@@ -67,27 +67,27 @@ impl Names {
     }
 }
 
-/// Builds all five marts, in [`MARTS`] order, then the three lifecycle tables.
-pub fn build_all(
+/// Builds one mart or lifecycle table (the pipeline's `mart_<table>` task).
+pub fn build_one(
+    table: &str,
     slim: &SlimEvents,
-    dim: &DimUsers,
-) -> PolarsResult<(Activity, Vec<(&'static str, DataFrame)>)> {
-    let act = Activity::new(slim, dim);
-    let names = Names::new(slim);
-    let mut out = Vec::with_capacity(MARTS.len() + LIFECYCLE.len());
-    for grain in Grain::ALL {
-        out.push((growth_mart(grain), growth::build(&act, &names, grain)?));
+    act: &Activity,
+    names: &Names,
+) -> PolarsResult<DataFrame> {
+    if let Some(grain) = Grain::ALL.into_iter().find(|&g| growth_mart(g) == table) {
+        return growth::build(act, names, grain);
     }
-    out.push((MARTS[3].0, retention::build(&act, &names)?));
-    out.push((MARTS[4].0, interactions::build(slim, &act, &names)?));
-    // The lifecycle tables are mostly string building (user ids): one grain per core.
-    use rayon::prelude::*;
-    let tables = Grain::ALL
-        .par_iter()
-        .map(|&grain| {
-            lifecycle::build(slim, &act, &names, grain).map(|df| (lifecycle_table(grain), df))
-        })
-        .collect::<PolarsResult<Vec<_>>>()?;
-    out.extend(tables);
-    Ok((act, out))
+    if let Some(grain) = Grain::ALL
+        .into_iter()
+        .find(|&g| lifecycle_table(g) == table)
+    {
+        return lifecycle::build(slim, act, names, grain);
+    }
+    if table == MARTS[3].0 {
+        retention::build(act, names)
+    } else if table == MARTS[4].0 {
+        interactions::build(slim, act, names)
+    } else {
+        polars_bail!(ComputeError: "there is no mart named {table}")
+    }
 }
