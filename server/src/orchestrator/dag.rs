@@ -497,6 +497,7 @@ mod tests {
             .task("c", "x", &["a"], step("c"));
         let dag = dag.validate().unwrap();
         let records = dag.run(&fast(4, 0), &|_| {});
+        drop(dag);
         let log = log.into_inner().unwrap();
         let pos = |n| log.iter().position(|x| *x == n).unwrap();
         assert_eq!(log.len(), 4);

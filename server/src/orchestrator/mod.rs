@@ -17,7 +17,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use app::runs::{RUN_FAILED, RUN_SUCCESS, RunRow};
 use chrono::Utc;
 
-use crate::pipeline::ingest::IngestOptions;
+use crate::pipeline::ingest::{self, IngestError, IngestOptions};
 use crate::pipeline::{PipelineError, RunOptions, RunSummary, plan};
 use crate::warehouse::Location;
 use dag::{FailureKind, Policy, TaskRecord, TaskState};
@@ -54,6 +54,18 @@ pub enum OrchestratorError {
     Busy(i64),
     #[error("cannot record the run: {0}")]
     History(#[from] HistoryError),
+    /// A missing path, an empty file or a wrong header: refused before anything is
+    /// written, the run history included.
+    #[error(transparent)]
+    Input(#[from] IngestError),
+}
+
+/// What every run checks before it is recorded.
+fn check_input(input: &Path) -> Result<(), IngestError> {
+    for file in ingest::resolve_inputs(input)? {
+        ingest::read_header(&file)?;
+    }
+    Ok(())
 }
 
 /// A finished run: its history row and the pipeline's summary (or the error that
@@ -141,6 +153,7 @@ impl Orchestrator {
 
     /// Runs the pipeline on `input`, after waiting for any run in progress to finish.
     pub fn run(&self, trigger: &str, input: &Path) -> Result<Finished, OrchestratorError> {
+        check_input(input)?;
         let run = {
             let mut slot = self.slot();
             while slot.is_some() {
@@ -157,6 +170,7 @@ impl Orchestrator {
         trigger: &str,
         input: PathBuf,
     ) -> Result<i64, OrchestratorError> {
+        check_input(&input)?;
         let run = {
             let mut slot = self.slot();
             if let Some(id) = *slot {

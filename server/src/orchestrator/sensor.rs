@@ -21,7 +21,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::pipeline::PipelineError;
 use crate::pipeline::ingest;
 
-use super::{Finished, Orchestrator};
+use super::{Finished, Orchestrator, OrchestratorError};
 
 pub const PROCESSED: &str = "processed";
 pub const REJECTED: &str = "rejected";
@@ -189,6 +189,10 @@ impl Sensor {
                     );
                     self.settle_file(file, REJECTED, Some(&reason));
                 }
+            }
+            Err(OrchestratorError::Input(e)) => {
+                tracing::warn!(file = %file.display(), "rejected: {e}");
+                self.settle_file(file, REJECTED, Some(&e.to_string()));
             }
             Err(e) => {
                 tracing::warn!(file = %file.display(), "not loaded, trying again later: {e}");

@@ -223,6 +223,11 @@ pub(super) async fn trigger(
             format!("run {running} is in progress; try again when it has finished"),
             serde_json::json!({ "running": running }),
         ),
+        Ok(Err(OrchestratorError::Input(e))) => refuse(
+            StatusCode::BAD_REQUEST,
+            e.to_string(),
+            serde_json::Value::Null,
+        ),
         Ok(Err(e)) => WebError::Internal(e.to_string()).into_response(),
         Err(e) => WebError::Internal(e.to_string()).into_response(),
     }

@@ -303,8 +303,47 @@ fn a_run_killed_mid_load_leaves_the_database_as_it_was() {
     assert_eq!(state_version(&url), version + 1);
 }
 
+/// Starts `heymax run` on `input` and cuts its connection from the server's side once
+/// its commit COPYs rows in; returns the finished process's output.
+fn run_and_cut(input: &Path, url: &str, extra: &[&str]) -> std::process::Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_heymax"))
+        .args(["--quiet", "run", "--input", p(input), "--warehouse", url])
+        .args(extra)
+        .env_remove("HEYMAX_CRASH_AT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut admin = sql(url);
+    let start = Instant::now();
+    let mut cut = 0;
+    while cut == 0 && start.elapsed() < Duration::from_secs(60) {
+        cut = admin
+            .query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                  WHERE datname = current_database() AND application_name = 'heymax'
+                    AND state = 'active' AND query LIKE 'COPY%FROM STDIN%'
+                    AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .unwrap()
+            .len();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(cut > 0, "never saw the COPY");
+    out
+}
+
+fn runs_json(url: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["runs"];
+    args.extend_from_slice(extra);
+    args.extend(["--warehouse", url, "--json"]);
+    serde_json::from_str(&ok(&heymax(&args))).unwrap()
+}
+
 #[test]
-fn a_dropped_connection_fails_the_run_cleanly_and_changes_nothing() {
+fn a_dropped_connection_fails_the_run_cleanly_or_is_retried() {
     let Some(url) = database("heymax_dropped") else {
         return;
     };
@@ -322,36 +361,38 @@ fn a_dropped_connection_fails_the_run_cleanly_and_changes_nothing() {
         "--out",
         p(&big),
     ]));
-    let child = Command::new(env!("CARGO_BIN_EXE_heymax"))
-        .args(["--quiet", "run", "--input", p(&big), "--warehouse", &url])
-        .env_remove("HEYMAX_CRASH_AT")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait for its COPY, then cut the connection from the server's side.
-    let mut admin = sql(&url);
-    let start = Instant::now();
-    let mut cut = 0;
-    while cut == 0 && start.elapsed() < Duration::from_secs(60) {
-        cut = admin
-            .query(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-                  WHERE datname = current_database() AND application_name = 'heymax'
-                    AND state = 'active' AND query LIKE 'COPY%'
-                    AND pid <> pg_backend_pid()",
-                &[],
-            )
-            .unwrap()
-            .len();
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let out = child.wait_with_output().unwrap();
-    assert!(cut > 0, "never saw the COPY");
+    // No retries: the run fails, naming the database, and changes nothing.
+    let out = run_and_cut(&big, &url, &["--retries", "0"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("heymax@127.0.0.1"), "{stderr}");
     assert_eq!(before, export(db, dir.path()), "marts unchanged");
+    // The run history lives in the database too, and says where it failed.
+    let runs = runs_json(&url, &[]);
+    assert_eq!(runs[0]["run_id"], 2);
+    assert_eq!(runs[0]["status"], "failed");
+    assert_eq!(runs[0]["failed_task"], "commit");
+    assert_eq!(runs[1]["status"], "success");
+
+    // With retries (the default): the commit is tried again on a new connection and the
+    // run succeeds.
+    let out = run_and_cut(&big, &url, &["--retry-delay", "0.2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(before, export(db, dir.path()), "the batch was loaded");
+    let detail = runs_json(&url, &["show", "3"]);
+    assert_eq!(detail["run"]["status"], "success");
+    let commit = detail["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["task"] == "commit")
+        .unwrap();
+    assert_eq!(commit["attempts"], 2, "{commit}");
+    assert_eq!(commit["state"], "success");
 }
 
 #[test]
