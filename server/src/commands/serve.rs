@@ -2,17 +2,17 @@
 //! schedule and file sensor when asked, then serves the dashboard and the pipeline API.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use app::SiteConfig;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 
 use crate::cli::ServeArgs;
 use crate::orchestrator::Orchestrator;
-use crate::orchestrator::schedule::Schedule;
+use crate::orchestrator::schedule::{NextRun, Schedule};
 use crate::orchestrator::sensor::{Sensor, SensorConfig};
 use crate::web::{DrillStore, Head, MartStore, Runs, Site};
 
@@ -52,7 +52,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     }
     let config = super::run::config(&args.warehouse, &args.orchestration)?;
     let orchestrator = Arc::new(Orchestrator::new(config));
-    let next_run: Arc<Mutex<Option<DateTime<Utc>>>> = Arc::default();
+    let next_run = NextRun::default();
     if args.api_token.is_none() {
         tracing::info!("POST /api/runs is off: set HEYMAX_API_TOKEN to start runs over HTTP");
     }
@@ -107,7 +107,7 @@ fn spawn_schedule(
     schedule: Schedule,
     input: std::path::PathBuf,
     orchestrator: Arc<Orchestrator>,
-    next_run: Arc<Mutex<Option<DateTime<Utc>>>>,
+    next_run: NextRun,
     stop: Arc<AtomicBool>,
 ) {
     let body = move || {

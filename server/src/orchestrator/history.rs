@@ -115,7 +115,7 @@ pub enum History {
     },
     Postgres {
         url: PgUrl,
-        client: Option<postgres::Client>,
+        client: Option<Box<postgres::Client>>,
     },
 }
 
@@ -171,16 +171,16 @@ impl History {
     /// A connection, made (with the tables) on first use and again after one dropped.
     fn client<'c>(
         url: &PgUrl,
-        client: &'c mut Option<postgres::Client>,
+        client: &'c mut Option<Box<postgres::Client>>,
     ) -> Result<&'c mut postgres::Client> {
         if client.as_ref().is_none_or(|c| c.is_closed()) {
             let mut c = connect(url)?;
             c.batch_execute(PG_DDL)
                 .map_err(query_err(url, "creating the run history tables"))?;
-            *client = Some(c);
+            *client = Some(Box::new(c));
         }
         client
-            .as_mut()
+            .as_deref_mut()
             .ok_or_else(|| HistoryError::Warehouse(WarehouseError::Missing(url.to_string())))
     }
 
@@ -488,7 +488,7 @@ fn replace_file(path: &Path, df: &mut DataFrame) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    parquet::write(&tmp, df).map_err(|e| HistoryError::Warehouse(e))?;
+    parquet::write(&tmp, df).map_err(HistoryError::Warehouse)?;
     std::fs::rename(&tmp, path).map_err(io(path))
 }
 

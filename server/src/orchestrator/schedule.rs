@@ -15,6 +15,9 @@ pub struct ScheduleError {
     reason: String,
 }
 
+/// When the schedule fires next, shared between its thread and the API.
+pub type NextRun = std::sync::Arc<std::sync::Mutex<Option<DateTime<Utc>>>>;
+
 #[derive(Debug, Clone)]
 pub struct Schedule {
     expr: String,

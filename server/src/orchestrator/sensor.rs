@@ -246,9 +246,8 @@ fn marker(file: &Path) -> Option<PathBuf> {
 
 /// The run failed because the warehouse failed, not the file's data.
 fn warehouse_trouble(finished: &Finished) -> bool {
-    match &finished.summary {
-        Err(PipelineError::Warehouse(_)) => true,
-        Err(PipelineError::Task { .. }) => true,
-        _ => false,
-    }
+    matches!(
+        &finished.summary,
+        Err(PipelineError::Warehouse(_) | PipelineError::Task { .. })
+    )
 }

@@ -9,19 +9,19 @@
 //! run's id while one is in progress.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use app::runs::{RunDetail, RunList};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use super::{WebError, WebState, json_response, json_stem, off_runtime};
 use crate::orchestrator::history::{History, timestamp};
+use crate::orchestrator::schedule::NextRun;
 use crate::orchestrator::{Orchestrator, OrchestratorError};
 use crate::warehouse::Location;
 
@@ -39,7 +39,7 @@ pub struct Runs {
     /// What a run started over the API loads when the request names nothing.
     pub input: Option<PathBuf>,
     /// The schedule's expression and its next time.
-    pub schedule: Option<(String, Arc<Mutex<Option<DateTime<Utc>>>>)>,
+    pub schedule: Option<(String, NextRun)>,
 }
 
 impl Runs {
