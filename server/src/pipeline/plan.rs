@@ -91,12 +91,13 @@ fn missing(what: &str) -> TaskError {
     TaskError::fatal(gone(what).to_string())
 }
 
-/// All the tables a run builds after gold, in task order.
+/// All the tables a run builds after gold, in task order: the lifecycle tables first, as
+/// they take longest (workers take ready tasks in this order, so the longest chain,
+/// `mart_user_lifecycle_day -> test_user_lifecycle_day`, starts first).
 fn mart_tables() -> Vec<&'static str> {
-    MARTS
-        .iter()
-        .map(|(name, _)| *name)
-        .chain(LIFECYCLE)
+    LIFECYCLE
+        .into_iter()
+        .chain(MARTS.iter().map(|(name, _)| *name))
         .collect()
 }
 
@@ -670,7 +671,7 @@ fn summarize(
     let rows = ctx.rows.into_inner().unwrap_or_else(|p| p.into_inner());
     let mut tests = ctx.tests.into_inner().unwrap_or_else(|p| p.into_inner());
     // Mart tests finish in any order (they run side by side): list them layer by layer.
-    let tables = mart_tables();
+    let tables: Vec<&str> = MARTS.iter().map(|(m, _)| *m).chain(LIFECYCLE).collect();
     tests.sort_by_key(|t| match t.table.split_once('.') {
         Some(("gold", _)) => 1,
         Some(("marts", m)) => 2 + tables.iter().position(|x| *x == m).unwrap_or(tables.len()),
