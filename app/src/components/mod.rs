@@ -1,5 +1,7 @@
-//! Building blocks shared by the pages: navigation, filters, KPI cards, problem notices.
+//! Building blocks shared by the pages: navigation, filters, KPI cards, problem notices,
+//! the pipeline's task graph.
 
+pub mod dag;
 pub mod drill;
 pub mod filters;
 pub mod kpi;

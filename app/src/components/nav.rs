@@ -6,12 +6,13 @@ use leptos_router::hooks::use_location;
 
 use crate::SiteConfig;
 
-pub const PAGES: [(&str, &str); 5] = [
+pub const PAGES: [(&str, &str); 6] = [
     ("", "Overview"),
     ("growth", "Growth"),
     ("retention", "Retention"),
     ("interactions", "Interactions"),
     ("explore", "Explore"),
+    ("pipeline", "Pipeline"),
 ];
 
 #[component]

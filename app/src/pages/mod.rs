@@ -6,6 +6,7 @@ pub mod explore;
 pub mod growth;
 pub mod interactions;
 pub mod overview;
+pub mod pipeline;
 pub mod retention;
 
 use leptos::prelude::*;
