@@ -149,27 +149,38 @@ fn events(n: usize, start_user: usize) -> String {
         .collect()
 }
 
+/// `good` events and one row with a bad timestamp (quarantined; fails a --strict run).
+fn bad_file(dir: &Path, good: usize) -> std::path::PathBuf {
+    write(
+        &dir.join("bad.csv"),
+        &format!(
+            "{HEADER}{}not-a-time,u1,miles_earned,bank,1,web,google,SG\n",
+            events(good, 0)
+        ),
+    )
+}
+
+fn run_strict(input: &Path, wh: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "--quiet",
+        "run",
+        "--strict",
+        "--input",
+        p(input),
+        "--warehouse",
+        p(wh),
+    ];
+    args.extend_from_slice(extra);
+    heymax(&args)
+}
+
 #[test]
 fn every_cli_run_is_recorded_with_its_tasks_and_a_quality_failure_skips_downstream() {
     let dir = tempfile::tempdir().unwrap();
     let wh = dir.path().join("wh");
     run(&sample(), &wh);
-    let bad = write(
-        &dir.path().join("bad.csv"),
-        &format!(
-            "{HEADER}{}not-a-time,u1,miles_earned,bank,1,web,google,SG\n",
-            events(5, 0)
-        ),
-    );
-    let out = heymax(&[
-        "--quiet",
-        "run",
-        "--strict",
-        "--input",
-        p(&bad),
-        "--warehouse",
-        p(&wh),
-    ]);
+    let bad = bad_file(dir.path(), 5);
+    let out = run_strict(&bad, &wh, &[]);
     assert_eq!(out.status.code(), Some(2));
 
     let runs = runs_json(&wh);
@@ -385,25 +396,9 @@ fn listener() -> (String, std::sync::mpsc::Receiver<String>) {
 fn a_failed_run_is_announced_and_a_dead_webhook_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let wh = dir.path().join("wh");
-    let bad = write(
-        &dir.path().join("bad.csv"),
-        &format!(
-            "{HEADER}{}not-a-time,u1,miles_earned,bank,1,web,google,SG\n",
-            events(3, 0)
-        ),
-    );
+    let bad = bad_file(dir.path(), 3);
     let (url, received) = listener();
-    let out = heymax(&[
-        "--quiet",
-        "run",
-        "--strict",
-        "--input",
-        p(&bad),
-        "--warehouse",
-        p(&wh),
-        "--notify-url",
-        &url,
-    ]);
+    let out = run_strict(&bad, &wh, &["--notify-url", &url]);
     assert_eq!(out.status.code(), Some(2));
     let request = received
         .recv_timeout(Duration::from_secs(10))
@@ -424,16 +419,8 @@ fn a_failed_run_is_announced_and_a_dead_webhook_changes_nothing() {
     let dead = TcpListener::bind("127.0.0.1:0").unwrap();
     let dead_url = format!("http://{}/hook", dead.local_addr().unwrap());
     drop(dead);
-    let out = heymax(&[
-        "run",
-        "--strict",
-        "--input",
-        p(&bad),
-        "--warehouse",
-        p(&wh),
-        "--notify-url",
-        &dead_url,
-    ]);
+    // (--quiet still logs warnings.)
+    let out = run_strict(&bad, &wh, &["--notify-url", &dead_url]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("not delivered"), "{stderr}");
