@@ -150,10 +150,15 @@ pub fn render(s: &RunSummary, warehouse: &Location) -> String {
         s.peak_rss_bytes >> 20
     );
     if !s.committed {
+        // The tasks right below the failure say where it stopped; the rest follow them.
+        let skipped = match s.skipped.len() {
+            0 => "nothing".to_string(),
+            n @ 1..=3 => format!("{n} task(s): {}", s.skipped.join(", ")),
+            n => format!("{n} tasks ({}, ...)", s.skipped[..3].join(", ")),
+        };
         let _ = writeln!(
             o,
-            "FAILED: an error-severity test failed; skipped {}. The warehouse keeps its previous layers (only the quarantine was saved). Fix the input and run again.",
-            s.skipped.join(", ")
+            "FAILED: an error-severity test failed; skipped {skipped}. The warehouse keeps its previous layers (only the quarantine was saved). Fix the input and run again.",
         );
     }
     o

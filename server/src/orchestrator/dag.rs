@@ -422,7 +422,8 @@ impl<'a> Dag<'a> {
                         sched.retry_at[i] = Some(Instant::now() + wait);
                     } else {
                         rec.state = TaskState::Failed;
-                        tracing::warn!(task = %task.name, "task failed: {}", e.message);
+                        // The run's failure is reported once, by whoever started it.
+                        tracing::info!(task = %task.name, "task failed: {}", e.message);
                     }
                 }
             }
