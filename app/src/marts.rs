@@ -216,26 +216,46 @@ impl MartClient {
     /// A drill-down file, fetched by the browser when a number is clicked (never on the
     /// server: the pages render without it and the panel loads after hydration).
     pub async fn fetch_drill<T: DeserializeOwned>(url: String) -> Result<T, String> {
-        #[cfg(target_arch = "wasm32")]
-        {
-            let response = gloo_net::http::Request::get(&url)
-                .send()
-                .await
-                .map_err(|e| format!("could not load {url}: {e}"))?;
-            if !response.ok() {
-                return Err(format!(
-                    "could not load {url} (HTTP {}): rebuild the warehouse with `heymax run` (and re-export a static site)",
-                    response.status()
-                ));
-            }
-            let text = response
-                .text()
-                .await
-                .map_err(|e| format!("could not load {url}: {e}"))?;
-            serde_json::from_str(&text)
-                .map_err(|e| format!("{url} is not in the expected format: {e}"))
+        match fetch_browser_json(&url, false).await? {
+            Ok(value) => Ok(value),
+            Err(status) => Err(format!(
+                "could not load {url} (HTTP {status}): rebuild the warehouse with `heymax run` (and re-export a static site)"
+            )),
         }
-        #[cfg(not(target_arch = "wasm32"))]
+    }
+}
+
+/// A JSON file the browser GETs: the value, or `Ok(Err(status))` when the server answered
+/// with an HTTP error. `revalidate` skips the browser's cache (files a run rewrites).
+/// Never called on the server: pages render without these files.
+pub async fn fetch_browser_json<T: DeserializeOwned>(
+    url: &str,
+    revalidate: bool,
+) -> Result<Result<T, u16>, String> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let mut request = gloo_net::http::Request::get(url);
+        if revalidate {
+            request = request.cache(web_sys::RequestCache::NoCache);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| format!("could not load {url}: {e}"))?;
+        if !response.ok() {
+            return Ok(Err(response.status()));
+        }
+        let text = response
+            .text()
+            .await
+            .map_err(|e| format!("could not load {url}: {e}"))?;
+        serde_json::from_str(&text).map(Ok).map_err(|e| {
+            format!("{url} is not in the expected format ({e}): serve or export it with this version of heymax")
+        })
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = revalidate;
         Err(format!("{url} is only fetched in the browser"))
     }
 }

@@ -174,35 +174,16 @@ fn set_if_changed<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, val
     }
 }
 
-/// GETs a JSON file in the browser: `Ok(None)` when it is not there (404).
+/// GETs a run file in the browser, never from the cache (a run in progress rewrites it):
+/// `Ok(None)` when it is not there (404).
 async fn fetch_json<T: DeserializeOwned>(url: String) -> Result<Option<T>, String> {
-    #[cfg(target_arch = "wasm32")]
-    {
-        let response = gloo_net::http::Request::get(&url)
-            // A run in progress rewrites these files: always revalidate with the server.
-            .cache(web_sys::RequestCache::NoCache)
-            .send()
-            .await
-            .map_err(|e| format!("could not load {url}: {e}"))?;
-        if response.status() == 404 {
-            return Ok(None);
-        }
-        if !response.ok() {
-            return Err(format!(
-                "could not load {url} (HTTP {}): check that the server is running and reload",
-                response.status()
-            ));
-        }
-        let text = response
-            .text()
-            .await
-            .map_err(|e| format!("could not load {url}: {e}"))?;
-        serde_json::from_str(&text).map(Some).map_err(|e| {
-            format!("{url} is not in the expected format ({e}): serve or export it with this version of heymax")
-        })
+    match crate::marts::fetch_browser_json(&url, true).await? {
+        Ok(value) => Ok(Some(value)),
+        Err(404) => Ok(None),
+        Err(status) => Err(format!(
+            "could not load {url} (HTTP {status}): check that the server is running and reload"
+        )),
     }
-    #[cfg(not(target_arch = "wasm32"))]
-    Err(format!("{url} is only fetched in the browser"))
 }
 
 /// Refetches every [`REFRESH_MS`] while a run is in progress; the timer stops when the run
