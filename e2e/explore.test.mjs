@@ -42,11 +42,15 @@ test('the chart lives in the URL: edits update it, a reload or a direct visit re
     const url = page.url();
     assert.match(decodeURIComponent(url), /series=growth\.new_users:sum:bar:left,retention\.d7_rate:pooled:line:right,growth\.active_users:sum:line:right/);
     await page.reload();
+    // A reload of a pre-rendered file renders afresh: wait for the chart itself, not only
+    // for whatever charts exist yet.
+    await page.waitForFunction(() => document.getElementById('explore-chart')?._fullLayout);
     await waitForCharts(page);
     const names = await page.evaluate(() => document.getElementById('explore-chart').data.map((t) => t.name));
     assert.deepEqual(names, ['New users', 'D7 retention rate', 'Active users']);
     const direct = await site.open();
     await direct.page.goto(url);
+    await direct.page.waitForFunction(() => document.getElementById('explore-chart')?._fullLayout);
     await waitForCharts(direct.page);
     assert.equal(await direct.page.evaluate(() => document.getElementById('explore-chart').data.length), 3);
     // A static file was rendered without the query, so the browser renders it afresh.
