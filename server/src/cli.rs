@@ -116,6 +116,10 @@ pub struct OrchestrationArgs {
     /// POST a JSON notice here when a run fails (run id, failed task, error, link).
     #[arg(long, env = "HEYMAX_NOTIFY_URL", value_name = "URL")]
     pub notify_url: Option<String>,
+    /// Fail the run (exit 2, previous marts kept) when more than this percentage of the
+    /// batch's rows is quarantined; a batch where nothing loads always fails.
+    #[arg(long, default_value_t = 10.0, value_name = "PERCENT")]
+    pub max_quarantine: f64,
 }
 
 #[derive(Debug, Args)]

@@ -27,6 +27,10 @@ pub fn config(warehouse: &Location, o: &OrchestrationArgs) -> anyhow::Result<Con
         ..Policy::default()
     };
     config.notify_url = o.notify_url.clone();
+    if !(o.max_quarantine.is_finite() && (0.0..=100.0).contains(&o.max_quarantine)) {
+        anyhow::bail!("--max-quarantine must be a percentage from 0 to 100");
+    }
+    config.max_quarantine = o.max_quarantine / 100.0;
     Ok(config)
 }
 

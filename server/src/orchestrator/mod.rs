@@ -30,6 +30,8 @@ pub struct Config {
     pub policy: Policy,
     /// Quarantined rows fail the run.
     pub strict: bool,
+    /// The share of a batch's rows (0..=1) that may be quarantined before the run fails.
+    pub max_quarantine: f64,
     /// Where failure notifications are POSTed.
     pub notify_url: Option<String>,
     /// Show ingest's progress bar (the CLI in a terminal).
@@ -42,6 +44,7 @@ impl Config {
             warehouse,
             policy: Policy::default(),
             strict: false,
+            max_quarantine: crate::pipeline::DEFAULT_MAX_QUARANTINE,
             notify_url: None,
             progress: false,
         }
@@ -200,6 +203,7 @@ impl Orchestrator {
             input: input.to_path_buf(),
             warehouse: self.config.warehouse.clone(),
             strict: self.config.strict,
+            max_quarantine: self.config.max_quarantine,
             ingest: IngestOptions::default(),
             progress: self.config.progress,
         };

@@ -60,12 +60,18 @@ pub(crate) fn compute(stage: &'static str) -> impl FnOnce(PolarsError) -> Pipeli
     move |source| PipelineError::Compute { stage, source }
 }
 
+/// `--max-quarantine`'s default: a tenth of the batch.
+pub const DEFAULT_MAX_QUARANTINE: f64 = 0.10;
+
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub input: std::path::PathBuf,
     pub warehouse: Location,
     /// Quarantined rows fail the run instead of warning.
     pub strict: bool,
+    /// The share of the batch's rows (0..=1) that may be quarantined; above it the run
+    /// fails like a failed error-severity test. A batch where nothing loads always fails.
+    pub max_quarantine: f64,
     pub ingest: IngestOptions,
     /// Show a progress bar while reading input (hidden anyway when stderr is no terminal).
     pub progress: bool,

@@ -565,6 +565,7 @@ pub fn task_list() -> Vec<TaskRecord> {
         input: Default::default(),
         warehouse: crate::warehouse::Location::Dir(Default::default()),
         strict: false,
+        max_quarantine: super::DEFAULT_MAX_QUARANTINE,
         ingest: Default::default(),
         progress: false,
     };

@@ -158,6 +158,7 @@ fn run_pipeline(input: &std::path::Path, wh: &std::path::Path) {
         input: input.to_path_buf(),
         warehouse: wh.into(),
         strict: true,
+        max_quarantine: 1.0,
         ingest: IngestOptions {
             block_size: 1024,
             threads: 2,
