@@ -164,6 +164,22 @@ pub fn render(s: &RunSummary, warehouse: &Location) -> String {
             o,
             "FAILED: an error-severity test failed; skipped {skipped}. The warehouse keeps its previous layers (only the quarantine was saved). Fix the input and run again.",
         );
+        let failed = |name: &str| {
+            s.tests
+                .iter()
+                .any(|t| t.status == Status::Fail && t.test.starts_with(name))
+        };
+        if failed("rows_loaded") {
+            let _ = writeln!(
+                o,
+                "  No row of this batch loaded: every line was quarantined. The reasons above say what the rows look like; fix the file (or its timestamps / columns) and run again."
+            );
+        } else if failed("quarantined_share") {
+            let _ = writeln!(
+                o,
+                "  Too many rows were quarantined (the reasons above say why). Fix the file, or pass --max-quarantine <percent> to load the good rows anyway."
+            );
+        }
     }
     o
 }

@@ -293,6 +293,33 @@ impl<'o> Ctx<'o> {
                     .records
                     .abs_diff(ing.bronze_rows + ing.stats.quarantined),
             ),
+            // A batch where nothing parsed is a wrong file, not an empty day: publishing
+            // its (empty) marts would blank the dashboard.
+            TestResult::new(
+                BRONZE,
+                "rows_loaded(at least one row of the batch parses)".into(),
+                Severity::Error,
+                if ing.stats.good == 0 {
+                    ing.stats.records
+                } else {
+                    0
+                },
+            ),
+            TestResult::new(
+                "quarantine.rows",
+                format!(
+                    "quarantined_share(at most {}% of the batch, --max-quarantine)",
+                    self.options.max_quarantine * 100.0
+                ),
+                Severity::Error,
+                if ing.stats.quarantined as f64
+                    > self.options.max_quarantine * ing.stats.records as f64
+                {
+                    ing.stats.quarantined
+                } else {
+                    0
+                },
+            ),
             TestResult::new(
                 "quarantine.rows",
                 "no_quarantined_rows".into(),

@@ -24,7 +24,16 @@ fn malformed_rows_go_to_quarantine_and_good_rows_load() {
     std::fs::write(&input, bytes).unwrap();
     let wh = dir.path().join("wh");
 
-    let out = heymax(&["run", "--input", p(&input), "--warehouse", p(&wh)]);
+    // Six bad rows of eight: the default --max-quarantine (10 %) would fail the run.
+    let out = heymax(&[
+        "run",
+        "--max-quarantine",
+        "100",
+        "--input",
+        p(&input),
+        "--warehouse",
+        p(&wh),
+    ]);
     let summary = ok(&out);
     assert!(summary.contains("quarantine"), "{summary}");
     assert!(summary.contains("warn quarantine.rows"), "{summary}");
@@ -200,4 +209,116 @@ fn export_writes_json_with_nulls_and_booleans() {
     let keys: Vec<&String> = rows[0].as_object().unwrap().keys().collect();
     assert_eq!(keys[0], "period");
     assert_eq!(keys[9], "is_complete");
+}
+
+/// Issue 15 #8: a batch where nothing loads (every timestamp in a format heymax does not
+/// read), or where too much is quarantined, fails with exit 2 and keeps the previous marts.
+#[test]
+fn a_batch_that_loads_nothing_or_too_little_fails_and_keeps_the_marts() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let good = write(
+        &dir.path().join("good.csv"),
+        &format!("{HEADER}2025-03-07 10:00:00,u_1,like,,,web,organic,SG\n"),
+    );
+    run(&good, &wh);
+    let before = export(&wh, dir.path());
+
+    let unreadable = write(
+        &dir.path().join("iso.csv"),
+        &format!(
+            "{HEADER}2025-03-08 10:00:00+08:00,u_2,like,,,web,organic,SG\n2025-03-09 10:00:00+08:00,u_3,like,,,web,organic,SG\n"
+        ),
+    );
+    let out = heymax(&["run", "--input", p(&unreadable), "--warehouse", p(&wh)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("FAIL rows_loaded"), "{text}");
+    assert!(text.contains("unparseable event_time"), "{text}");
+    assert!(text.contains("No row of this batch loaded"), "{text}");
+    assert_eq!(export(&wh, dir.path()), before, "the previous marts stay");
+
+    // One bad row in four: 25 % > 10 %, unless the operator allows it.
+    let mostly = write(
+        &dir.path().join("mostly.csv"),
+        &format!(
+            "{HEADER}2025-03-08 10:00:00,u_2,like,,,web,organic,SG\n2025-03-08 10:00:00,u_3,like,,,web,organic,SG\n2025-03-08 10:00:00,u_4,like,,,web,organic,SG\nbad,u_5,like,,,web,organic,SG\n"
+        ),
+    );
+    let out = heymax(&["run", "--input", p(&mostly), "--warehouse", p(&wh)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("FAIL quarantine.rows"), "{text}");
+    assert!(text.contains("--max-quarantine"), "{text}");
+    assert_eq!(export(&wh, dir.path()), before);
+    ok(&heymax(&[
+        "--quiet",
+        "run",
+        "--max-quarantine",
+        "30",
+        "--input",
+        p(&mostly),
+        "--warehouse",
+        p(&wh),
+    ]));
+    assert_ne!(export(&wh, dir.path()), before);
+}
+
+/// Issue 15 #4, #5, #9: a stray quote, a 50 MB field and a NUL byte each cost their own
+/// line only; every other line loads and the run's memory stays small.
+#[test]
+fn hostile_lines_are_quarantined_one_by_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut body = HEADER.as_bytes().to_vec();
+    body.extend_from_slice(b"2025-03-07 10:00:00,u_0,like,,,\"web,organic,SG\n"); // line 2
+    body.extend_from_slice(b"2025-03-07 10:00:00,u_x,like,,,web,organic,\""); // line 3
+    body.extend(std::iter::repeat_n(b'C', 50 << 20));
+    body.extend_from_slice(b"\"\n");
+    body.extend_from_slice(b"2025-03-07 10:00:00,u_\0,like,,,web,organic,SG\n"); // line 4
+    for i in 1..=200 {
+        body.extend_from_slice(
+            format!("2025-03-07 10:00:00,u_{i},like,,,web,organic,SG\n").as_bytes(),
+        );
+    }
+    let input = dir.path().join("hostile.csv");
+    std::fs::write(&input, &body).unwrap();
+    let wh = dir.path().join("wh");
+    let out = heymax(&["run", "--json", "--input", p(&input), "--warehouse", p(&wh)]);
+    let summary: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(summary["ingest"]["good"], 200, "{summary}");
+    assert_eq!(summary["ingest"]["quarantined"], 3, "{summary}");
+    assert!(
+        summary["peak_rss_bytes"].as_u64().unwrap() < 400 << 20,
+        "a 50 MB line must not be held in memory many times over: {summary}"
+    );
+    let q = polars::prelude::ParquetReader::new(
+        std::fs::File::open(wh.join("quarantine/rows/batch=000001.parquet")).unwrap(),
+    );
+    use polars::prelude::SerReader;
+    let q = q.finish().unwrap();
+    let lines: Vec<i64> = q
+        .column("line_number")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    assert_eq!(lines, vec![2, 3, 4]);
+    let raw_len: usize = q
+        .column("raw")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .flatten()
+        .map(str::len)
+        .sum();
+    assert!(
+        raw_len < 4096,
+        "raw text is kept as a prefix: {raw_len} bytes"
+    );
+    let marts = export(&wh, dir.path());
+    let (_, month) = &marts["user_growth_metrics_month"];
+    assert_eq!(month.len(), 1, "no country made of a 50 MB field");
+    assert_eq!(month[0]["active_users"], "200");
 }

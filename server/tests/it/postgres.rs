@@ -219,7 +219,17 @@ fn reloads_are_idempotent_and_a_second_batch_appends() {
              2025-06-02 10:00:00.000,brand_new_user,share,,,ios,tiktok,SG\n"
         ),
     );
-    run(&extra, db);
+    // One row in three is bad: more than the default --max-quarantine allows.
+    ok(&heymax(&[
+        "--quiet",
+        "run",
+        "--max-quarantine",
+        "100",
+        "--input",
+        p(&extra),
+        "--warehouse",
+        &url,
+    ]));
     assert_eq!(
         count(&mut client, "SELECT count(*) FROM gold.fact_events"),
         gold + 2

@@ -94,7 +94,7 @@ impl ChunkBuilder {
         self.records += 1;
         self.quarantine.push(QuarantineRow {
             line,
-            raw: String::from_utf8_lossy(raw).into_owned(),
+            raw: quarantine_text(raw),
             reason: reason.to_string(),
         });
     }
@@ -130,6 +130,24 @@ impl ChunkBuilder {
     }
 }
 
+/// How much of a bad line the quarantine keeps (the reason gives its full length).
+pub const RAW_LIMIT: usize = 1024;
+
+/// A bad line as the quarantine stores it: at most [`RAW_LIMIT`] bytes, invalid UTF-8
+/// replaced, and NUL shown as `␀` (PostgreSQL's text cannot hold NUL; a table that refuses
+/// one row refuses the whole batch).
+pub fn quarantine_text(raw: &[u8]) -> String {
+    let kept = &raw[..raw.len().min(RAW_LIMIT)];
+    let mut text = String::from_utf8_lossy(kept).into_owned();
+    if text.contains('\0') {
+        text = text.replace('\0', "\u{2400}");
+    }
+    if kept.len() < raw.len() {
+        text.push('…');
+    }
+    text
+}
+
 fn append_opt(builder: &mut StringChunkedBuilder, value: Option<&str>) {
     match value {
         Some(v) => builder.append_value(v),
@@ -157,6 +175,13 @@ pub fn event_id(buf: &mut Vec<u8>, fields: &[&[u8]; 8]) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quarantined_text_is_bounded_and_has_no_nul() {
+        assert_eq!(quarantine_text(b"a,\0b,\xff"), "a,\u{2400}b,\u{fffd}");
+        let long = quarantine_text(&vec![b'x'; 10 * RAW_LIMIT]);
+        assert_eq!(long.len(), RAW_LIMIT + '…'.len_utf8());
+    }
 
     #[test]
     fn event_id_depends_on_every_field_and_nothing_else() {

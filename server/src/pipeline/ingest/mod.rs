@@ -2,7 +2,11 @@
 //! and quarantined rows with file, line, raw text and reason. Nothing is dropped silently:
 //! every data record is either a good row or a quarantined one (blank lines are counted).
 //!
-//! Files are read in blocks that end on record boundaries; each block is split into
+//! A record is one line (see `split.rs` for why); lines and fields have documented limits
+//! (`split::MAX_LINE_BYTES`, `row::MAX_FIELD_BYTES`), so every physical line of the input
+//! is either a loaded row, a quarantined row with its line number and reason, or blank.
+//!
+//! Files are read in blocks that end on line ends; each block is split into
 //! pieces parsed on all cores, and the pieces reach the sink in file order, so memory
 //! stays at a few blocks whatever the file size.
 //! See: METRICS.md, the input table.
@@ -20,12 +24,14 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 pub use chunk::QuarantineRow;
-pub use row::parse_timestamp;
+pub use row::{MAX_FIELD_BYTES, parse_timestamp, preview};
+pub use split::MAX_LINE_BYTES;
 
 use crate::pipeline::schema::INPUT_COLUMNS;
 use crate::pipeline::slim::SlimChunk;
 use chunk::{ChunkBuilder, ParsedPiece};
-use split::{BlockReader, Records, split_block};
+use row::Reason;
+use split::{Block, BlockReader, Records, split_block};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -36,12 +42,30 @@ pub enum IngestError {
     #[error("{path} is empty: expected a header line ({expected}) followed by events")]
     Empty { path: PathBuf, expected: String },
     #[error(
-        "{path}: wrong header: expected columns [{expected}] (any order), found [{found}]; fix the header line and run again"
+        "{path}: wrong header: expected columns [{expected}] (any order), found [{found}]; {hint}"
     )]
     BadHeader {
         path: PathBuf,
         expected: String,
+        /// A short, escaped prefix of the header line.
         found: String,
+        hint: String,
+    },
+    #[error(
+        "{path} looks like UTF-16 text: heymax reads UTF-8; convert it, e.g. `iconv -f UTF-16 -t UTF-8 in.csv > out.csv`"
+    )]
+    Utf16 { path: PathBuf },
+    #[error(
+        "{path}: lines end with a lone carriage return (CR, old Mac style): convert them to LF, e.g. `tr '\\r' '\\n' < in.csv > out.csv`"
+    )]
+    CrLineEnds { path: PathBuf },
+    #[error(
+        "{path}: the header line is longer than {limit} bytes: is this an event CSV? The first line must name the columns ({expected})"
+    )]
+    HeaderTooLong {
+        path: PathBuf,
+        limit: usize,
+        expected: String,
     },
     #[error("no events in {0}: the input has a header but no rows")]
     NoEvents(PathBuf),
@@ -130,17 +154,38 @@ pub struct Header {
 }
 
 /// Reads and checks a file's header line (a UTF-8 BOM and spaces around names are allowed).
+/// Reads at most one line's limit, and quotes at most a short, escaped prefix of it.
 pub fn read_header(path: &Path) -> Result<Header, IngestError> {
     let io = |source| IngestError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let mut reader = BufReader::new(File::open(path).map_err(io)?);
+    let file = File::open(path).map_err(io)?;
+    let mut reader = BufReader::new(file.take(MAX_LINE_BYTES as u64 + 1));
     let mut line = Vec::new();
     reader.read_until(b'\n', &mut line).map_err(io)?;
     let expected = INPUT_COLUMNS.join(", ");
+    if line.starts_with(b"\xff\xfe") || line.starts_with(b"\xfe\xff") || line.contains(&0) {
+        return Err(IngestError::Utf16 {
+            path: path.to_path_buf(),
+        });
+    }
+    let content = line.strip_suffix(b"\n").unwrap_or(&line);
+    let content = content.strip_suffix(b"\r").unwrap_or(content);
+    if content.contains(&b'\r') {
+        return Err(IngestError::CrLineEnds {
+            path: path.to_path_buf(),
+        });
+    }
+    if line.len() > MAX_LINE_BYTES {
+        return Err(IngestError::HeaderTooLong {
+            path: path.to_path_buf(),
+            limit: MAX_LINE_BYTES,
+            expected,
+        });
+    }
     let bytes = line.len() as u64;
-    let text = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&line);
+    let text = content.strip_prefix(b"\xef\xbb\xbf").unwrap_or(content);
     let found: Vec<String> = csv::ReaderBuilder::new()
         .has_headers(false)
         .from_reader(text)
@@ -168,7 +213,8 @@ pub fn read_header(path: &Path) -> Result<Header, IngestError> {
                 return Err(IngestError::BadHeader {
                     path: path.to_path_buf(),
                     expected,
-                    found: found.join(", "),
+                    found: header_preview(&found),
+                    hint: header_hint(&found),
                 });
             }
         }
@@ -178,6 +224,35 @@ pub fn read_header(path: &Path) -> Result<Header, IngestError> {
         bytes,
         lines: 1,
     })
+}
+
+/// The found column names as an error quotes them: the first few, each short and escaped.
+fn header_preview(found: &[String]) -> String {
+    const SHOWN: usize = 12;
+    let mut names: Vec<String> = found
+        .iter()
+        .take(SHOWN)
+        .map(|n| preview(n).escape_debug().to_string())
+        .collect();
+    if found.len() > SHOWN {
+        names.push(format!("… {} more", found.len() - SHOWN));
+    }
+    names.join(", ")
+}
+
+/// What to do about a wrong header: a delimiter that is not a comma is the usual cause.
+fn header_hint(found: &[String]) -> String {
+    if let [only] = found {
+        for (sep, name) in [(';', "semicolons"), ('\t', "tabs"), ('|', "pipes")] {
+            let parts: Vec<&str> = only.split(sep).map(str::trim).collect();
+            if parts.len() > 1 && INPUT_COLUMNS.iter().all(|c| parts.contains(c)) {
+                return format!(
+                    "the columns look separated by {name}: heymax reads comma-separated files, so convert the file to commas (quoting fields that hold a comma)"
+                );
+            }
+        }
+    }
+    "fix the header line and run again".into()
 }
 
 /// Parses every file in order and hands each piece to `sink`. All headers are checked
@@ -210,15 +285,19 @@ pub fn ingest<E: From<IngestError>>(
         let mut blocks = BlockReader::new(file.take(u64::MAX), options.block_size);
         let mut line_base = header.lines; // lines before the current piece
         while let Some(block) = blocks.next_block().map_err(io)? {
-            let pieces = split_block(&block, options.threads);
-            let parsed = pieces
-                .par_iter()
-                .map(|p| parse_piece(p, &header.order))
-                .collect::<PolarsResult<Vec<_>>>()
-                .map_err(|source| IngestError::Frame {
-                    path: path.clone(),
-                    source,
-                })?;
+            let parsed = match &block {
+                Block::Lines(lines) => split_block(lines, options.threads)
+                    .par_iter()
+                    .map(|p| parse_piece(p, &header.order))
+                    .collect::<PolarsResult<Vec<_>>>(),
+                Block::Overlong { prefix, bytes } => {
+                    overlong_piece(prefix, *bytes).map(|p| vec![p])
+                }
+            }
+            .map_err(|source| IngestError::Frame {
+                path: path.clone(),
+                source,
+            })?;
             for piece in parsed {
                 stats.records += piece.records;
                 stats.quarantined += piece.quarantine.len() as u64;
@@ -239,7 +318,10 @@ pub fn ingest<E: From<IngestError>>(
                     quarantine,
                 })?;
             }
-            progress.inc(block.len() as u64);
+            progress.inc(match &block {
+                Block::Lines(lines) => lines.len() as u64,
+                Block::Overlong { bytes, .. } => *bytes,
+            });
         }
     }
     stats.good = stats.records - stats.quarantined;
@@ -251,19 +333,30 @@ pub fn ingest<E: From<IngestError>>(
 
 fn parse_piece(piece: &[u8], order: &[usize; 8]) -> PolarsResult<ParsedPiece> {
     let mut builder = ChunkBuilder::with_capacity(piece.len() / 64 + 16);
-    let mut line = 1u64;
-    for (record, lines) in Records::new(piece) {
+    let mut line = 0u64;
+    for record in Records::new(piece) {
+        line += 1;
         if record.is_empty() {
             builder.blank_lines += 1;
-        } else {
-            row::with_fields(record, |fields| match row::parse_row(fields, order) {
-                Ok(r) => builder.push(&r),
-                Err(reason) => builder.reject(line, record, reason),
-            });
+            continue;
         }
-        line += lines;
+        let parsed = row::with_fields(record, |fields| {
+            row::parse_row(fields, order).map(|r| builder.push(&r))
+        });
+        if let Err(reason) = parsed.and_then(|r| r) {
+            builder.reject(line, record, reason);
+        }
     }
-    builder.finish(line - 1)
+    builder.finish(line)
+}
+
+/// The one-line piece of a line too long to read: quarantined with its first bytes.
+fn overlong_piece(prefix: &[u8], bytes: u64) -> PolarsResult<ParsedPiece> {
+    let mut builder = ChunkBuilder::with_capacity(0);
+    let mut raw = prefix.to_vec();
+    raw.extend_from_slice("…".as_bytes());
+    builder.reject(1, &raw, Reason::LineTooLong { bytes });
+    builder.finish(1)
 }
 
 #[cfg(test)]
@@ -311,18 +404,161 @@ mod tests {
         let file = write(dir.path(), "a.csv", &body);
         for block in [8, 64, 1 << 20] {
             let (stats, pieces) = run(std::slice::from_ref(&file), block);
-            assert_eq!(stats.records, 6, "block {block}");
-            assert_eq!(stats.good, 3);
-            assert_eq!(stats.quarantined, 3);
+            assert_eq!(stats.records, 7, "block {block}");
+            assert_eq!(stats.good, 2);
+            assert_eq!(stats.quarantined, 5);
             assert_eq!(stats.blank_lines, 1);
             let q: Vec<_> = pieces.iter().flat_map(|p| p.quarantine.clone()).collect();
             let lines: Vec<u64> = q.iter().map(|r| r.line).collect();
-            assert_eq!(lines, vec![3, 7, 8], "block {block}");
+            // A quoted line break is two lines, each with an unbalanced quote.
+            assert_eq!(lines, vec![3, 5, 6, 7, 8], "block {block}");
             assert!(q[0].reason.contains("unknown event_type \"poke\""));
-            assert!(q[1].reason.contains("invalid UTF-8 in user_id"));
-            assert_eq!(q[2].raw, "2025-03-08 10:00:00,u_5,share");
+            assert!(q[1].reason.contains("unbalanced double quote"));
+            assert!(q[2].reason.contains("unbalanced double quote"));
+            assert!(q[3].reason.contains("invalid UTF-8 in user_id"));
+            assert_eq!(q[4].raw, "2025-03-08 10:00:00,u_5,share");
             let rows: usize = pieces.iter().map(|p| p.events.height()).sum();
-            assert_eq!(rows, 3);
+            assert_eq!(rows, 2);
+        }
+    }
+
+    /// Physical lines of `body` (the text after the header): segments ended by `\n`, and a
+    /// last one without it if it is not empty.
+    fn physical_lines(body: &[u8]) -> u64 {
+        let ends = memchr::memchr_iter(b'\n', body).count() as u64;
+        ends + u64::from(!body.is_empty() && !body.ends_with(b"\n"))
+    }
+
+    fn mutated_line() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let good = (
+            0u32..30,
+            prop::sample::select(vec![
+                "miles_earned",
+                "like",
+                "share",
+                "reward_search",
+                "miles_redeemed",
+            ]),
+        )
+            .prop_map(|(u, t)| {
+                format!("2025-03-07 20:45:15,u_{u},{t},dining,1.5,web,organic,SG").into_bytes()
+            });
+        let hostile = prop::sample::select(vec![
+            b'"', b',', b'\0', b'\r', b'\n', 0xff, 0xc3, b'\t', b'x', b' ',
+        ]);
+        prop_oneof![
+            4 => good.clone(),
+            4 => (good, prop::collection::vec((any::<prop::sample::Index>(), hostile, any::<bool>()), 1..4))
+                .prop_map(|(mut line, edits)| {
+                    for (at, byte, insert) in edits {
+                        let i = at.index(line.len() + 1);
+                        if insert || i == line.len() {
+                            line.insert(i, byte);
+                        } else {
+                            line[i] = byte;
+                        }
+                    }
+                    line
+                }),
+            1 => prop::collection::vec(any::<u8>(), 0..200),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+        /// Every physical line is loaded, quarantined (once, with its own number) or blank,
+        /// whatever the bytes and wherever blocks are cut; nothing panics.
+        #[test]
+        fn every_line_is_loaded_quarantined_or_blank(
+            lines in proptest::collection::vec(mutated_line(), 0..40),
+            trailing_newline: bool,
+            block in 1usize..400,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut body = lines.join(&b'\n');
+            if trailing_newline {
+                body.push(b'\n');
+            }
+            let mut content = HEADER.as_bytes().to_vec();
+            content.extend_from_slice(&body);
+            let file = write(dir.path(), "p.csv", &content);
+            let mut pieces = Vec::new();
+            let options = IngestOptions { block_size: block, threads: 2 };
+            let got = ingest::<IngestError>(
+                std::slice::from_ref(&file),
+                &options,
+                &indicatif::ProgressBar::hidden(),
+                |p| {
+                    pieces.push(p);
+                    Ok(())
+                },
+            );
+            let expected = physical_lines(&body);
+            match got {
+                Ok(stats) => {
+                    proptest::prop_assert_eq!(stats.good + stats.quarantined + stats.blank_lines, expected);
+                    let rows: u64 = pieces.iter().map(|p| p.events.height() as u64).sum();
+                    proptest::prop_assert_eq!(rows, stats.good);
+                    let q: Vec<u64> = pieces.iter().flat_map(|p| p.quarantine.iter().map(|r| r.line)).collect();
+                    proptest::prop_assert_eq!(q.len() as u64, stats.quarantined);
+                    proptest::prop_assert!(q.windows(2).all(|w| w[0] < w[1]), "{:?}", q);
+                    proptest::prop_assert!(q.iter().all(|&l| (2..=expected + 1).contains(&l)), "{:?}", q);
+                    for p in &pieces {
+                        for r in &p.quarantine {
+                            proptest::prop_assert!(!r.raw.contains('\0'));
+                            proptest::prop_assert!(r.reason.len() < 300, "{}", r.reason);
+                        }
+                    }
+                }
+                // Only a body with no record at all (blank lines only) is refused.
+                Err(e) => {
+                    proptest::prop_assert!(matches!(e, IngestError::NoEvents(_)), "{}", e);
+                    proptest::prop_assert!(pieces.iter().all(|p| p.events.height() == 0 && p.quarantine.is_empty()));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_stray_quote_costs_its_own_line_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut body = HEADER.as_bytes().to_vec();
+        body.extend_from_slice(b"2025-03-07 20:45:15,u_0,like,,,\"web,organic,SG\n");
+        for i in 1..=200 {
+            body.extend_from_slice(
+                format!("2025-03-07 20:45:15,u_{i},like,,,web,organic,SG\n").as_bytes(),
+            );
+        }
+        let file = write(dir.path(), "a.csv", &body);
+        for block in [64, 1 << 20] {
+            let (stats, pieces) = run(std::slice::from_ref(&file), block);
+            assert_eq!((stats.good, stats.quarantined), (200, 1), "block {block}");
+            let q: Vec<_> = pieces.iter().flat_map(|p| p.quarantine.clone()).collect();
+            assert_eq!(q[0].line, 2);
+        }
+    }
+
+    #[test]
+    fn an_overlong_line_is_quarantined_with_its_number_and_a_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut body = HEADER.as_bytes().to_vec();
+        body.extend_from_slice(b"2025-03-07 20:45:15,u_1,like,,,web,organic,SG\n");
+        body.extend_from_slice(b"2025-03-07 20:45:15,u_2,like,,,web,organic,\"");
+        body.extend(std::iter::repeat_n(b'A', 3 * MAX_LINE_BYTES));
+        body.extend_from_slice(b"\"\n2025-03-07 20:45:15,u_3,like,,,web,organic,SG\n");
+        let file = write(dir.path(), "a.csv", &body);
+        for block in [1024, 1 << 20] {
+            let (stats, pieces) = run(std::slice::from_ref(&file), block);
+            assert_eq!((stats.good, stats.quarantined), (2, 1), "block {block}");
+            let q: Vec<_> = pieces.iter().flat_map(|p| p.quarantine.clone()).collect();
+            assert_eq!(q[0].line, 3);
+            assert!(
+                q[0].reason.contains("longer than the limit"),
+                "{}",
+                q[0].reason
+            );
+            assert!(q[0].raw.len() <= chunk::RAW_LIMIT + 3, "{}", q[0].raw.len());
         }
     }
 
@@ -341,6 +577,28 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("found [time, user]"), "{err}");
+        let semi = write(dir.path(), "semi.csv", HEADER.replace(',', ";").as_bytes());
+        let err = read_header(&semi).unwrap_err().to_string();
+        assert!(err.contains("separated by semicolons"), "{err}");
+        let mut utf16 = vec![0xff, 0xfe];
+        for b in HEADER.bytes() {
+            utf16.extend_from_slice(&[b, 0]);
+        }
+        let err = read_header(&write(dir.path(), "u16.csv", &utf16)).unwrap_err();
+        assert!(matches!(err, IngestError::Utf16 { .. }), "{err}");
+        let cr = format!(
+            "{}\r2025-03-07 20:45:15,u_1,like,,,web,organic,SG\r",
+            HEADER.trim_end()
+        );
+        let err = read_header(&write(dir.path(), "cr.csv", cr.as_bytes())).unwrap_err();
+        assert!(matches!(err, IngestError::CrLineEnds { .. }), "{err}");
+        // A huge header is neither read whole nor echoed.
+        let huge = write(dir.path(), "huge.csv", &vec![b'h'; 50 << 20]);
+        let err = read_header(&huge).unwrap_err().to_string();
+        assert!(err.len() < 500, "{} bytes", err.len());
+        let wide = write(dir.path(), "wide.csv", "x".repeat(60_000).as_bytes());
+        let err = read_header(&wide).unwrap_err().to_string();
+        assert!(err.len() < 500, "{} bytes", err.len());
         let shuffled = write(
             dir.path(),
             "shuffled.csv",
