@@ -91,6 +91,10 @@ pub struct ServeArgs {
     /// Seconds between two looks at the inbox.
     #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
     pub poll: f64,
+    /// Take a watched file only once its `<name>.done` marker exists, never on --settle
+    /// alone: for writers that may pause longer than --settle.
+    #[arg(long, requires = "watch")]
+    pub require_done: bool,
     /// Run the pipeline on --input on a schedule: a cron expression in UTC, e.g.
     /// "0 * * * *" (hourly) or "*/10 * * * * *" (every 10 seconds, six fields).
     #[arg(long, value_name = "CRON")]

@@ -34,6 +34,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
             inbox: inbox.clone(),
             poll: seconds("--poll", args.poll)?,
             settle: seconds("--settle", args.settle)?,
+            require_done: args.require_done,
         })?),
         None => None,
     };

@@ -8,6 +8,7 @@ mod orchestrator;
 mod postgres;
 mod properties;
 mod seed;
+mod sensor;
 mod util;
 mod web;
 mod workflow;
