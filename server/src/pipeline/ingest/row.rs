@@ -384,7 +384,7 @@ mod tests {
             }
         );
         for (line, byte) in [
-            ("2025-05-04 09:50:20,u\01,share,,,web,organic,TH", 0u8),
+            ("2025-05-04 09:50:20,u\x00_1,share,,,web,organic,TH", 0u8),
             ("2025-05-04 09:50:20,u_1,share,,,web\t,organic,TH", 9),
             ("2025-05-04 09:50:20,u_1,share,,,web,organic,T\rH", 13),
             ("2025-05-04 09:50:20,u_1,share,,,web,organic,TH\u{7f}", 0x7f),
