@@ -498,3 +498,55 @@ fn serve_and_export_read_the_marts_from_postgres() {
     let page = |root: &Path| std::fs::read_to_string(root.join("growth/index.html")).unwrap();
     assert_eq!(page(&from_pg), page(&from_files));
 }
+
+/// Issue 15 #9: a NUL byte in a field is quarantined by its line, never sent to
+/// PostgreSQL (whose text cannot hold NUL, so one such value used to fail the batch on
+/// every retry); the rest of the batch commits.
+#[test]
+fn a_nul_byte_is_quarantined_and_the_batch_commits() {
+    let Some(url) = database("heymax_nul") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut body = HEADER.as_bytes().to_vec();
+    body.extend_from_slice(b"2025-06-01 10:00:00,u_1,like,,,ios,tiktok,SG\n");
+    body.extend_from_slice(b"2025-06-01 10:00:00,u_2,like,,,ios,tik\0tok,SG\n");
+    body.extend_from_slice(b"2025-06-02 10:00:00,u_3,share,,,ios,tiktok,S\0G\n");
+    let input = dir.path().join("nul.csv");
+    std::fs::write(&input, body).unwrap();
+    ok(&heymax(&[
+        "--quiet",
+        "run",
+        "--max-quarantine",
+        "100",
+        "--retries",
+        "0",
+        "--input",
+        p(&input),
+        "--warehouse",
+        &url,
+    ]));
+    let mut client = sql(&url);
+    let rows = client
+        .query(
+            "SELECT line_number::bigint, raw, reason FROM quarantine.rows ORDER BY line_number",
+            &[],
+        )
+        .unwrap();
+    let got: Vec<(i64, String, String)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!((got[0].0, got[1].0), (3, 4));
+    assert!(got[0].1.contains("tik\u{2400}tok"), "{got:?}");
+    assert!(
+        got[0].2.contains("control character 0x00 in utm_source"),
+        "{got:?}"
+    );
+    let gold: i64 = client
+        .query_one("SELECT count(*) FROM gold.fact_events", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(gold, 1);
+}
