@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Builds the browser bundle into dist/: the app's `hydrate` bin for wasm32, wasm-bindgen
+(the exact version in Cargo.lock), wasm-opt -Oz, content-hashed file names with SRI
+hashes, precompressed .gz copies, and dist/index.html whose <head> the server puts into
+every page (with /__heymax_base__/ replaced by the site's base path).
+
+This replaces trunk: trunk did only these steps for heymax, and installing it from source
+took about 5 minutes of a fresh machine's first run (issue 19). The output has the same
+shape as trunk's, so the server and the static export read it unchanged.
+
+Usage: scripts/bundle.py [--skip-cargo]   (CARGO_TARGET_DIR as in scripts/env.sh)
+"""
+
+import base64
+import gzip
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+DIST = ROOT / "dist"
+BASE = "/__heymax_base__/"  # the server's placeholder (server/src/web/shell.rs)
+PLOTLY = ROOT / "node_modules/plotly.js-dist-min/plotly.min.js"
+
+
+def run(*args):
+    print("+", " ".join(str(a) for a in args), file=sys.stderr, flush=True)
+    subprocess.run([str(a) for a in args], check=True, cwd=ROOT)
+
+
+def short_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def sri(data: bytes) -> str:
+    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+
+
+def main() -> None:
+    if not PLOTLY.is_file():
+        sys.exit(f"{PLOTLY} is missing: run `npm ci` (scripts/setup.sh does)")
+    if "--skip-cargo" not in sys.argv:
+        run("cargo", "build", "--locked", "--profile", "wasm-release",
+            "--target", "wasm32-unknown-unknown", "-p", "heymax-app",
+            "--bin", "hydrate", "--features", "hydrate")
+    wasm = TARGET / "wasm32-unknown-unknown/wasm-release/hydrate.wasm"
+    staging = DIST.with_name("dist.new")
+    shutil.rmtree(staging, ignore_errors=True)
+    bindgen = staging / ".bindgen"
+    run("wasm-bindgen", "--target", "web", "--no-typescript",
+        "--out-dir", bindgen, "--out-name", "hydrate", wasm)
+    if (bindgen / "snippets").exists():
+        sys.exit("wasm-bindgen wrote snippets/: bundle.py does not copy them yet")
+    run("wasm-opt", f"--output={bindgen / 'opt.wasm'}", "-Oz", bindgen / "hydrate_bg.wasm")
+
+    js = (bindgen / "hydrate.js").read_bytes()
+    wasm_bytes = (bindgen / "opt.wasm").read_bytes()
+    css = (ROOT / "style/app.css").read_bytes()
+    icon = (ROOT / "public/favicon.svg").read_bytes()
+    h = short_hash(js + wasm_bytes)
+    files = {
+        f"hydrate-{h}.js": js,
+        f"hydrate-{h}_bg.wasm": wasm_bytes,
+        f"app-{short_hash(css)}.css": css,
+        f"favicon-{short_hash(icon)}.svg": icon,
+        "plotly.min.js": PLOTLY.read_bytes(),
+    }
+    shutil.rmtree(bindgen)
+    for name, data in files.items():
+        (staging / name).write_bytes(data)
+        if name.endswith((".js", ".wasm", ".css")):
+            # mtime 0: the same bytes give the same .gz, so rebuilds are reproducible.
+            with open(staging / f"{name}.gz", "wb") as out:
+                with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=9, mtime=0, filename="") as z:
+                    z.write(data)
+    js_name, wasm_name, css_name, icon_name = list(files)[:4]
+    head = f"""<script type="module">
+import init from '{BASE}{js_name}';
+await init({{ module_or_path: '{BASE}{wasm_name}' }});
+</script>
+    <link rel="stylesheet" href="{BASE}{css_name}" integrity="{sri(css)}"/>
+    <link rel="icon" href="{BASE}{icon_name}" integrity="{sri(icon)}"/>
+    <!-- Plotly.js loads async: it never blocks first paint or hydration; charts wait for it. -->
+    <script id="plotly-js" async src="{BASE}plotly.min.js"></script>
+    <link rel="modulepreload" href="{BASE}{js_name}" crossorigin="anonymous" integrity="{sri(js)}"><link rel="preload" href="{BASE}{wasm_name}" crossorigin="anonymous" integrity="{sri(wasm_bytes)}" as="fetch" type="application/wasm">"""
+    (staging / "index.html").write_text(f"""<!DOCTYPE html>
+<!-- Written by scripts/bundle.py. Only the head element is used: the server (and the static export) copy
+     it into every server-rendered page, with __heymax_base__ replaced by the site's base path. -->
+<html lang="en">
+  <head>
+    {head}
+  </head>
+  <body></body>
+</html>
+""")
+    # Swap in whole, so a failed build leaves the previous bundle.
+    old = DIST.with_name("dist.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if DIST.exists():
+        DIST.rename(old)
+    staging.rename(DIST)
+    shutil.rmtree(old, ignore_errors=True)
+    for name, data in files.items():
+        print(f"  dist/{name:<36} {len(data):>10,} bytes", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
