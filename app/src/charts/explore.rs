@@ -9,6 +9,7 @@ use plotly::{Bar, Plot, Scatter};
 use super::{base_layout, colors, config};
 use crate::charts::growth::{date_axis, hover_line};
 use crate::data::explore::{Axis as Side, Joined, Mark, Unit};
+use crate::data::format;
 
 pub fn figure(joined: &Joined) -> String {
     let mut plot = Plot::new();
@@ -30,7 +31,7 @@ pub fn figure(joined: &Joined) -> String {
                     .collect();
                 plot.add_trace(
                     Bar::new(joined.x.clone(), s.values.clone())
-                        .name(s.spec.label())
+                        .name(format::plotly_text(&s.spec.label()))
                         .y_axis(axis)
                         .marker(Marker::new().color_array(fill))
                         .hover_template_array(hover),
@@ -38,7 +39,7 @@ pub fn figure(joined: &Joined) -> String {
             }
             Mark::Line => plot.add_trace(
                 Scatter::new(joined.x.clone(), s.values.clone())
-                    .name(s.spec.label())
+                    .name(format::plotly_text(&s.spec.label()))
                     .y_axis(axis)
                     .mode(Mode::LinesMarkers)
                     .connect_gaps(false)
@@ -53,7 +54,7 @@ pub fn figure(joined: &Joined) -> String {
             .series
             .iter()
             .filter(|s| s.spec.axis == side)
-            .map(|s| s.spec.label())
+            .map(|s| format::plotly_text(&s.spec.label()))
             .collect();
         names.join(", ")
     };
@@ -97,4 +98,39 @@ pub fn figure(joined: &Joined) -> String {
     plot.set_layout(layout);
     plot.set_configuration(config());
     plot.to_json()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::charts::hostile;
+    use crate::data::explore::{Agg, Column, JoinedSeries, SeriesSpec};
+
+    #[test]
+    fn series_names_and_axis_titles_escape_markup() {
+        let series = hostile::TEXTS
+            .iter()
+            .zip([Side::Left, Side::Right, Side::Left])
+            .zip([Mark::Bar, Mark::Line, Mark::Line])
+            .map(|((t, axis), mark)| JoinedSeries {
+                spec: SeriesSpec {
+                    column: Column {
+                        key: "growth.new_users".into(),
+                        label: t.to_string(),
+                        unit: Unit::Count,
+                    },
+                    agg: Agg::Sum,
+                    mark,
+                    axis,
+                },
+                values: vec![Some(1.0)],
+            })
+            .collect();
+        let joined = Joined {
+            x: vec!["2025-03-03".into()],
+            complete: vec![true],
+            series,
+        };
+        hostile::assert_escaped(&figure(&joined));
+    }
 }

@@ -15,12 +15,14 @@ use crate::data::format;
 use crate::data::growth::Period;
 use crate::marts::Grain;
 
-/// The tooltip line of one series at one period.
+/// The tooltip line of one series at one period (both texts escaped here: the explorer's
+/// series names come from its catalog, not from this file).
 pub fn hover_line(series: &str, value: &str, complete: bool) -> String {
     let suffix = if complete { "" } else { " (incomplete)" };
     format!(
-        "{series}: {}{suffix}<extra></extra>",
-        format::hover_escape(value)
+        "{}: {}{suffix}<extra></extra>",
+        format::plotly_text(series),
+        format::plotly_text(value)
     )
 }
 
@@ -244,6 +246,14 @@ mod tests {
         assert_eq!(
             hover_line("Active", "1,234", false),
             "Active: 1,234 (incomplete)<extra></extra>"
+        );
+    }
+
+    #[test]
+    fn tooltip_lines_escape_the_series_name_and_value() {
+        assert_eq!(
+            hover_line("<b>x</b>", "%{y}", true),
+            "&lt;b&gt;x&lt;/b&gt;: &#37;{y}<extra></extra>"
         );
     }
 

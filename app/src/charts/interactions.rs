@@ -71,11 +71,11 @@ pub fn sankey(flows: &[InteractionRow]) -> String {
         value.push(f.interactions);
         hover.push(format!(
             "{} → {}: {} interactions<br>{} of {}<br>{} users · {} miles",
-            format::hover_escape(&f.event_type),
-            format::hover_escape(category(f)),
+            format::plotly_text(&f.event_type),
+            format::plotly_text(category(f)),
             format::count(f.interactions as i64),
             format::share(f.share),
-            format::hover_escape(&f.event_type),
+            format::plotly_text(&f.event_type),
             format::count(f.users as i64),
             format::number(f.miles)
         ));
@@ -87,12 +87,16 @@ pub fn sankey(flows: &[InteractionRow]) -> String {
         .iter()
         .map(|s| colors::faded(colors::SERIES[*s % colors::SERIES.len()], 0.35))
         .collect();
+    let shown: Vec<String> = labels
+        .iter()
+        .map(|l| format::plotly_text(l.trim_end()))
+        .collect();
     let mut plot = Plot::new();
     plot.add_trace(
         plotly::Sankey::new()
             .node(
                 Node::new()
-                    .label(labels.iter().map(|l| l.trim_end()).collect())
+                    .label(shown.iter().map(String::as_str).collect())
                     .pad(18)
                     .thickness(18)
                     .color_array(node_colors),
@@ -159,6 +163,22 @@ mod tests {
         let sg = flows(&rows, |c| c == "SG");
         assert_eq!(sg.len(), 2);
         assert_eq!(sg[0].share, 0.25);
+    }
+
+    #[test]
+    fn the_sankey_escapes_markup_in_labels_and_tooltips() {
+        use crate::charts::hostile;
+        let rows: Vec<InteractionRow> = hostile::TEXTS
+            .iter()
+            .map(|t| row(t, t, Some(t), 1))
+            .collect();
+        let figure = sankey(&flows(&rows, |_| true));
+        hostile::assert_escaped(&figure);
+        let json: serde_json::Value = serde_json::from_str(&figure).unwrap();
+        assert_eq!(
+            json["data"][0]["node"]["label"][0],
+            "&lt;a href=\"https://example.com/\"&gt;x&lt;/a&gt;"
+        );
     }
 
     #[test]

@@ -3,6 +3,10 @@
 //! chart with its table and CSV download. Every combined chart shares one x axis with
 //! unified hover, and every trace carries a per-point hover template with its value already
 //! formatted, so the tooltip lists each series once, with its own value.
+//!
+//! Plotly renders pseudo-HTML (links, bold, styled spans) in every text it draws, so every
+//! string that comes from the data reaches a figure through `format::plotly_text`, and
+//! `plot.rs` decodes the names Plotly reports back.
 
 pub mod card;
 pub mod explore;
@@ -78,4 +82,26 @@ pub fn with_trace_fields(plot: &plotly::Plot, trace: usize, fields: serde_json::
         target.extend(fields);
     }
     figure.to_string()
+}
+
+/// Test helpers: hostile text from the data, and a check that none of it stays markup.
+#[cfg(test)]
+pub mod hostile {
+    /// A live link, bold text and a span that would cover the page (issue 15, item 7).
+    pub const TEXTS: [&str; 3] = [
+        r#"<a href="https://example.com/">x</a>"#,
+        "<b>bold</b>",
+        r#"<span style="position:fixed;inset:0;background:red">cover</span>"#,
+    ];
+
+    /// Panics if a figure's JSON has any of `TEXTS`' tags unescaped, or lacks their
+    /// escaped form (which shows the text did reach the figure).
+    pub fn assert_escaped(figure: &str) {
+        for tag in ["<a ", "<a>", "</a>", "<b>", "</b>", "<span", "</span>"] {
+            assert!(!figure.contains(tag), "raw {tag} in {figure}");
+        }
+        for escaped in ["&lt;a href=", "&lt;b&gt;bold&lt;/b&gt;", "&lt;span style="] {
+            assert!(figure.contains(escaped), "no {escaped} in {figure}");
+        }
+    }
 }

@@ -13,7 +13,7 @@ use leptos::prelude::*;
 /// What the user picked on a chart.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PlotEvent {
-    /// A point: its trace's name, x and y (as Plotly reports them, in text), and the
+    /// A point: its trace's name, x and y (in text, unescaped), and the
     /// pointer's height in y-axis units. With a unified hover every trace at that x is
     /// reported and the first is not the one under the pointer: `pointer_y` tells which.
     Click {
@@ -113,6 +113,12 @@ mod browser {
             .unwrap_or_default()
     }
 
+    /// A name, label or category as the data has it: Plotly reports the escaped text the
+    /// figure gave it (`format::plotly_text`), and pages match these against data.
+    fn label(v: &JsValue) -> String {
+        crate::data::format::plotly_text_decode(&text(v))
+    }
+
     /// The mouse event's height in the units of the chart's y axis (Plotly's axis object
     /// converts pixels: `p2l` from the plot area's top).
     fn pointer_y(gd: &JsValue, mouse: &JsValue) -> Option<f64> {
@@ -167,14 +173,14 @@ mod browser {
                 return;
             }
             on_event.run(PlotEvent::Click {
-                trace: text(&get(&get(&point, "data"), "name")),
-                x: text(&get(&point, "x")),
-                y: text(&get(&point, "y")),
+                trace: label(&get(&get(&point, "data"), "name")),
+                x: label(&get(&point, "x")),
+                y: label(&get(&point, "y")),
                 pointer_y: pointer_y(&gd_for_click, &get(&ev, "event")),
                 link: {
                     let (source, target) = (get(&point, "source"), get(&point, "target"));
                     (!source.is_undefined() && !target.is_undefined())
-                        .then(|| (text(&get(&source, "label")), text(&get(&target, "label"))))
+                        .then(|| (label(&get(&source, "label")), label(&get(&target, "label"))))
                 },
             });
         });
@@ -199,7 +205,7 @@ mod browser {
             let trace =
                 js_sys::Reflect::get_u32(&get(&ev, "data"), n as u32).unwrap_or(JsValue::UNDEFINED);
             on_event.run(PlotEvent::Legend {
-                trace: text(&get(&trace, "name")),
+                trace: label(&get(&trace, "name")),
             });
             JsValue::FALSE
         });

@@ -36,7 +36,13 @@ pub fn heatmap(cohorts: &[Cohort]) -> String {
     let ordered: Vec<&Cohort> = cohorts.iter().rev().collect();
     let y: Vec<String> = ordered
         .iter()
-        .map(|c| format!("{} (n={})", c.date, format::count(c.size as i64)))
+        .map(|c| {
+            format!(
+                "{} (n={})",
+                format::plotly_text(&c.date),
+                format::count(c.size as i64)
+            )
+        })
         .collect();
     let rates: Vec<Vec<Option<f64>>> = ordered
         .iter()
@@ -54,7 +60,7 @@ pub fn heatmap(cohorts: &[Cohort]) -> String {
         .iter()
         .map(|c| {
             (0..x.len())
-                .map(|i| format::hover_escape(&cell_hover(c, i)))
+                .map(|i| format::plotly_text(&cell_hover(c, i)))
                 .collect()
         })
         .collect();
@@ -143,14 +149,14 @@ pub fn curves(curves: &[Curve]) -> String {
             .map(|d| {
                 format!(
                     "{}: {}<extra></extra>",
-                    format::hover_escape(&curve.name),
-                    format::hover_escape(d)
+                    format::plotly_text(&curve.name),
+                    format::plotly_text(d)
                 )
             })
             .collect();
         plot.add_trace(
             Scatter::new(x.clone(), curve.rates.clone())
-                .name(&curve.name)
+                .name(format::plotly_text(&curve.name))
                 .mode(Mode::LinesMarkers)
                 .line(Line::new().color(color).width(2.))
                 .marker(Marker::new().color(color).size(6))
@@ -168,4 +174,40 @@ pub fn curves(curves: &[Curve]) -> String {
     );
     plot.set_configuration(config());
     plot.to_json()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::charts::hostile;
+
+    #[test]
+    fn curve_names_and_tooltips_escape_markup() {
+        let lines: Vec<Curve> = hostile::TEXTS
+            .iter()
+            .map(|t| Curve {
+                name: t.to_string(),
+                rates: vec![Some(50.0); RETENTION_DAYS.len()],
+                detail: vec![t.to_string(); RETENTION_DAYS.len()],
+            })
+            .collect();
+        let figure = curves(&lines);
+        hostile::assert_escaped(&figure);
+        let json: serde_json::Value = serde_json::from_str(&figure).unwrap();
+        assert_eq!(json["data"][1]["name"], "&lt;b&gt;bold&lt;/b&gt;");
+    }
+
+    #[test]
+    fn heatmap_labels_escape_markup() {
+        let cohorts: Vec<Cohort> = hostile::TEXTS
+            .iter()
+            .map(|t| Cohort {
+                date: t.to_string(),
+                size: 10,
+                retained: [Some(10), Some(5), None, None, None, None],
+                observed_size: [10; 6],
+            })
+            .collect();
+        hostile::assert_escaped(&heatmap(&cohorts));
+    }
 }

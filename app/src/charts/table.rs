@@ -26,10 +26,17 @@ impl TableData {
         self.raw.push(raw);
     }
 
-    /// RFC 4180 CSV of the raw cells, header first.
+    /// RFC 4180 CSV of the raw cells, header first. A cell a spreadsheet would run as a
+    /// formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a `'`
+    /// in front and is quoted, as OWASP's CSV-injection guidance says; numbers such as
+    /// `-12.5` stay as they are, so they still read as numbers.
     pub fn csv(&self) -> String {
         fn field(text: &str) -> String {
-            if text.contains([',', '"', '\n', '\r']) {
+            let formula = text.starts_with(['=', '+', '-', '@', '\t', '\r'])
+                && !text.parse::<f64>().is_ok_and(f64::is_finite);
+            if formula {
+                format!("\"'{}\"", text.replace('"', "\"\""))
+            } else if text.contains([',', '"', '\n', '\r']) {
                 format!("\"{}\"", text.replace('"', "\"\""))
             } else {
                 text.to_string()
@@ -96,6 +103,48 @@ mod tests {
         assert!(
             t.csv_href()
                 .starts_with("data:text/csv;charset=utf-8,period%2Cnote%0A2025-03-07%2C")
+        );
+    }
+
+    #[test]
+    fn csv_neutralises_formula_prefixes_but_keeps_negative_numbers() {
+        let mut t = TableData::new(&["cell"]);
+        for cell in [
+            "=HYPERLINK(\"https://example.com/\",\"x\")",
+            "+1+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tcmd",
+            "\rcmd",
+            "-inf",
+            "-",
+            "-12.5",
+            "+3",
+            "-1e3",
+            "a=b",
+        ] {
+            t.push(vec![(cell.into(), cell.into())]);
+        }
+        let csv = t.csv();
+        let lines: Vec<&str> = csv.split('\n').collect();
+        assert_eq!(
+            lines,
+            [
+                "cell",
+                "\"'=HYPERLINK(\"\"https://example.com/\"\",\"\"x\"\")\"",
+                "\"'+1+1\"",
+                "\"'-2+3\"",
+                "\"'@SUM(A1)\"",
+                "\"'\tcmd\"",
+                "\"'\rcmd\"",
+                "\"'-inf\"",
+                "\"'-\"",
+                "-12.5",
+                "+3",
+                "-1e3",
+                "a=b",
+                "",
+            ]
         );
     }
 }

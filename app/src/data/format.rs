@@ -89,10 +89,52 @@ pub fn signed_percent(pct: f64) -> String {
     }
 }
 
-/// Makes text safe inside a Plotly hover template, which reads `%{...}` as a placeholder
-/// and renders HTML tags: a zero-width space breaks `%{`, tags are escaped.
-pub fn hover_escape(text: &str) -> String {
-    text.replace('<', "&lt;").replace("%{", "%\u{200b}{")
+/// Data-derived text as Plotly must get it, wherever it shows text (trace names in the
+/// legend, Sankey labels, category ticks, titles, hover templates and the `customdata` they
+/// show). Plotly renders its pseudo-HTML (`<a href>`, `<b>`, `<span style>`, `<br>`...) in
+/// all of those, so a category `<a href=...>` would become a live link; it decodes
+/// `&lt;` `&gt;` `&amp;` and numeric entities after parsing tags, so escaping `&`, `<`, `>`
+/// shows the text as written. `%{` is written `&#37;{` so a hover template does not read it
+/// as a placeholder (substitution runs before entities are decoded). `"` needs nothing:
+/// with no `<` left, the text can never be inside a tag's attribute.
+pub fn plotly_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '%' if chars.peek() == Some(&'{') => out.push_str("&#37;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The inverse of [`plotly_text`], for the names Plotly hands back in click and legend
+/// events (they are the escaped strings we gave it, and the pages match them against data).
+pub fn plotly_text_decode(text: &str) -> String {
+    const ENTITIES: [(&str, char); 4] =
+        [("&amp;", '&'), ("&lt;", '<'), ("&gt;", '>'), ("&#37;", '%')];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        match ENTITIES.iter().find(|(e, _)| rest.starts_with(e)) {
+            Some((entity, c)) => {
+                out.push(*c);
+                rest = &rest[entity.len()..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -134,7 +176,31 @@ mod tests {
     }
 
     #[test]
-    fn hover_text_cannot_inject_placeholders() {
-        assert_eq!(hover_escape("50% %{y} <b>"), "50% %\u{200b}{y} &lt;b>");
+    fn plotly_text_cannot_inject_markup_or_placeholders() {
+        assert_eq!(plotly_text("50% %{y} <b>"), "50% &#37;{y} &lt;b&gt;");
+        assert_eq!(
+            plotly_text(r#"<a href="https://example.com/">x</a>"#),
+            r#"&lt;a href="https://example.com/"&gt;x&lt;/a&gt;"#
+        );
+        // Text that already looks like an entity is shown as written, not decoded.
+        assert_eq!(plotly_text("food &amp; drink"), "food &amp;amp; drink");
+        assert_eq!(plotly_text("plain text, 100%"), "plain text, 100%");
+    }
+
+    #[test]
+    fn decoding_undoes_plotly_text() {
+        for text in [
+            "",
+            "plain",
+            r#"<a href="https://example.com/">x</a>"#,
+            "<b>bold</b> & <span style=\"position:fixed\">cover</span>",
+            "&amp; &lt; &#37;{y} %{x} % { &",
+            "&&;&#;&#37",
+            "ünï & cödé <",
+        ] {
+            assert_eq!(plotly_text_decode(&plotly_text(text)), text, "{text}");
+        }
+        // A lone `&` that starts no entity stays as it is.
+        assert_eq!(plotly_text_decode("a & b &x;"), "a & b &x;");
     }
 }
