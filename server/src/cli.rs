@@ -80,6 +80,11 @@ pub struct ServeArgs {
     /// folder of them.
     #[arg(long, short)]
     pub input: Option<PathBuf>,
+    /// A folder whose files (or subfolders) `POST /api/runs {"input": "<path>"}` may name
+    /// (repeatable; a relative path is taken inside the first). Default: the --watch
+    /// inbox. --input is always allowed; no other path is.
+    #[arg(long, value_name = "DIR")]
+    pub allow_input: Vec<PathBuf>,
     /// Watch this folder for new event CSVs and load each one once it is complete
     /// (unchanged for --settle seconds, or with a `<name>.done` marker); loaded files move
     /// to `processed/`, bad ones to `rejected/` with a `.reason`.

@@ -14,7 +14,7 @@ use crate::cli::ServeArgs;
 use crate::orchestrator::Orchestrator;
 use crate::orchestrator::schedule::{NextRun, Schedule};
 use crate::orchestrator::sensor::{Sensor, SensorConfig};
-use crate::web::{DrillStore, Head, MartStore, Runs, Site};
+use crate::web::{AllowedInputs, DrillStore, Head, MartStore, Runs, Site};
 
 fn seconds(flag: &str, s: f64) -> anyhow::Result<Duration> {
     Duration::try_from_secs_f64(s)
@@ -38,6 +38,13 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         })?),
         None => None,
     };
+    // After the sensor: it creates the inbox, which is the default allowed folder.
+    let folders = if args.allow_input.is_empty() {
+        args.watch.iter().cloned().collect()
+    } else {
+        args.allow_input.clone()
+    };
+    let allowed = AllowedInputs::new(args.input.clone(), &folders)?;
     let marts = Arc::new(MartStore::new(&args.warehouse));
     // Read the marts once now: a broken warehouse fails here, not on the first page view.
     let found = app::marts::MART_NAMES
@@ -56,12 +63,23 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     let next_run = NextRun::default();
     if args.api_token.is_none() {
         tracing::info!("POST /api/runs is off: set HEYMAX_API_TOKEN to start runs over HTTP");
+    } else {
+        let folders: Vec<String> = allowed.folders().map(|f| f.display().to_string()).collect();
+        tracing::info!(
+            "POST /api/runs loads --input, or a file named in the request inside: {}",
+            if folders.is_empty() {
+                "(no folder: pass --allow-input DIR)".to_string()
+            } else {
+                folders.join(", ")
+            }
+        );
     }
     let runs = Runs {
         warehouse: args.warehouse.clone(),
         orchestrator: Some(orchestrator.clone()),
         token: args.api_token.clone().filter(|t| !t.is_empty()),
         input: args.input.clone(),
+        allowed,
         schedule: schedule
             .as_ref()
             .map(|s| (s.expr().to_string(), next_run.clone())),

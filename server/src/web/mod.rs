@@ -2,10 +2,12 @@
 //! marts as `<base>data/marts/<name>.json`, and the browser bundle trunk built into
 //! `dist/` behind the routes. `router()` is separate from `serve()` so tests can drive it
 //! with `tower::ServiceExt::oneshot`, and so `export` can save its pages as files.
+//! `inputs` decides what the run API may load.
 
 mod drill;
 mod error;
 pub mod export;
+pub mod inputs;
 mod marts;
 pub mod runs;
 mod shell;
@@ -31,6 +33,7 @@ use tower_http::services::ServeDir;
 
 pub use drill::DrillStore;
 pub use error::WebError;
+pub use inputs::AllowedInputs;
 pub use marts::MartStore;
 pub use runs::Runs;
 pub use shell::Head;

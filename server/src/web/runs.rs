@@ -7,6 +7,10 @@
 //! `HEYMAX_API_TOKEN`, compared in constant time (`subtle`): 401 without it or with a
 //! wrong one, 503 when the server has no token (nobody may trigger), 409 with the running
 //! run's id while one is in progress.
+//!
+//! A request may name its input, but only one the operator allowed (see `inputs`): the
+//! server's `--input`, or a file inside an `--allow-input` folder. Error texts are clipped
+//! and escaped (`error::clip`): an ingest error quotes the file it read.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,6 +23,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
+use super::error::{MAX_ERROR_CHARS, clip};
+use super::inputs::AllowedInputs;
 use super::{WebError, WebState, json_response, json_stem, off_runtime};
 use crate::orchestrator::history::{History, timestamp};
 use crate::orchestrator::schedule::NextRun;
@@ -38,6 +44,8 @@ pub struct Runs {
     pub token: Option<String>,
     /// What a run started over the API loads when the request names nothing.
     pub input: Option<PathBuf>,
+    /// What a request may name as its input instead.
+    pub allowed: AllowedInputs,
     /// The schedule's expression and its next time.
     pub schedule: Option<(String, NextRun)>,
 }
@@ -50,6 +58,7 @@ impl Runs {
             orchestrator: None,
             token: None,
             input: None,
+            allowed: AllowedInputs::default(),
             schedule: None,
         }
     }
@@ -133,12 +142,13 @@ pub(super) async fn get_file(
 /// The optional body of `POST api/runs`.
 #[derive(Deserialize, Default)]
 pub(super) struct Trigger {
-    /// A CSV file or folder on the server; default: the server's `--input`.
+    /// A CSV file or folder on the server, inside a folder it allows; default: the
+    /// server's `--input`.
     input: Option<PathBuf>,
 }
 
 fn refuse(status: StatusCode, error: String, extra: serde_json::Value) -> Response {
-    let mut body = serde_json::json!({ "error": error });
+    let mut body = serde_json::json!({ "error": clip(&error, MAX_ERROR_CHARS) });
     if let (Some(obj), serde_json::Value::Object(more)) = (body.as_object_mut(), extra) {
         obj.extend(more);
     }
@@ -192,20 +202,43 @@ pub(super) async fn trigger(
             Err(e) => {
                 return refuse(
                     StatusCode::BAD_REQUEST,
+                    // serde's message may quote the body: only its start.
                     format!(
-                        "the body must be empty or JSON like {{\"input\": \"events.csv\"}}: {e}"
+                        "the body must be empty or JSON like {{\"input\": \"events.csv\"}}: {}",
+                        clip(&e.to_string(), 100)
                     ),
                     serde_json::Value::Null,
                 );
             }
         }
     };
-    let Some(input) = request.input.or_else(|| runs.input.clone()) else {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "this server has no input to load: start it with `heymax serve --input <events.csv or folder>`, or send {\"input\": \"<path>\"}".into(),
-            serde_json::Value::Null,
-        );
+    let input = match request.input {
+        Some(requested) => {
+            let allowed = runs.allowed.clone();
+            let resolved = tokio::task::spawn_blocking(move || allowed.resolve(&requested)).await;
+            match resolved {
+                Ok(Ok(input)) => input,
+                Ok(Err(refused)) => {
+                    tracing::warn!("POST api/runs refused: {refused}");
+                    return refuse(
+                        StatusCode::FORBIDDEN,
+                        refused.to_string(),
+                        serde_json::Value::Null,
+                    );
+                }
+                Err(e) => return WebError::Internal(e.to_string()).into_response(),
+            }
+        }
+        None => match runs.input.clone() {
+            Some(input) => input,
+            None => {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    "this server has no input to load: start it with `heymax serve --input <events.csv or folder>`, or send {\"input\": \"<file>\"} naming a file in an --allow-input folder".into(),
+                    serde_json::Value::Null,
+                );
+            }
+        },
     };
     let orchestrator = orchestrator.clone();
     let started = tokio::task::spawn_blocking(move || orchestrator.start("api", input)).await;

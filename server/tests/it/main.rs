@@ -7,6 +7,7 @@ mod input;
 mod orchestrator;
 mod postgres;
 mod properties;
+mod run_api;
 mod seed;
 mod sensor;
 mod util;
