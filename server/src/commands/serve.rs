@@ -14,6 +14,7 @@ use crate::cli::ServeArgs;
 use crate::orchestrator::Orchestrator;
 use crate::orchestrator::schedule::{NextRun, Schedule};
 use crate::orchestrator::sensor::{Sensor, SensorConfig};
+use crate::web::guard::RenderLimit;
 use crate::web::{AllowedInputs, DrillStore, Head, MartStore, Runs, Site};
 
 fn seconds(flag: &str, s: f64) -> anyhow::Result<Duration> {
@@ -94,7 +95,11 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         runs: Arc::new(runs),
     };
     let stop = Arc::new(AtomicBool::new(false));
+    let renders = RenderLimit::default();
+    // A page render keeps its runtime thread busy until the page is whole: two threads
+    // more than renders may run keep the JSON, the bundle and the API answering meanwhile.
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(renders.size() + 2)
         .enable_all()
         .build()?;
     let started = |url: &str| {
@@ -115,6 +120,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     let served = runtime.block_on(crate::web::serve(
         site,
         SocketAddr::new(args.host, args.port),
+        renders,
         started,
     ));
     stop.store(true, Ordering::SeqCst);

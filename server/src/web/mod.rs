@@ -2,11 +2,13 @@
 //! marts as `<base>data/marts/<name>.json`, and the browser bundle trunk built into
 //! `dist/` behind the routes. `router()` is separate from `serve()` so tests can drive it
 //! with `tower::ServiceExt::oneshot`, and so `export` can save its pages as files.
-//! `inputs` decides what the run API may load.
+//! `guard` bounds what one request may cost and sets the security headers; `inputs`
+//! decides what the run API may load.
 
 mod drill;
 mod error;
 pub mod export;
+pub mod guard;
 pub mod inputs;
 mod marts;
 pub mod runs;
@@ -21,6 +23,7 @@ use app::{Prerendered, ResponseStatus, SiteConfig};
 use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use leptos::prelude::*;
@@ -33,6 +36,7 @@ use tower_http::services::ServeDir;
 
 pub use drill::DrillStore;
 pub use error::WebError;
+pub use guard::Guard;
 pub use inputs::AllowedInputs;
 pub use marts::MartStore;
 pub use runs::Runs;
@@ -202,8 +206,13 @@ pub fn page_routes(site: &Site) -> Vec<AxumRouteListing> {
 }
 
 /// The whole site under `site.config.base`: pages, `data/marts/<name>.json`, the bundle
-/// from `dist/`, and the not-found page for anything else.
+/// from `dist/`, and the not-found page for anything else; answering any `Host`.
 pub fn router(site: Site) -> Router {
+    router_with(site, Guard::default())
+}
+
+/// [`router`] with its render limit and the `Host` names it answers to.
+pub fn router_with(site: Site, guards: Guard) -> Router {
     let routes = page_routes(&site);
     let options = LeptosOptions::builder()
         .output_name("heymax")
@@ -219,13 +228,36 @@ pub fn router(site: Site) -> Router {
         let head: Arc<str> = site.head.render(&base).into();
         let base = base.clone();
         let options = options.clone();
-        move || app::shell(options.clone(), head.clone(), base.clone())
+        let prerender = site.prerender;
+        move || {
+            // One nonce per response (leptos_axum's): on the head's scripts and in the CSP.
+            let nonce = use_nonce().filter(|_| !prerender);
+            let nonce = nonce.as_deref();
+            if !prerender
+                && let (Some(response), Ok(policy)) = (
+                    use_context::<leptos_axum::ResponseOptions>(),
+                    HeaderValue::from_str(&guard::page_policy(nonce)),
+                )
+            {
+                response.insert_header(header::CONTENT_SECURITY_POLICY, policy);
+            }
+            app::shell(
+                options.clone(),
+                shell::with_nonce(&head, nonce).into(),
+                base.clone(),
+            )
+        }
     };
     let not_found = leptos_axum::render_app_async_with_context(context.clone(), shell.clone());
     let state = WebState {
         site: site.clone(),
         options,
     };
+    let renders = guards.renders.clone();
+    // Only page renders take a turn (see `guard`): the JSON, the API and the bundle do not.
+    let pages = Router::new()
+        .leptos_routes_with_context(&state, routes, context, shell)
+        .route_layer(from_fn_with_state(renders, guard::limit_renders));
     Router::new()
         .route(&format!("{base}data/marts/{{file}}"), get(mart_json))
         .route(
@@ -247,19 +279,26 @@ pub fn router(site: Site) -> Router {
         .route(&format!("{base}api/runs/{{id}}"), get(runs::get_api))
         .route(&format!("{base}data/runs.json"), get(runs::list))
         .route(&format!("{base}data/runs/{{file}}"), get(runs::get_file))
-        .leptos_routes_with_context(&state, routes, context, shell)
+        .merge(pages)
         .fallback(move |State(state): State<WebState>, req: Request| {
             let not_found = not_found.clone();
-            async move { asset_or_not_found(&state.site, req, not_found).await }
+            let renders = guards.renders.clone();
+            async move {
+                asset_or_not_found(&state.site, req, |req| renders.run(not_found(req))).await
+            }
         })
         .with_state(state)
         .layer(CompressionLayer::new())
+        .layer(from_fn_with_state(guards.hosts, guard::check_host))
+        .layer(from_fn(guard::limit_uri))
+        .layer(from_fn(guard::security_headers))
 }
 
 /// A file of the bundle under the base, else the not-found page (status 404).
-async fn asset_or_not_found<F>(site: &Site, req: Request, not_found: F) -> Response
+async fn asset_or_not_found<F, R>(site: &Site, req: Request, not_found: F) -> Response
 where
-    F: Fn(Request) -> std::pin::Pin<Box<dyn Future<Output = Response> + Send>>,
+    F: FnOnce(Request) -> R,
+    R: Future<Output = Response>,
 {
     // trunk's own index.html is only a template for the pages' <head>: never served.
     let rest = req
@@ -282,26 +321,44 @@ where
             .append_index_html_on_directories(false)
             .oneshot(asset)
             .await;
-        if let Ok(response) = served
-            && response.status() != StatusCode::NOT_FOUND
-        {
-            return response.map(axum::body::Body::new);
+        // Only a file (or "not modified", or a range answer) counts as found: an I/O
+        // error would be a 500 with an empty body, so the not-found page answers instead.
+        match served {
+            Ok(response)
+                if response.status().is_success()
+                    || response.status().is_redirection()
+                    || response.status() == StatusCode::RANGE_NOT_SATISFIABLE =>
+            {
+                return response.map(axum::body::Body::new);
+            }
+            Ok(response) if response.status() != StatusCode::NOT_FOUND => {
+                tracing::warn!(status = %response.status(), "a bundle file could not be served");
+            }
+            _ => {}
         }
     }
     not_found(req).await
 }
 
 /// Binds `addr`; `started` gets the dashboard's URL (to start the orchestrator's
-/// schedule and sensor, whose notifications link to it); serves until Ctrl-C.
-pub async fn serve(site: Site, addr: SocketAddr, started: impl FnOnce(&str)) -> anyhow::Result<()> {
+/// schedule and sensor, whose notifications link to it); serves until Ctrl-C. Bound to
+/// loopback, it answers only to loopback's names (see `guard`).
+pub async fn serve(
+    site: Site,
+    addr: SocketAddr,
+    renders: guard::RenderLimit,
+    started: impl FnOnce(&str),
+) -> anyhow::Result<()> {
     let base = site.config.base.clone();
-    let app = router(site);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         anyhow::anyhow!(
             "cannot listen on {addr}: {e} (is another server on that port? pass --port)"
         )
     })?;
-    let url = format!("http://{}{base}", listener.local_addr()?);
+    let bound = listener.local_addr()?;
+    let hosts = guard::Hosts::for_addr(bound);
+    let app = router_with(site, Guard { renders, hosts });
+    let url = format!("http://{bound}{base}");
     tracing::info!("dashboard at {url}");
     started(&url);
     println!("heymax dashboard: {url}  (Ctrl-C to stop)");

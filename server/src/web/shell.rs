@@ -1,6 +1,8 @@
 //! The `<head>` of trunk's `dist/index.html` (hashed wasm, JS and CSS links, the Plotly
 //! script), read once at start and put into every server-rendered page with trunk's base
-//! placeholder (Trunk.toml `public_url`) replaced by the site's base path.
+//! placeholder (Trunk.toml `public_url`) replaced by the site's base path. Its scripts
+//! (trunk's inline module that starts the wasm, Plotly's tag) get the response's CSP nonce
+//! ([`with_nonce`]): the page's Content-Security-Policy runs no script without it.
 
 use std::path::Path;
 
@@ -51,9 +53,36 @@ impl Head {
     }
 }
 
+/// `head` with `nonce="<nonce>"` on each `<script` tag. Leptos's nonces are base64url;
+/// anything else is left out rather than written into the HTML.
+pub fn with_nonce(head: &str, nonce: Option<&str>) -> String {
+    match nonce {
+        Some(nonce)
+            if !nonce.is_empty()
+                && nonce
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            head.replace("<script", &format!("<script nonce=\"{nonce}\""))
+        }
+        _ => head.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_script_of_the_head_gets_the_nonce() {
+        let head = r#"<link rel="modulepreload" href="/a.js"><script type="module">import init from '/a.js';</script><script async src="/plotly.min.js"></script>"#;
+        assert_eq!(
+            with_nonce(head, Some("Ab-9_")),
+            r#"<link rel="modulepreload" href="/a.js"><script nonce="Ab-9_" type="module">import init from '/a.js';</script><script nonce="Ab-9_" async src="/plotly.min.js"></script>"#
+        );
+        assert_eq!(with_nonce(head, None), head);
+        assert_eq!(with_nonce(head, Some("a\"><script>")), head);
+    }
 
     #[test]
     fn takes_the_head_and_fills_in_the_base() {

@@ -1,26 +1,30 @@
 //! The dashboard router under a sub-path, driven with `oneshot` (no socket): pages with and
-//! without the trailing slash, marts, bundle files, and the not-found page.
+//! without the trailing slash, marts, bundle files, and the not-found page; the limits on
+//! what one request may cost, the security headers and the `Host` check.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use heymax::web::{DrillStore, Head, MartStore, Runs, Site, router};
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use heymax::web::guard::{Hosts, RenderLimit};
+use heymax::web::{DrillStore, Guard, Head, MartStore, Runs, Site, router, router_with};
 use tower::ServiceExt;
 
 use crate::util::*;
 
-async fn get(app: &axum::Router, path: &str) -> (StatusCode, String) {
-    let response = app
-        .clone()
-        .oneshot(Request::get(path).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
+async fn send(app: &axum::Router, request: Request<Body>) -> (StatusCode, HeaderMap, String) {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
     let body = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
         .unwrap();
-    (status, String::from_utf8_lossy(&body).into_owned())
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+async fn get(app: &axum::Router, path: &str) -> (StatusCode, String) {
+    let (status, _, body) = send(app, Request::get(path).body(Body::empty()).unwrap()).await;
+    (status, body)
 }
 
 fn site(base: &str, dist: &std::path::Path) -> Site {
@@ -122,5 +126,162 @@ async fn drill_files_are_served_on_demand_under_the_base() {
         "/heymax/data/drill/week/March/new.json",
     ] {
         assert_eq!(get(&app, bad).await.0, StatusCode::NOT_FOUND, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn long_uris_queries_and_path_segments_get_414_never_an_empty_500() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = router(site("/heymax/", &fake_dist(dir.path())));
+    let series = vec!["growth_week.new_users"; 2_000].join(",");
+    for path in [
+        format!("/heymax/{}", "a".repeat(300)),
+        format!("/heymax/{}.css", "a".repeat(256)),
+        format!("/heymax/data/marts/{}.json", "a".repeat(300)),
+        format!(
+            "/heymax/data/drill/week/2025-03-03/{}.json",
+            "n".repeat(400)
+        ),
+        format!("/heymax/explore/?series={series}"),
+        format!("/heymax/explore/?q={}", "x".repeat(5_000)),
+        format!("/heymax/{}", "b/".repeat(5_000)),
+    ] {
+        let (status, body) = get(&app, &path).await;
+        assert_eq!(status, StatusCode::URI_TOO_LONG, "{}", &path[..60]);
+        assert!(body.contains("bytes"), "{body}");
+        assert!(
+            body.len() < 200,
+            "the refusal quotes nothing of the request"
+        );
+    }
+    // Just under the limits is still served.
+    assert_eq!(
+        get(&app, &format!("/heymax/{}", "a".repeat(255))).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&app, &format!("/heymax/explore/?q={}", "x".repeat(4_000)))
+            .await
+            .0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_busy_renderer_answers_503_while_json_and_assets_stay_fast() {
+    let dir = tempfile::tempdir().unwrap();
+    let renders = RenderLimit::new(1, Duration::from_millis(300));
+    let guard = Guard {
+        renders: renders.clone(),
+        hosts: Hosts::Any,
+    };
+    let app = router_with(site("/heymax/", &fake_dist(dir.path())), guard);
+    // Another render holds the only turn.
+    let turn = renders.acquire().await.expect("a free turn");
+    for page in ["/heymax/growth/", "/heymax/nope"] {
+        let started = Instant::now();
+        let (status, headers, _) =
+            send(&app, Request::get(page).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{page}");
+        assert!(headers.contains_key(header::RETRY_AFTER), "{page}");
+        assert!(
+            started.elapsed() >= Duration::from_millis(250),
+            "it waited first"
+        );
+    }
+    let started = Instant::now();
+    for path in [
+        "/heymax/data/marts/user_retention.json",
+        "/heymax/app-1.css",
+        "/heymax/api/runs",
+    ] {
+        assert_eq!(get(&app, path).await.0, StatusCode::OK, "{path}");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "not held up by renders"
+    );
+    drop(turn);
+    assert_eq!(get(&app, "/heymax/growth/").await.0, StatusCode::OK);
+    assert_eq!(get(&app, "/heymax/nope").await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn pages_carry_a_csp_whose_nonce_is_on_every_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = router(site("/heymax/", &fake_dist(dir.path())));
+    let mut nonces = Vec::new();
+    for page in ["/heymax/", "/heymax/growth/", "/heymax/nope"] {
+        let (_, headers, html) = send(&app, Request::get(page).body(Body::empty()).unwrap()).await;
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(headers[header::REFERRER_POLICY], "same-origin");
+        let policy = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(policy.contains("frame-ancestors 'self'"), "{policy}");
+        assert!(policy.contains("'wasm-unsafe-eval'"), "{policy}");
+        let nonce = policy
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .unwrap_or_else(|| panic!("no nonce in {policy}"));
+        let scripts = html.matches("<script").count();
+        assert!(scripts >= 1, "{html}");
+        assert_eq!(
+            html.matches(&format!("<script nonce=\"{nonce}\"")).count(),
+            scripts,
+            "{page}: every script carries the nonce: {html}"
+        );
+        nonces.push(nonce.to_string());
+    }
+    nonces.dedup();
+    assert_eq!(nonces.len(), 3, "a fresh nonce per response");
+    // Anything else loads nothing and cannot be framed by another site.
+    for path in [
+        "/heymax/data/marts/user_retention.json",
+        "/heymax/app-1.css",
+    ] {
+        let (_, headers, _) = send(&app, Request::get(path).body(Body::empty()).unwrap()).await;
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{path}");
+        let policy = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(policy.starts_with("default-src 'none'"), "{path}: {policy}");
+        assert!(
+            policy.contains("frame-ancestors 'self'"),
+            "{path}: {policy}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bound_to_loopback_only_loopback_names_are_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let guard = Guard {
+        renders: RenderLimit::default(),
+        hosts: Hosts::for_addr("127.0.0.1:3000".parse().unwrap()),
+    };
+    let app = router_with(site("/", &fake_dist(dir.path())), guard);
+    let with_host = |path: &str, host: &str| {
+        Request::get(path)
+            .header(header::HOST, host)
+            .body(Body::empty())
+            .unwrap()
+    };
+    for host in ["127.0.0.1:3000", "localhost:3000", "[::1]:3000"] {
+        let (status, _, _) = send(&app, with_host("/data/marts/user_retention.json", host)).await;
+        assert_eq!(status, StatusCode::OK, "{host}");
+        assert_eq!(
+            send(&app, with_host("/", host)).await.0,
+            StatusCode::OK,
+            "{host}"
+        );
+    }
+    for host in ["rebound.example:3000", "localhost:8080", "127.0.0.1"] {
+        let (status, headers, body) =
+            send(&app, with_host("/data/marts/user_retention.json", host)).await;
+        assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{host}");
+        assert!(
+            body.contains("DNS rebinding") && body.contains("http://127.0.0.1:3000/"),
+            "{body}"
+        );
+        assert!(!body.contains("rebound"), "{body}");
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     }
 }
