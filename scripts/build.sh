@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# Builds the browser bundle (trunk -> dist/) and the heymax binary (release).
+# Builds the browser bundle (scripts/bundle.py -> dist/) and the heymax binary (release),
+# which carries the bundle inside it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
-say "trunk build --release (the browser bundle -> dist/)"
-TRUNK_SKIP_VERSION_CHECK=true trunk build --release
-# Precompressed copies of the big assets; `heymax serve` sends them to gzip-capable browsers.
-gzip -9 -k -f dist/*.js dist/*.wasm dist/*.css
+say "scripts/bundle.py (the browser bundle -> dist/)"
+python3 scripts/bundle.py
 say "cargo build --release -p heymax (the first build takes several minutes)"
 cargo build --release --locked -p heymax

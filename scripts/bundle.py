@@ -6,9 +6,10 @@ every page (with /__heymax_base__/ replaced by the site's base path).
 
 This replaces trunk: trunk did only these steps for heymax, and installing it from source
 took about 5 minutes of a fresh machine's first run (issue 19). The output has the same
-shape as trunk's, so the server and the static export read it unchanged.
+shape as trunk's, so the server and the static export read it unchanged. Plotly.js is the
+partial bundle scripts/plotly/build.mjs makes (only the trace types heymax draws).
 
-Usage: scripts/bundle.py [--skip-cargo]   (CARGO_TARGET_DIR as in scripts/env.sh)
+Usage: scripts/bundle.py [--skip-cargo] [--out DIR]   (CARGO_TARGET_DIR as in scripts/env.sh)
 """
 
 import base64
@@ -21,10 +22,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-DIST = ROOT / "dist"
+# As scripts/env.sh: a build cache outside the clone unless CARGO_TARGET_DIR says otherwise.
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or Path.home() / ".cache/heymax/target")
+DIST = Path(sys.argv[sys.argv.index("--out") + 1]).resolve() if "--out" in sys.argv else ROOT / "dist"
 BASE = "/__heymax_base__/"  # the server's placeholder (server/src/web/shell.rs)
-PLOTLY = ROOT / "node_modules/plotly.js-dist-min/plotly.min.js"
+PLOTLY = ROOT / "build/plotly/plotly.min.js"  # scripts/plotly/build.mjs
+NPM_BIN = ROOT / "node_modules/.bin"
 
 
 def run(*args):
@@ -40,11 +43,27 @@ def sri(data: bytes) -> str:
     return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
 
 
+def wasm_opt() -> str:
+    """binaryen 116's wasm-opt: a native one on PATH (3 s here) if there is one, else the
+    npm package's (12 s here, but installed in seconds instead of 8 minutes from source);
+    Debian's binaryen 108 produces a bundle that fails at run time."""
+    native = shutil.which("wasm-opt")
+    if native:
+        out = subprocess.run([native, "--version"], capture_output=True, text=True).stdout
+        if "version 116" in out:
+            return native
+    npm = NPM_BIN / "wasm-opt"
+    if npm.exists():
+        return str(npm)
+    sys.exit("wasm-opt (binaryen 116) not found: run `npm ci` (scripts/setup.sh does)")
+
+
 def main() -> None:
-    if not PLOTLY.is_file():
-        sys.exit(f"{PLOTLY} is missing: run `npm ci` (scripts/setup.sh does)")
+    if not (ROOT / "node_modules/plotly.js/package.json").is_file():
+        sys.exit("node_modules/plotly.js is missing: run `npm ci` (scripts/setup.sh does)")
+    run("node", "scripts/plotly/build.mjs")
     if "--skip-cargo" not in sys.argv:
-        run("cargo", "build", "--locked", "--profile", "wasm-release",
+        run("cargo", "build", "--locked", "--target-dir", TARGET, "--profile", "wasm-release",
             "--target", "wasm32-unknown-unknown", "-p", "heymax-app",
             "--bin", "hydrate", "--features", "hydrate")
     wasm = TARGET / "wasm32-unknown-unknown/wasm-release/hydrate.wasm"
@@ -55,7 +74,7 @@ def main() -> None:
         "--out-dir", bindgen, "--out-name", "hydrate", wasm)
     if (bindgen / "snippets").exists():
         sys.exit("wasm-bindgen wrote snippets/: bundle.py does not copy them yet")
-    run("wasm-opt", f"--output={bindgen / 'opt.wasm'}", "-Oz", bindgen / "hydrate_bg.wasm")
+    run(wasm_opt(), f"--output={bindgen / 'opt.wasm'}", "-Oz", bindgen / "hydrate_bg.wasm")
 
     js = (bindgen / "hydrate.js").read_bytes()
     wasm_bytes = (bindgen / "opt.wasm").read_bytes()

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what heymax needs to build, serve and test, skipping what is already there:
-# the wasm target, trunk, wasm-bindgen-cli (the exact version in Cargo.lock), wasm-opt,
-# the npm packages (Plotly.js, playwright-core) and, with --browser, Debian's Chromium.
-# Tools land in ~/.cargo/bin, so later runs and other clones reuse them.
+# the wasm target, wasm-bindgen-cli (the exact version in Cargo.lock), the npm packages
+# (Plotly.js and esbuild for its partial bundle, binaryen's wasm-opt, playwright-core)
+# and, with --browser, Debian's Chromium. wasm-bindgen lands in ~/.cargo/bin, so later
+# runs and other clones reuse it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -20,31 +21,22 @@ if command -v rustup >/dev/null 2>&1; then
     || { say "rustup target add wasm32-unknown-unknown"; rustup target add wasm32-unknown-unknown; }
 fi
 
-# trunk 0.22 needs a newer rustc than this toolchain; 0.21 builds with it.
-if ! trunk --version 2>/dev/null | grep -q '^trunk 0\.21\.'; then
-  say "installing trunk 0.21 (a few minutes, once)"
-  cargo install trunk --version "~0.21" --locked
-fi
-
-# The CLI must match the wasm-bindgen crate exactly; trunk is pinned to it in Trunk.toml.
+# The CLI must match the wasm-bindgen crate exactly (scripts/bundle.py runs it).
 wb_version="$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p' | head -1)"
 wb_version="${wb_version:-$WASM_BINDGEN_VERSION}"
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $wb_version\$"; then
   say "installing wasm-bindgen-cli $wb_version (about 2 minutes, once)"
   # --locked does not resolve for this version here; its own lock file is not needed.
-  cargo install wasm-bindgen-cli --version "$wb_version"
-fi
-
-# Debian's binaryen (108) produces a bundle that fails at run time; 116 from crates.io works.
-if ! wasm-opt --version 2>/dev/null | grep -q 'version 116'; then
-  say "installing wasm-opt (binaryen 116; about 8 minutes, once)"
-  cargo install wasm-opt --version "~0.116" --locked
+  # Its own target folder: the build cache's profile settings are not its business.
+  CARGO_TARGET_DIR="${CARGO_TARGET_DIR}/tools" cargo install wasm-bindgen-cli --version "$wb_version"
 fi
 
 need_node
-if [ ! -f node_modules/plotly.js-dist-min/plotly.min.js ] || [ ! -d node_modules/playwright-core ] \
+# wasm-opt (binaryen 116) comes from npm too: seconds instead of 8 minutes from source.
+if [ ! -f node_modules/plotly.js/package.json ] || [ ! -d node_modules/esbuild ] \
+   || [ ! -d node_modules/binaryen ] || [ ! -d node_modules/playwright-core ] \
    || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "npm ci (Plotly.js, playwright-core)"
+  say "npm ci (Plotly.js and esbuild, binaryen's wasm-opt, playwright-core)"
   npm ci --no-audit --no-fund
 fi
 

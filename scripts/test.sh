@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every check: formatting, clippy (warnings are errors), unit, integration and property
+# Every check: formatting, the browser bundle, clippy (warnings are errors), unit, integration and property
 # tests (release build, the same one the CLI and benchmarks use; the PostgreSQL warehouse
 # ones against a throwaway server, scripts/pg.sh), then the browser tests
 # (playwright-core + Debian's Chromium on the sample) twice: against `heymax serve`, and
@@ -10,11 +10,15 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh --browser
 say "cargo fmt --check"
 cargo fmt --all -- --check
+# The server carries the browser bundle (its build.rs needs dist/), so the bundle comes first.
+say "scripts/bundle.py (the browser bundle -> dist/)"
+python3 scripts/bundle.py
 say "cargo clippy"
 cargo clippy --release --locked --all-targets -- -D warnings
 say "cargo clippy, wasm (the browser-only code)"
 cargo clippy --release --locked --target wasm32-unknown-unknown -p heymax-app --features hydrate --lib --bins -- -D warnings
-./scripts/build.sh
+say "cargo build --release -p heymax"
+cargo build --release --locked -p heymax
 say "a throwaway PostgreSQL for the warehouse tests (scripts/pg.sh)"
 eval "$(scripts/pg.sh start)"
 # Stopped however this script ends: success, a failed test, or Ctrl-C.

@@ -1,5 +1,5 @@
 //! Draws a figure (JSON) with Plotly.js in the browser. The server renders only the empty
-//! container, so first paint and hydration never wait for the 4.8 MB Plotly script: it
+//! container, so first paint and hydration never wait for the Plotly script: it
 //! loads `async`, and each chart waits for it here. Drawing goes through our own binding to
 //! `Plotly.react` rather than `plotly::bindings`, which panics when Plotly fails; a failure
 //! here is shown in the chart's place instead.
@@ -96,8 +96,33 @@ mod browser {
         })
     }
 
+    /// Resolves once the chart's element is in the document. A chart's effect can run
+    /// before its element is mounted (a panel that opens from the URL on load); when
+    /// Plotly.js is already cached, `Plotly.react` would then find no element.
+    async fn element_ready(id: &str) -> Result<(), String> {
+        let window = web_sys::window().ok_or("no window")?;
+        // About ten seconds of frames: far longer than any mount takes.
+        for _ in 0..600 {
+            let found = window
+                .document()
+                .and_then(|d| d.get_element_by_id(id))
+                .is_some();
+            if found {
+                return Ok(());
+            }
+            let frame = js_sys::Promise::new(&mut |resolve, _| {
+                let _ = window.request_animation_frame(&resolve);
+            });
+            let _ = JsFuture::from(frame).await;
+        }
+        Err(format!(
+            "the chart's place ({id}) never appeared on the page"
+        ))
+    }
+
     pub async fn draw(id: &str, json: &str) -> Result<(), String> {
         plotly_ready().await?;
+        element_ready(id).await?;
         let figure = js_sys::JSON::parse(json).map_err(|e| format!("bad figure: {e:?}"))?;
         let promise = plotly_react(id, &figure).map_err(describe)?;
         JsFuture::from(promise).await.map(|_| ()).map_err(describe)
