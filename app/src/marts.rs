@@ -208,9 +208,13 @@ impl MartClient {
         )
     }
 
-    /// The URL of a country's (or `all`) interaction flows with their top users.
-    pub fn interactions_url(&self, country: &str) -> String {
-        format!("{}data/drill/interactions/{country}.json", self.base)
+    /// The URL of one scope's interaction flows with their top users.
+    pub fn interactions_url(&self, scope: CountryScope<'_>) -> String {
+        format!(
+            "{}data/drill/interactions/{}.json",
+            self.base,
+            scope.file_stem()
+        )
     }
 
     /// A drill-down file, fetched by the browser when a number is clicked (never on the
@@ -219,10 +223,86 @@ impl MartClient {
         match fetch_browser_json(&url, false).await? {
             Ok(value) => Ok(value),
             Err(status) => Err(format!(
-                "could not load {url} (HTTP {status}): rebuild the warehouse with `heymax run` (and re-export a static site)"
+                "could not load {url} (HTTP {status}): if a run finished since this page loaded, reload it (a static site is exported again after each run)"
             )),
         }
     }
+}
+
+/// Whose flows an interactions drill file holds: every country's, the users' without a
+/// country, or one country's. The router, the export and the browser all name the file with
+/// [`CountryScope::file_stem`], so the three cannot disagree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CountryScope<'a> {
+    All,
+    NoCountry,
+    Country(&'a str),
+}
+
+/// The longest file stem [`CountryScope::file_stem`] writes out in full; longer escaped names
+/// are shortened and hashed (a file name holds at most 255 bytes).
+const MAX_STEM: usize = 100;
+
+/// How much of a long escaped name stays readable in front of its hash.
+const HASHED_PREFIX: usize = 40;
+
+impl CountryScope<'_> {
+    /// The drill file's name without `.json`, made only of `[A-Za-z0-9_-]`, so data can never
+    /// name a path (`..`, `/`, an absolute path), a URL part (`#`, `?`, `%`) or a hidden file:
+    ///
+    /// - `all` and `none` for every country and for the users without one;
+    /// - `c-<name>` for a country: ASCII capitals, digits and `-` as they are, every other byte
+    ///   as `_XX` (capital hex), so the mapping is one-to-one, and also on a file system that
+    ///   ignores case (macOS, Windows: only one case is ever written literally);
+    /// - `h-<first 40 of those>-<16 hex digits of FNV-1a>` when `c-<name>` would pass 100
+    ///   characters. Two long names that share the prefix and the hash would share a file:
+    ///   the server checks for that and refuses rather than mix them.
+    ///
+    /// The reserved stems cannot be a country's: a country's always starts with `c-` or `h-`.
+    pub fn file_stem(&self) -> String {
+        use std::fmt::Write;
+        let name = match self {
+            CountryScope::All => return "all".into(),
+            CountryScope::NoCountry => return "none".into(),
+            CountryScope::Country(name) => name,
+        };
+        let mut escaped = String::with_capacity(name.len() + 2);
+        let mut cut = 0;
+        for b in name.bytes() {
+            if b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' {
+                escaped.push(b as char);
+            } else {
+                let _ = write!(escaped, "_{b:02X}");
+            }
+            // Where a shortened name may end: never inside an `_XX`.
+            if escaped.len() <= HASHED_PREFIX {
+                cut = escaped.len();
+            }
+        }
+        if escaped.len() + 2 <= MAX_STEM {
+            format!("c-{escaped}")
+        } else {
+            format!("h-{}-{:016x}", &escaped[..cut], fnv1a(name.as_bytes()))
+        }
+    }
+}
+
+/// Whether `stem` is a name [`CountryScope::file_stem`] can write: what the export checks
+/// before it joins a drill file's name to its output folder.
+pub fn is_file_stem(stem: &str) -> bool {
+    !stem.is_empty()
+        && stem.len() <= MAX_STEM
+        && stem
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// FNV-1a, 64 bits: stable across builds and targets (std's hasher is neither), and small
+/// enough to run in the browser. Collisions are checked for where they would matter.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// A JSON file the browser GETs: the value, or `Ok(Err(status))` when the server answered
@@ -325,6 +405,70 @@ mod tests {
         let err = parse::<GrowthRow>("user_growth_metrics_day", r#"[{"period":1}]"#).unwrap_err();
         assert!(matches!(err, MartError::Format { .. }));
         assert!(err.to_string().contains("user_growth_metrics_day"));
+    }
+
+    /// Names a CSV can hold (and NUL, which ingest refuses) that must not steer a path.
+    const HOSTILE: [&str; 17] = [
+        "../../../../PWNED",
+        "/tmp/x",
+        "a/b",
+        "a#b",
+        "a?b",
+        "a,b",
+        "a%2Fb",
+        "100%",
+        "all",
+        "none",
+        "unknown",
+        "c-SG",
+        ".",
+        "..",
+        "nul\0byte",
+        "Việt Nam",
+        "",
+    ];
+
+    #[test]
+    fn drill_file_stems_are_safe_one_to_one_and_never_reserved() {
+        let long_a = "x".repeat(1000);
+        let long_b = format!("{}y", "x".repeat(999));
+        let mut names: Vec<&str> = HOSTILE.to_vec();
+        names.extend(["SG", "sg", "Sg", long_a.as_str(), long_b.as_str()]);
+        let mut stems: Vec<String> = names
+            .iter()
+            .map(|n| CountryScope::Country(n).file_stem())
+            .collect();
+        for (name, stem) in names.iter().zip(&stems) {
+            assert!(is_file_stem(stem), "{name:?} -> {stem}");
+            assert!(stem.starts_with("c-") || stem.starts_with("h-"), "{stem}");
+        }
+        assert_eq!(CountryScope::Country("SG").file_stem(), "c-SG");
+        assert_eq!(CountryScope::Country("all").file_stem(), "c-_61_6C_6C");
+        assert!(
+            CountryScope::Country(&long_a)
+                .file_stem()
+                .starts_with("h-_78_78")
+        );
+        stems.extend([
+            CountryScope::All.file_stem(),
+            CountryScope::NoCountry.file_stem(),
+        ]);
+        // Distinct even ignoring case (macOS and Windows file systems).
+        let folded: std::collections::BTreeSet<String> =
+            stems.iter().map(|s| s.to_ascii_lowercase()).collect();
+        assert_eq!(folded.len(), stems.len(), "{stems:?}");
+        assert_eq!(
+            MartClient::new("/heymax/".into(), None).interactions_url(CountryScope::Country("a/b")),
+            "/heymax/data/drill/interactions/c-_61_2F_62.json"
+        );
+    }
+
+    #[test]
+    fn only_stems_the_rule_writes_pass_the_check() {
+        for bad in ["", "../x", "a/b", "a.json", "/tmp/x", "a b", "%2E%2E"] {
+            assert!(!is_file_stem(bad), "{bad}");
+        }
+        assert!(!is_file_stem(&"c".repeat(MAX_STEM + 1)));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::data::drill::{
 };
 use crate::data::format;
 use crate::data::retention::Cohort;
-use crate::marts::{Grain, GrowthRow, InteractionRow, MartClient, RETENTION_DAYS};
+use crate::marts::{CountryScope, Grain, GrowthRow, InteractionRow, MartClient, RETENTION_DAYS};
 
 /// A sortable, paged table of users with a CSV download of all of them. Only the page shown
 /// is rendered; the CSV is built when the link is used (a panel can list 100,000 users).
@@ -100,6 +100,10 @@ fn UserTable(
     }
 }
 
+/// What to do when a drill file and the page's mart disagree: they come from the same run,
+/// so the page is older than the data (a run finished since it loaded).
+const STALE: &str = "a run finished since this page loaded: reload it";
+
 /// How many users a panel lists, flagged if it is not the number that was clicked.
 fn listed(total: usize, expected: Option<u64>) -> impl IntoView {
     let mismatch = expected.filter(|&e| e != total as u64);
@@ -108,7 +112,7 @@ fn listed(total: usize, expected: Option<u64>) -> impl IntoView {
             <span data-drill-users=total>{format::count(total as i64)}</span>
             " users listed"
             {mismatch.map(|e| view! {
-                <span class="error">{format!(" (the chart says {}: rebuild the warehouse with `heymax run`)", format::count(e as i64))}</span>
+                <span class="error">{format!(" (the chart says {}: {STALE})", format::count(e as i64))}</span>
             })}
         </p>
     }
@@ -288,8 +292,12 @@ pub fn FlowDrill(
         .into_iter()
         .find(|f| f.event_type == pick.event_type && f.transaction_category == pick.category);
     let count = row.as_ref().map_or(0, |r| r.users);
-    let key = country.clone().unwrap_or_else(|| "all".into());
-    let url = expect_context::<MartClient>().interactions_url(&key);
+    let scope = country
+        .as_deref()
+        .map_or(CountryScope::All, CountryScope::Country);
+    // The file's name, not the country's: it is made for paths (see `CountryScope`).
+    let key = scope.file_stem();
+    let url = expect_context::<MartClient>().interactions_url(scope);
     let file = LocalResource::new(move || MartClient::fetch_drill::<FlowsFile>(url.clone()));
     let category = pick.category.clone().unwrap_or_else(|| "none".into());
     let where_ = country.unwrap_or_else(|| "all countries".into());
@@ -313,10 +321,10 @@ pub fn FlowDrill(
             None => view! { <p class="loading">"Loading the users…"</p> }.into_any(),
             Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
             Some(Ok(f)) => match pick.find(&f) {
-                None => view! { <p class="error" role="alert">"This flow has no users in the drill-down data: rebuild with `heymax run`."</p> }.into_any(),
+                None => view! { <p class="error" role="alert">{format!("This flow has no users in the drill-down data: {STALE}.")}</p> }.into_any(),
                 Some(flow) => {
                     let mismatch = (flow.users != count).then(|| view! {
-                        <span class="error">{format!(" (the mart says {}: rebuild the warehouse with `heymax run`)", format::count(count as i64))}</span>
+                        <span class="error">{format!(" (the mart says {}: {STALE})", format::count(count as i64))}</span>
                     });
                     view! {
                         <p class="drill-count">

@@ -9,8 +9,11 @@
 //!   it (null when that day is past the data). Active days come from `user_lifecycle_day`:
 //!   a row that is not `churned` is a day with events.
 //!
-//! - `data/drill/interactions/<country>.json` (`all` for every country): each flow (event
-//!   type -> category) with its totals and its most active users, from `gold.fact_events`.
+//! - `data/drill/interactions/<scope>.json`: each flow (event type -> category) of every
+//!   country, of the users without one, or of one country, with its totals and its most
+//!   active users, from `gold.fact_events`. `<scope>` is made by
+//!   [`app::marts::CountryScope::file_stem`], never from the name itself: a country is data,
+//!   and `../../x`, `a/b#c` or `all` must name neither a path nor another scope's file.
 //!
 //! `heymax serve` builds a file when asked; `heymax export` writes them all. Tables are
 //! read once per warehouse version (`_heymax/state.json` changes on every run).
@@ -20,6 +23,8 @@ use std::sync::{Arc, Mutex};
 
 use polars::prelude::*;
 use serde_json::{Value, json};
+
+use app::marts::CountryScope;
 
 use super::{WebError, off_runtime};
 use crate::pipeline::marts::calendar::{Grain, date};
@@ -50,15 +55,36 @@ struct Users {
 /// A grain's lifecycle rows grouped by (period day number, status).
 type Groups = BTreeMap<(i32, u8), Vec<Row>>;
 
-/// Per (country or "all", event type, category): each user's interactions and miles.
-type Flows = BTreeMap<(String, String, Option<String>), HashMap<u32, (u64, f64)>>;
+/// Whose flows: every country's, or one country's (`None`: the users without a country).
+/// An enum, not a name: a country called `all` or `unknown` is just a country.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Scope {
+    All,
+    Country(Option<Arc<str>>),
+}
+
+impl Scope {
+    fn as_app(&self) -> CountryScope<'_> {
+        match self {
+            Scope::All => CountryScope::All,
+            Scope::Country(None) => CountryScope::NoCountry,
+            Scope::Country(Some(c)) => CountryScope::Country(c),
+        }
+    }
+}
+
+/// Per (scope, event type, category): each user's interactions and miles.
+type Flows = BTreeMap<(Scope, String, Option<String>), HashMap<u32, (u64, f64)>>;
+
+/// How many characters of a request's text an error message repeats.
+const ECHO_CHARS: usize = 40;
 
 /// How many users an interactions drill file lists per flow (the most active first).
 const TOP_USERS: usize = 20;
 
 #[derive(Default)]
 struct Loaded {
-    /// Interactions per country key (`all` included), as JSON.
+    /// Interactions per scope, as JSON, by the scope's file stem.
     interactions: Option<Arc<BTreeMap<String, String>>>,
     stamp: Option<Stamp>,
     users: Option<Arc<Users>>,
@@ -149,7 +175,9 @@ impl DrillStore {
             .get()?
             .read_table("gold.dim_users", None)
             .map_err(|e| WebError::Internal(format!("reading gold.dim_users: {e}")))?;
-        let text = |name: &str| -> Result<Vec<Option<String>>, WebError> {
+        // `max`: times print as `YYYY-MM-DD HH:MM:SS.ffffff`; the panels show seconds. Ids and
+        // countries are kept whole (a UUID or an e-mail is longer than a timestamp).
+        let text = |name: &str, max: usize| -> Result<Vec<Option<String>>, WebError> {
             let c = dim
                 .column(name)
                 .and_then(|c| c.cast(&DataType::String))
@@ -157,18 +185,20 @@ impl DrillStore {
             Ok(c.str()
                 .map_err(internal(name))?
                 .iter()
-                .map(|v| v.map(|s| s.chars().take(19).collect()))
+                .map(|v| v.map(|s| s.chars().take(max).collect()))
                 .collect())
         };
-        let ids = text("user_id")?;
+        const WHOLE: usize = usize::MAX;
+        const SECONDS: usize = "YYYY-MM-DD HH:MM:SS".len();
+        let ids = text("user_id", WHOLE)?;
         let mut users = Users::default();
         for (i, ((id, country), (first, last))) in ids
             .into_iter()
-            .zip(text("country")?)
+            .zip(text("country", WHOLE)?)
             .zip(
-                text("first_seen_at")?
+                text("first_seen_at", SECONDS)?
                     .into_iter()
-                    .zip(text("last_seen_at")?),
+                    .zip(text("last_seen_at", SECONDS)?),
             )
             .enumerate()
         {
@@ -251,7 +281,7 @@ impl DrillStore {
     }
 
     /// Every flow's users from `gold.fact_events`, per country (the user's, as in the
-    /// mart) and for all countries together, rendered as one JSON per country key.
+    /// mart) and for all countries together, rendered as one JSON per scope, by file stem.
     fn interactions_json(
         loaded: &mut Loaded,
         wh: &mut Lazy<'_>,
@@ -297,15 +327,12 @@ impl DrillStore {
             let Some(&code) = users.index.get(u) else {
                 continue;
             };
-            let country = users.country[code as usize]
-                .as_deref()
-                .unwrap_or("unknown")
-                .to_string();
+            let country = Scope::Country(users.country[code as usize].clone());
             let m = miles.get(i).unwrap_or(0.0);
             let cat = category.get(i).map(str::to_string);
-            for key in [country, "all".to_string()] {
+            for scope in [country, Scope::All] {
                 let entry = flows
-                    .entry((key, e.to_string(), cat.clone()))
+                    .entry((scope, e.to_string(), cat.clone()))
                     .or_default()
                     .entry(code)
                     .or_default();
@@ -313,8 +340,8 @@ impl DrillStore {
                 entry.1 += m;
             }
         }
-        let mut by_country: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-        for ((country, event, category), per_user) in &flows {
+        let mut by_scope: BTreeMap<&Scope, Vec<Value>> = BTreeMap::new();
+        for ((scope, event, category), per_user) in &flows {
             let interactions: u64 = per_user.values().map(|v| v.0).sum();
             let miles: f64 = per_user.values().map(|v| v.1).sum();
             let mut top: Vec<(&u32, &(u64, f64))> = per_user.iter().collect();
@@ -329,7 +356,7 @@ impl DrillStore {
                 .take(TOP_USERS)
                 .map(|(u, (n, m))| json!([&*users.id[*u as usize], n, m]))
                 .collect();
-            by_country.entry(country.clone()).or_default().push(json!({
+            by_scope.entry(scope).or_default().push(json!({
                 "event_type": event,
                 "transaction_category": category,
                 "interactions": interactions,
@@ -338,23 +365,41 @@ impl DrillStore {
                 "top": top,
             }));
         }
-        let json: BTreeMap<String, String> = by_country
-            .into_iter()
-            .map(|(country, links)| {
-                let body = json!({
-                    "country": country,
-                    "top_columns": ["user_id", "interactions", "miles"],
-                    "links": links,
-                });
-                (country, body.to_string())
-            })
-            .collect();
-        let json = Arc::new(json);
+        let mut json: BTreeMap<String, (&Scope, String)> = BTreeMap::new();
+        for (scope, links) in by_scope {
+            let (kind, country) = match scope {
+                Scope::All => ("all", None),
+                Scope::Country(None) => ("none", None),
+                Scope::Country(Some(c)) => ("country", Some(&**c)),
+            };
+            let body = json!({
+                "scope": kind,
+                "country": country,
+                "top_columns": ["user_id", "interactions", "miles"],
+                "links": links,
+            });
+            let stem = scope.as_app().file_stem();
+            if let Some((other, _)) = json.get(&stem) {
+                // Only two long names with the same first characters and hash get here.
+                let name = |s: &Scope| match s {
+                    Scope::Country(Some(c)) => echo(c),
+                    other => format!("{other:?}"),
+                };
+                return Err(WebError::Internal(format!(
+                    "the countries {} and {} share the drill file name {stem}: rename one in the input",
+                    name(other),
+                    name(scope),
+                )));
+            }
+            json.insert(stem, (scope, body.to_string()));
+        }
+        let json: Arc<BTreeMap<String, String>> =
+            Arc::new(json.into_iter().map(|(k, (_, v))| (k, v)).collect());
         loaded.interactions = Some(json.clone());
         Ok(json)
     }
 
-    /// Country keys (`all` and each country) with interaction flows.
+    /// The file stems (see [`CountryScope::file_stem`]) of the scopes with interaction flows.
     pub fn interaction_keys(&self) -> Result<Vec<String>, WebError> {
         self.with_loaded(|loaded, wh| {
             Ok(Self::interactions_json(loaded, wh)?
@@ -364,13 +409,16 @@ impl DrillStore {
         })
     }
 
-    /// The flows of one country (or `all`) with their most active users, as JSON.
-    pub fn interactions(&self, country: &str) -> Result<String, WebError> {
+    /// The flows of the scope whose file stem is `stem`, with their most active users, as
+    /// JSON.
+    pub fn interactions(&self, stem: &str) -> Result<String, WebError> {
         self.with_loaded(|loaded, wh| {
             Self::interactions_json(loaded, wh)?
-                .get(country)
+                .get(stem)
                 .cloned()
-                .ok_or_else(|| WebError::NotFound(format!("no interactions for {country}")))
+                .ok_or_else(|| {
+                    WebError::NotFound(format!("no interactions drill file {}.json", echo(stem)))
+                })
         })
     }
 
@@ -393,7 +441,7 @@ impl DrillStore {
         let s = STATUSES
             .iter()
             .position(|x| *x == status)
-            .ok_or_else(|| WebError::NotFound(format!("no such status: {status}")))?;
+            .ok_or_else(|| WebError::NotFound(format!("no such status: {}", echo(status))))?;
         self.with_loaded(|loaded, wh| {
             let groups = Self::groups(loaded, wh, grain)?;
             let users = Self::users(loaded, wh)?;
@@ -478,12 +526,42 @@ impl DrillStore {
 fn parse_day(period: &str) -> Result<i32, WebError> {
     chrono::NaiveDate::parse_from_str(period, "%Y-%m-%d")
         .map(|d| crate::pipeline::marts::calendar::day_number(d) as i32)
-        .map_err(|_| WebError::NotFound(format!("not a period: {period} (YYYY-MM-DD)")))
+        .map_err(|_| WebError::NotFound(format!("not a period: {} (YYYY-MM-DD)", echo(period))))
 }
 
 pub fn parse_grain(name: &str) -> Result<Grain, WebError> {
     Grain::ALL
         .into_iter()
         .find(|g| g.name() == name)
-        .ok_or_else(|| WebError::NotFound(format!("no such grain: {name} (day, week or month)")))
+        .ok_or_else(|| {
+            WebError::NotFound(format!(
+                "no such grain: {} (day, week or month)",
+                echo(name)
+            ))
+        })
+}
+
+/// A request's text as an error repeats it: a short prefix, quoted and escaped (`Debug`
+/// escapes quotes and control characters).
+fn echo(text: &str) -> String {
+    let prefix: String = text.chars().take(ECHO_CHARS).collect();
+    let cut = if prefix.len() < text.len() { "…" } else { "" };
+    format!("{prefix:?}{cut}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_repeat_only_a_short_escaped_prefix_of_the_request() {
+        let long = format!("../x\n{}", "y".repeat(1000));
+        for e in [
+            parse_grain(&long).unwrap_err(),
+            parse_day(&long).unwrap_err(),
+        ] {
+            let text = e.to_string();
+            assert!(text.len() < 120 && text.contains(r#""../x\nyyy"#), "{text}");
+        }
+    }
 }

@@ -39,6 +39,10 @@ pub enum ExportError {
     NoMarts { warehouse: String, missing: String },
     #[error("reading the warehouse: {0}")]
     Data(#[from] super::WebError),
+    #[error(
+        "refusing to write the drill file {0:?}: not a file name heymax makes (a bug: please report it)"
+    )]
+    UnsafeName(String),
     #[error("writing the run history: {0}")]
     Runs(String),
     #[error(
@@ -218,8 +222,8 @@ async fn write_pages(
 }
 
 /// The drill-down files, the same URLs `serve` answers: per grain and period, the users of
-/// each growth status and of the cohorts that start in it; per country, the interaction
-/// flows' most active users.
+/// each growth status and of the cohorts that start in it; per scope (all countries, no
+/// country, each country), the interaction flows' most active users.
 fn write_drill(
     site: &Site,
     staging: &Path,
@@ -247,10 +251,15 @@ fn write_drill(
             summary.drill_files += 1;
         }
     }
-    for country in site.drill.interaction_keys()? {
-        let json = site.drill.interactions(&country)?;
+    // A country is data: its file is named by `CountryScope::file_stem` (what `serve` and
+    // the browser use), and checked again here, so no name can reach outside `out`.
+    for stem in site.drill.interaction_keys()? {
+        if !app::marts::is_file_stem(&stem) {
+            return Err(ExportError::UnsafeName(stem.chars().take(40).collect()));
+        }
+        let json = site.drill.interactions(&stem)?;
         write(
-            &dir.join("interactions").join(format!("{country}.json")),
+            &dir.join("interactions").join(format!("{stem}.json")),
             json.as_bytes(),
             summary,
         )?;

@@ -141,13 +141,15 @@ async fn drill_cohort(
     drill_file(state, move |d| d.cohort(grain, &period)).await
 }
 
-/// `data/drill/interactions/<country>.json`: each flow's most active users.
+/// `data/drill/interactions/<scope>.json`: each flow's most active users, for the scope
+/// (every country, the users without one, or a country) whose file stem this is
+/// (`app::marts::CountryScope::file_stem`, which the export and the browser use too).
 async fn drill_interactions(
     State(state): State<WebState>,
     Path(file): Path<String>,
 ) -> Result<Response, WebError> {
-    let country = json_stem(&file)?;
-    drill_file(state, move |d| d.interactions(&country)).await
+    let stem = json_stem(&file)?;
+    drill_file(state, move |d| d.interactions(&stem)).await
 }
 
 /// What every page render gets: the marts, the site config, and a way to set the status.

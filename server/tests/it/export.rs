@@ -392,9 +392,10 @@ fn drill_files_list_exactly_the_users_behind_each_number() {
     // Interactions: each country's flows have the mart's totals, and the top users' counts
     // add up to at most the flow's interactions.
     for row in mart(&out, "user_interactions") {
+        let country = app::marts::CountryScope::Country(row["country"].as_str().unwrap());
         let file = read(format!(
             "data/drill/interactions/{}.json",
-            row["country"].as_str().unwrap()
+            country.file_stem()
         ));
         let link = file["links"]
             .as_array()

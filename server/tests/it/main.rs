@@ -2,6 +2,7 @@
 
 mod atomic;
 mod export;
+mod hostile;
 mod incremental;
 mod input;
 mod orchestrator;
