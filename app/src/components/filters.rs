@@ -130,23 +130,6 @@ pub fn Switch(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::toggle;
-
-    #[test]
-    fn toggling_countries_keeps_all_as_empty() {
-        let all: Vec<String> = ["ID", "MY", "SG"].map(String::from).to_vec();
-        assert_eq!(toggle(&all, &[], "MY"), ["ID", "SG"]);
-        assert_eq!(
-            toggle(&all, &["ID".into(), "SG".into()], "MY"),
-            Vec::<String>::new()
-        );
-        assert_eq!(toggle(&all, &["SG".into()], "SG"), Vec::<String>::new());
-        assert_eq!(toggle(&all, &["SG".into()], "ID"), ["ID", "SG"]);
-    }
-}
-
 /// One active filter, shown as a chip that removes it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ActiveFilter {
@@ -173,13 +156,26 @@ pub fn range_and_countries(
         });
     }
     if !countries.is_empty() {
+        // Names are data: a chip lists a few, then only counts (a URL may hold 200).
+        let label = if countries.len() <= CHIP_COUNTRIES {
+            countries.join(", ")
+        } else {
+            format!(
+                "{} and {} more countries",
+                countries[..CHIP_COUNTRIES - 1].join(", "),
+                countries.len() - (CHIP_COUNTRIES - 1)
+            )
+        };
         active.push(ActiveFilter {
-            label: countries.join(", "),
+            label,
             keys: vec!["countries"],
         });
     }
     active
 }
+
+/// The most country names a filter chip spells out.
+const CHIP_COUNTRIES: usize = 4;
 
 /// The filters in force (dates brushed or typed, countries, an open drill-down), each
 /// removable, and one button that resets them all.
@@ -220,5 +216,33 @@ pub fn FilterChips(
                 "Reset all"
             </button>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{range_and_countries, toggle};
+
+    #[test]
+    fn toggling_countries_keeps_all_as_empty() {
+        let all: Vec<String> = ["ID", "MY", "SG"].map(String::from).to_vec();
+        assert_eq!(toggle(&all, &[], "MY"), ["ID", "SG"]);
+        assert_eq!(
+            toggle(&all, &["ID".into(), "SG".into()], "MY"),
+            Vec::<String>::new()
+        );
+        assert_eq!(toggle(&all, &["SG".into()], "SG"), Vec::<String>::new());
+        assert_eq!(toggle(&all, &["SG".into()], "ID"), ["ID", "SG"]);
+    }
+
+    #[test]
+    fn a_long_country_selection_is_counted_on_its_chip() {
+        let few: Vec<String> = ["a,b", "MY"].map(String::from).to_vec();
+        assert_eq!(range_and_countries(&None, &None, &few)[0].label, "a,b, MY");
+        let many: Vec<String> = (0..200).map(|i| format!("C{i}")).collect();
+        assert_eq!(
+            range_and_countries(&None, &None, &many)[0].label,
+            "C0, C1, C2 and 197 more countries"
+        );
     }
 }

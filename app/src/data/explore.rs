@@ -199,6 +199,10 @@ impl SeriesSpec {
     }
 }
 
+/// The most series one chart holds: more is unreadable, and each one is a column of the
+/// table and a trace the server renders.
+pub const MAX_SERIES: usize = 12;
+
 /// The explorer's whole state; it lives in the URL query.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExploreState {
@@ -271,8 +275,8 @@ impl ExploreState {
     /// Query pairs (`grain`, `countries`, `series`); the inverse of `from_query`.
     pub fn to_query(&self) -> Vec<(&'static str, String)> {
         let mut q = vec![("grain", self.grain.key().to_string())];
-        if !self.countries.is_empty() {
-            q.push(("countries", self.countries.join(",")));
+        if let Some(countries) = crate::state::list_value(&self.countries) {
+            q.push(("countries", countries));
         }
         q.push((
             "series",
@@ -292,7 +296,9 @@ impl ExploreState {
     }
 
     /// The state in a query; the default chart when there is no `series` key. Unknown
-    /// columns are dropped rather than failing the page.
+    /// columns are dropped rather than failing the page, and so are series past the first
+    /// [`MAX_SERIES`] and countries past the first [`crate::state::MAX_LIST`]: a URL cannot
+    /// make a render (on the server too) larger than that.
     pub fn from_query(get: impl Fn(&str) -> Option<String>) -> Self {
         let Some(series) = get("series") else {
             return ExploreState::default();
@@ -302,14 +308,13 @@ impl ExploreState {
                 .and_then(|g| Grain::parse(&g))
                 .unwrap_or(Grain::Day),
             countries: get("countries")
-                .map(|c| {
-                    c.split(',')
-                        .filter(|c| !c.is_empty())
-                        .map(String::from)
-                        .collect()
-                })
+                .map(|c| crate::state::list_items(&c, crate::state::MAX_LIST))
                 .unwrap_or_default(),
-            series: series.split(',').filter_map(SeriesSpec::decode).collect(),
+            series: series
+                .split(',')
+                .filter_map(SeriesSpec::decode)
+                .take(MAX_SERIES)
+                .collect(),
             from: get("from").filter(|d| d.len() == 10),
             to: get("to").filter(|d| d.len() == 10),
         }
@@ -674,5 +679,27 @@ mod tests {
             (k == "series").then(|| "nope:sum,growth.growth".to_string())
         });
         assert_eq!(junk.series.len(), 1);
+    }
+
+    #[test]
+    fn any_country_name_round_trips_and_a_url_asks_for_a_bounded_chart() {
+        let state = ExploreState {
+            countries: vec!["a,b".into(), "100%".into(), "all".into(), "x&y=z#".into()],
+            ..ExploreState::default()
+        };
+        let query = state.to_query();
+        let get = |k: &str| query.iter().find(|(q, _)| *q == k).map(|(_, v)| v.clone());
+        assert_eq!(ExploreState::from_query(get), state);
+
+        let series = vec!["growth.new_users:sum:bar:left"; 2000].join(",");
+        let countries: String = (0..2000).map(|i| format!("C{i},")).collect();
+        let big = ExploreState::from_query(|k| match k {
+            "series" => Some(series.clone()),
+            "countries" => Some(countries.clone()),
+            _ => None,
+        });
+        assert_eq!(big.series.len(), MAX_SERIES);
+        assert_eq!(big.countries.len(), crate::state::MAX_LIST);
+        assert_eq!(big.countries[0], "C0");
     }
 }
