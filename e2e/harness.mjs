@@ -31,9 +31,15 @@ export function buildWarehouse(input = join(root, 'data/sample/event_stream.csv'
   return { dir, warehouse };
 }
 
+/**
+ * The bundle the browser gets: the one built into heymax (what ships), unless
+ * HEYMAX_E2E_DIST names a folder (to try a bundle without rebuilding heymax).
+ */
+const distArgs = process.env.HEYMAX_E2E_DIST ? ['--dist', process.env.HEYMAX_E2E_DIST] : [];
+
 /** Starts `heymax serve` and resolves once it prints its URL. */
 export function startServer(warehouse, extra = []) {
-  const child = spawn(bin, ['serve', '--warehouse', warehouse, '--dist', join(root, 'dist'), '--port', '0', ...extra],
+  const child = spawn(bin, ['serve', '--warehouse', warehouse, ...distArgs, '--port', '0', ...extra],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } });
   let log = '';
   child.stderr.on('data', (d) => { log += d; });
@@ -56,7 +62,7 @@ export function startServer(warehouse, extra = []) {
  */
 export function startStaticSite(warehouse, dir) {
   const www = join(dir, 'www');
-  execFileSync(bin, ['--quiet', 'export', '--warehouse', warehouse, '--dist', join(root, 'dist'),
+  execFileSync(bin, ['--quiet', 'export', '--warehouse', warehouse, ...distArgs,
     '--out', join(www, 'heymax'), '--base-path', '/heymax/'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const child = spawn('python3', ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', www],
     { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -14,7 +14,7 @@ for f in csv json; do
   "$HEYMAX_BIN" --quiet marts export --warehouse warehouse --format "$f" --out warehouse/export
 done
 say "marts exported to warehouse/export/ (CSV and JSON)"
-"$HEYMAX_BIN" --quiet export --warehouse warehouse --dist dist --out warehouse/site
+"$HEYMAX_BIN" --quiet export --warehouse warehouse --out warehouse/site
 say "static copy of the dashboard in warehouse/site/ (heymax export; the README says how to publish it)"
 say "serving the dashboard (Ctrl-C to stop)"
-exec "$HEYMAX_BIN" serve --warehouse warehouse --dist dist --port "${PORT:-3000}"
+exec "$HEYMAX_BIN" serve --warehouse warehouse --port "${PORT:-3000}"

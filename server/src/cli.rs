@@ -11,7 +11,7 @@ use crate::warehouse::Location;
 #[derive(Debug, Parser)]
 #[command(
     name = "heymax",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (browser bundle ", env!("HEYMAX_BUNDLE_ID"), ")"),
     about = "Product-growth analytics: event CSVs -> bronze/silver/gold -> marts"
 )]
 pub struct Cli {
@@ -55,9 +55,10 @@ pub struct SiteExportArgs {
     /// The path the site is served under: `/<repo>/` for a GitHub Pages project site.
     #[arg(long, default_value = "/")]
     pub base_path: String,
-    /// The browser bundle trunk built (`scripts/build.sh`).
-    #[arg(long, env = "HEYMAX_DIST", default_value = "dist")]
-    pub dist: PathBuf,
+    /// A browser bundle folder (`scripts/bundle.py` writes dist/) instead of the one built
+    /// into heymax: for development.
+    #[arg(long, env = "HEYMAX_DIST")]
+    pub dist: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -65,9 +66,10 @@ pub struct ServeArgs {
     /// Warehouse: a folder of Parquet files, or a PostgreSQL URL (postgres://user:password@host:port/db).
     #[arg(long, short, env = "HEYMAX_WAREHOUSE", default_value = "warehouse")]
     pub warehouse: Location,
-    /// The browser bundle trunk built (`trunk build --release`).
-    #[arg(long, env = "HEYMAX_DIST", default_value = "dist")]
-    pub dist: PathBuf,
+    /// A browser bundle folder (`scripts/bundle.py` writes dist/) instead of the one built
+    /// into heymax: for development.
+    #[arg(long, env = "HEYMAX_DIST")]
+    pub dist: Option<PathBuf>,
     #[arg(long, short, env = "HEYMAX_PORT", default_value_t = 3000)]
     pub port: u16,
     /// Address to listen on (0.0.0.0 to accept other machines).

@@ -7,17 +7,18 @@ use anyhow::Context;
 use app::SiteConfig;
 
 use crate::cli::SiteExportArgs;
-use crate::web::{DrillStore, Head, MartStore, Runs, Site, export};
+use crate::web::{Bundle, DrillStore, Head, MartStore, Runs, Site, export};
 
 pub fn export(args: &SiteExportArgs, quiet: bool) -> anyhow::Result<()> {
-    let head = Head::load(&args.dist)?;
+    let bundle = Bundle::new(args.dist.as_deref());
+    let head = Head::load(&bundle)?;
     let config = SiteConfig::new(&args.base_path);
     let site = Site {
         marts: Arc::new(MartStore::new(&args.warehouse)),
         drill: Arc::new(DrillStore::new(&args.warehouse)),
         head,
         config: config.clone(),
-        dist: Some(args.dist.clone()),
+        bundle: Some(bundle),
         prerender: true,
         runs: Arc::new(Runs::read_only(&args.warehouse)),
     };

@@ -15,7 +15,7 @@ use crate::orchestrator::Orchestrator;
 use crate::orchestrator::schedule::{NextRun, Schedule};
 use crate::orchestrator::sensor::{Sensor, SensorConfig};
 use crate::web::guard::RenderLimit;
-use crate::web::{AllowedInputs, DrillStore, Head, MartStore, Runs, Site};
+use crate::web::{AllowedInputs, Bundle, DrillStore, Head, MartStore, Runs, Site};
 
 fn seconds(flag: &str, s: f64) -> anyhow::Result<Duration> {
     Duration::try_from_secs_f64(s)
@@ -23,7 +23,9 @@ fn seconds(flag: &str, s: f64) -> anyhow::Result<Duration> {
 }
 
 pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
-    let head = Head::load(&args.dist)?;
+    let bundle = Bundle::new(args.dist.as_deref());
+    let head = Head::load(&bundle)?;
+    tracing::info!("serving the {}", bundle.describe());
     let schedule: Option<Schedule> = args.schedule.as_deref().map(str::parse).transpose()?;
     if schedule.is_some() && args.input.is_none() {
         anyhow::bail!(
@@ -90,7 +92,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         drill: Arc::new(DrillStore::new(&args.warehouse)),
         head,
         config: SiteConfig::new(&args.base_path),
-        dist: Some(args.dist.clone()),
+        bundle: Some(bundle),
         prerender: false,
         runs: Arc::new(runs),
     };

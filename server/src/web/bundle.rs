@@ -15,7 +15,7 @@ use axum::response::Response;
 
 /// `dist/` as it was when the server was built.
 #[derive(rust_embed::Embed)]
-#[folder = "$CARGO_MANIFEST_DIR/../dist/"]
+#[folder = "../dist/"]
 struct Embedded;
 
 /// The bundle this binary was built with, as `build.rs` read it from `dist/index.html`
@@ -38,8 +38,8 @@ pub enum BundleError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("the browser bundle has no index.html: rebuild it with `scripts/bundle.py`")]
-    NoIndex,
+    #[error("the browser bundle has no file {0:?}: rebuild it with `scripts/bundle.py`")]
+    Missing(String),
 }
 
 impl Bundle {
@@ -56,34 +56,45 @@ impl Bundle {
         }
     }
 
-    /// A file of the bundle by its path relative to the bundle's root.
+    /// A file of the bundle by its path relative to the bundle's root; `None` when there
+    /// is no such file (or the path is not a plain relative one).
     pub fn get(&self, rel: &str) -> Result<Option<Cow<'static, [u8]>>, BundleError> {
+        match self.read(rel) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(BundleError::Missing(_)) => Ok(None),
+            Err(BundleError::Read { source, .. })
+                if matches!(
+                    source.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::IsADirectory
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A file the bundle must have (one [`Bundle::files`] listed): any failure is an error.
+    pub fn read(&self, rel: &str) -> Result<Cow<'static, [u8]>, BundleError> {
         if !is_plain_relative(rel) {
-            return Ok(None);
+            return Err(BundleError::Missing(rel.chars().take(100).collect()));
         }
         match self {
-            Bundle::Embedded => Ok(Embedded::get(rel).map(|f| f.data)),
+            Bundle::Embedded => Embedded::get(rel)
+                .map(|f| f.data)
+                .ok_or_else(|| BundleError::Missing(rel.to_string())),
             Bundle::Dir(dir) => {
                 let path = dir.join(rel);
-                match std::fs::read(&path) {
-                    Ok(bytes) => Ok(Some(Cow::Owned(bytes))),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                    Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => Ok(None),
-                    Err(source) => Err(BundleError::Read { path, source }),
-                }
+                std::fs::read(&path)
+                    .map(Cow::Owned)
+                    .map_err(|source| BundleError::Read { path, source })
             }
         }
     }
 
     /// `index.html`: the template of every page's `<head>`.
     pub fn index_html(&self) -> Result<String, BundleError> {
-        let bytes = match self {
-            Bundle::Dir(dir) => {
-                let path = dir.join("index.html");
-                std::fs::read(&path).map_err(|source| BundleError::Read { path, source })?
-            }
-            Bundle::Embedded => self.get("index.html")?.ok_or(BundleError::NoIndex)?.into(),
-        };
+        let bytes = self.read("index.html")?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
@@ -158,7 +169,8 @@ impl Bundle {
         }
         let body = match gz {
             Some(gz) => {
-                builder = builder.header(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                builder =
+                    builder.header(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
                 gz
             }
             None => plain,
@@ -172,7 +184,9 @@ fn is_plain_relative(rel: &str) -> bool {
     !rel.is_empty()
         && !rel.contains('\\')
         && !rel.contains('\0')
-        && rel.split('/').all(|s| !s.is_empty() && s != "." && s != "..")
+        && rel
+            .split('/')
+            .all(|s| !s.is_empty() && s != "." && s != "..")
 }
 
 /// Whether a file name carries a content hash (`hydrate-ce2cdc2ec3baf866.js`).
@@ -204,7 +218,16 @@ mod tests {
 
     #[test]
     fn only_plain_relative_paths_reach_the_bundle() {
-        for bad in ["", "/etc/passwd", "../x", "a/../b", "a//b", "./a", "a\\b", "a\0"] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../b",
+            "a//b",
+            "./a",
+            "a\\b",
+            "a\0",
+        ] {
             assert!(!is_plain_relative(bad), "{bad:?}");
         }
         assert!(is_plain_relative("plotly.min.js"));

@@ -45,6 +45,8 @@ pub enum ExportError {
     UnsafeName(String),
     #[error("writing the run history: {0}")]
     Runs(String),
+    #[error("copying the browser bundle: {0}")]
+    Bundle(#[from] super::BundleError),
     #[error(
         "{0} exists and was not written by `heymax export`: pick another --out, or empty or remove that folder (export only replaces its own output)"
     )]
@@ -115,8 +117,8 @@ pub async fn export(site: Site, out: &Path) -> Result<ExportSummary, ExportError
     }
     write_drill(&site, staging.path(), &mut summary)?;
     write_runs(&site, staging.path(), &mut summary)?;
-    if let Some(dist) = &site.dist {
-        copy_bundle(dist, staging.path(), &mut summary)?;
+    if let Some(bundle) = &site.bundle {
+        copy_bundle(bundle, staging.path(), &mut summary)?;
     }
     // GitHub Pages: publish the files as they are, without a Jekyll build.
     write(&staging.path().join(".nojekyll"), b"", &mut summary)?;
@@ -316,35 +318,19 @@ fn page_error(path: &str, status: StatusCode, expected: StatusCode, body: String
     }
 }
 
-/// The bundle trunk built, without its `index.html` (a template the pages replace) and
-/// without the `.gz` copies `scripts/build.sh` makes for `serve` (static hosts compress).
+/// The browser bundle, without its `index.html` (a template the pages replace) and
+/// without the `.gz` copies made for `serve` (static hosts compress themselves).
 fn copy_bundle(
-    dist: &Path,
+    bundle: &super::Bundle,
     staging: &Path,
     summary: &mut ExportSummary,
 ) -> Result<(), ExportError> {
-    let mut stack = vec![dist.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let mut entries: Vec<_> = std::fs::read_dir(&dir)
-            .map_err(io("reading the bundle folder", &dir))?
-            .collect::<Result<_, _>>()
-            .map_err(io("reading the bundle folder", &dir))?;
-        entries.sort_by_key(|e| e.file_name());
-        for entry in entries {
-            let path = entry.path();
-            let rel = path.strip_prefix(dist).unwrap_or(&path);
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let skip =
-                rel == Path::new("index.html") || path.extension().is_some_and(|e| e == "gz");
-            if skip {
-                continue;
-            }
-            let bytes = std::fs::read(&path).map_err(io("reading", &path))?;
-            write(&staging.join(rel), &bytes, summary)?;
+    for rel in bundle.files()? {
+        if rel == "index.html" || rel.ends_with(".gz") {
+            continue;
         }
+        let bytes = bundle.read(&rel)?;
+        write(&staging.join(&rel), &bytes, summary)?;
     }
     Ok(())
 }

@@ -1,10 +1,11 @@
 //! `heymax serve`: axum renders the Leptos pages on the server (leptos_axum), serves the
-//! marts as `<base>data/marts/<name>.json`, and the browser bundle trunk built into
-//! `dist/` behind the routes. `router()` is separate from `serve()` so tests can drive it
+//! marts as `<base>data/marts/<name>.json`, and the browser bundle (built into the binary,
+//! or `--dist`) behind the routes. `router()` is separate from `serve()` so tests can drive it
 //! with `tower::ServiceExt::oneshot`, and so `export` can save its pages as files.
 //! `guard` bounds what one request may cost and sets the security headers; `inputs`
 //! decides what the run API may load.
 
+mod bundle;
 mod drill;
 mod error;
 pub mod export;
@@ -15,7 +16,6 @@ pub mod runs;
 mod shell;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use app::marts::MartSource;
@@ -30,10 +30,9 @@ use leptos::prelude::*;
 use leptos_axum::{
     AxumRouteListing, LeptosRoutes, generate_route_list_with_exclusions_and_ssg_and_context,
 };
-use tower::ServiceExt;
 use tower_http::compression::CompressionLayer;
-use tower_http::services::ServeDir;
 
+pub use bundle::{Bundle, BundleError};
 pub use drill::DrillStore;
 pub use error::WebError;
 pub use guard::Guard;
@@ -50,8 +49,8 @@ pub struct Site {
     pub drill: Arc<DrillStore>,
     pub head: Head,
     pub config: SiteConfig,
-    /// The bundle trunk wrote (wasm, JS, CSS, Plotly.js); `None` serves pages only.
-    pub dist: Option<PathBuf>,
+    /// The browser bundle (wasm, JS, CSS, Plotly.js); `None` serves pages only.
+    pub bundle: Option<Bundle>,
     /// Pages are rendered to be saved as files (`heymax export`), not per request.
     pub prerender: bool,
     /// The run history, and the orchestrator that starts runs (see `runs`).
@@ -207,8 +206,8 @@ pub fn page_routes(site: &Site) -> Vec<AxumRouteListing> {
     all
 }
 
-/// The whole site under `site.config.base`: pages, `data/marts/<name>.json`, the bundle
-/// from `dist/`, and the not-found page for anything else; answering any `Host`.
+/// The whole site under `site.config.base`: pages, `data/marts/<name>.json`, the browser
+/// bundle, and the not-found page for anything else; answering any `Host`.
 pub fn router(site: Site) -> Router {
     router_with(site, Guard::default())
 }
@@ -218,11 +217,10 @@ pub fn router_with(site: Site, guards: Guard) -> Router {
     let routes = page_routes(&site);
     let options = LeptosOptions::builder()
         .output_name("heymax")
-        .site_root(
-            site.dist
-                .as_ref()
-                .map_or(".".to_string(), |d| d.display().to_string()),
-        )
+        .site_root(match &site.bundle {
+            Some(Bundle::Dir(d)) => d.display().to_string(),
+            _ => ".".to_string(),
+        })
         .build();
     let base = site.config.base.clone();
     let context = page_context(&site);
@@ -302,41 +300,26 @@ where
     F: FnOnce(Request) -> R,
     R: Future<Output = Response>,
 {
-    // trunk's own index.html is only a template for the pages' <head>: never served.
+    // The bundle's index.html is only a template for the pages' <head>: never served.
     let rest = req
         .uri()
         .path()
         .strip_prefix(&site.config.base)
         .filter(|rest| *rest != "index.html");
-    if let (Some(dist), Some(rest)) = (&site.dist, rest) {
-        let mut asset = Request::new(axum::body::Body::empty());
-        *asset.method_mut() = req.method().clone();
-        *asset.headers_mut() = req.headers().clone();
-        *asset.uri_mut() = match format!("/{rest}").parse() {
-            Ok(uri) => uri,
-            Err(_) => return not_found(req).await,
-        };
-        // `scripts/build.sh` writes `<file>.gz` beside the big assets (Plotly.js is 4.8 MB):
-        // serving those saves compressing them again on every request.
-        let served = ServeDir::new(dist)
-            .precompressed_gzip()
-            .append_index_html_on_directories(false)
-            .oneshot(asset)
-            .await;
-        // Only a file (or "not modified", or a range answer) counts as found: an I/O
-        // error would be a 500 with an empty body, so the not-found page answers instead.
-        match served {
-            Ok(response)
-                if response.status().is_success()
-                    || response.status().is_redirection()
-                    || response.status() == StatusCode::RANGE_NOT_SATISFIABLE =>
-            {
-                return response.map(axum::body::Body::new);
-            }
-            Ok(response) if response.status() != StatusCode::NOT_FOUND => {
-                tracing::warn!(status = %response.status(), "a bundle file could not be served");
-            }
-            _ => {}
+    let method = req.method();
+    if let (Some(bundle), Some(rest), true) = (
+        &site.bundle,
+        rest,
+        method == axum::http::Method::GET || method == axum::http::Method::HEAD,
+    ) {
+        // `scripts/bundle.py` writes `<file>.gz` beside the big assets: serving those saves
+        // compressing them again on every request.
+        match bundle.respond(rest, req.headers()) {
+            Ok(Some(response)) => return response,
+            Ok(None) => {}
+            // An unreadable file must not be a 500 with an empty body: the not-found page
+            // answers, and the log says why.
+            Err(e) => tracing::warn!("a bundle file could not be served: {e}"),
         }
     }
     not_found(req).await

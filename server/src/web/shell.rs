@@ -1,12 +1,10 @@
-//! The `<head>` of trunk's `dist/index.html` (hashed wasm, JS and CSS links, the Plotly
-//! script), read once at start and put into every server-rendered page with trunk's base
-//! placeholder (Trunk.toml `public_url`) replaced by the site's base path. Its scripts
-//! (trunk's inline module that starts the wasm, Plotly's tag) get the response's CSP nonce
+//! The `<head>` of the bundle's `index.html` (hashed wasm, JS and CSS links, the Plotly
+//! script; `scripts/bundle.py`), read once at start and put into every server-rendered page
+//! with the base placeholder replaced by the site's base path. Its scripts
+//! (the inline module that starts the wasm, Plotly's tag) get the response's CSP nonce
 //! ([`with_nonce`]): the page's Content-Security-Policy runs no script without it.
 
-use std::path::Path;
-
-/// What Trunk.toml sets as `public_url`.
+/// The base path `scripts/bundle.py` writes into the head's URLs.
 pub const BASE_PLACEHOLDER: &str = "/__heymax_base__/";
 
 #[derive(Clone, Debug)]
@@ -15,20 +13,13 @@ pub struct Head {
 }
 
 impl Head {
-    /// Reads `dist/index.html`; the error says how to build it.
-    pub fn load(dist: &Path) -> anyhow::Result<Self> {
-        let index = dist.join("index.html");
-        let html = std::fs::read_to_string(&index).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot read the browser bundle at {} ({e}): build it with `trunk build --release` \
-                 (scripts/demo.sh does), or pass --dist",
-                index.display()
-            )
-        })?;
+    /// The head of the bundle's `index.html`; the error says how to build it.
+    pub fn load(bundle: &super::Bundle) -> anyhow::Result<Self> {
+        let html = bundle.index_html()?;
         Self::from_index(&html).ok_or_else(|| {
             anyhow::anyhow!(
-                "{} has no <head>…</head>: rebuild it with `trunk build --release`",
-                index.display()
+                "the index.html of the {} has no <head>…</head>: rebuild it with `scripts/bundle.py`",
+                bundle.describe()
             )
         })
     }

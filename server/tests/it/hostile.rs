@@ -12,7 +12,7 @@ use std::sync::Arc;
 use app::marts::{CountryScope, is_file_stem};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use heymax::web::{DrillStore, Head, MartStore, Runs, Site, router};
+use heymax::web::{Bundle, DrillStore, Head, MartStore, Runs, Site, router};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -330,9 +330,9 @@ async fn serve_answers_every_exported_drill_file_at_the_same_url() {
     let app = router(Site {
         marts: Arc::new(MartStore::new(&location)),
         drill: Arc::new(DrillStore::new(&location)),
-        head: Head::load(&dist).unwrap(),
+        head: Head::load(&Bundle::Dir(dist.clone())).unwrap(),
         config: app::SiteConfig::new("/"),
-        dist: Some(dist.clone()),
+        bundle: Some(Bundle::Dir(dist.clone())),
         prerender: false,
         runs: Arc::new(Runs::read_only(&location)),
     });

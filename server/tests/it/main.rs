@@ -1,6 +1,7 @@
 //! Integration tests of the `heymax` binary and library (one test binary, modules by topic).
 
 mod atomic;
+mod binary;
 mod export;
 mod hostile;
 mod incremental;

@@ -46,7 +46,7 @@ fn api() -> Api {
         drill: Arc::new(DrillStore::new(&wh.into())),
         head: Head::empty(),
         config: app::SiteConfig::new("/"),
-        dist: None,
+        bundle: None,
         prerender: false,
         runs: Arc::new(runs),
     };

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use heymax::web::guard::{Hosts, RenderLimit};
-use heymax::web::{DrillStore, Guard, Head, MartStore, Runs, Site, router, router_with};
+use heymax::web::{Bundle, DrillStore, Guard, Head, MartStore, Runs, Site, router, router_with};
 use tower::ServiceExt;
 
 use crate::util::*;
@@ -31,9 +31,9 @@ fn site(base: &str, dist: &std::path::Path) -> Site {
     Site {
         marts: Arc::new(MartStore::new(&sample_warehouse().into())),
         drill: Arc::new(DrillStore::new(&sample_warehouse().into())),
-        head: Head::load(dist).unwrap(),
+        head: Head::load(&Bundle::Dir(dist.to_path_buf())).unwrap(),
         config: app::SiteConfig::new(base),
-        dist: Some(dist.to_path_buf()),
+        bundle: Some(Bundle::Dir(dist.to_path_buf())),
         prerender: false,
         runs: Arc::new(Runs::read_only(&sample_warehouse().into())),
     }
