@@ -58,10 +58,20 @@ pub const MART_NAMES: [&str; 5] = [
     INTERACTIONS,
 ];
 
+/// How the pages name the users without a country: the marts hold null for them (a
+/// country is optional in the input, METRICS.md), and a page filters, charts and drills
+/// by name. Their drill files are [`CountryScope::NoCountry`]'s.
+pub const NO_COUNTRY: &str = "(no country)";
+
+fn country_or_label<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Option::<String>::deserialize(d).map(|c| c.unwrap_or_else(|| NO_COUNTRY.to_string()))
+}
+
 /// One row of `user_growth_metrics_<grain>`. See: METRICS.md, Growth accounting.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GrowthRow {
     pub period: String,
+    #[serde(deserialize_with = "country_or_label")]
     pub country: String,
     pub new_users: u64,
     pub retained_users: u64,
@@ -80,6 +90,7 @@ pub const RETENTION_DAYS: [u32; 6] = [0, 1, 7, 30, 60, 90];
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RetentionRow {
     pub cohort_date: String,
+    #[serde(deserialize_with = "country_or_label")]
     pub country: String,
     pub cohort_size: u64,
     pub d0_retained: Option<u64>,
@@ -113,6 +124,7 @@ impl RetentionRow {
 /// One row of `user_interactions`. See: METRICS.md, Interactions.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InteractionRow {
+    #[serde(deserialize_with = "country_or_label")]
     pub country: String,
     pub event_type: String,
     pub transaction_category: Option<String>,
@@ -391,6 +403,16 @@ async fn fetch_http<T: DeserializeOwned>(name: &'static str, url: String) -> Mar
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_null_country_reads_as_the_no_country_label() {
+        let json = r#"[{"period":"2025-03-07","country":null,"new_users":1,"retained_users":0,"resurrected_users":0,"churned_users":0,"active_users":1,"growth":1,"quick_ratio":null,"is_complete":true}]"#;
+        let rows: Vec<GrowthRow> = serde_json::from_str(json).unwrap();
+        assert_eq!(rows[0].country, NO_COUNTRY);
+        let json = r#"[{"country":null,"event_type":"like","transaction_category":null,"interactions":1,"users":1,"miles":0.0,"share":1.0}]"#;
+        let rows: Vec<InteractionRow> = serde_json::from_str(json).unwrap();
+        assert_eq!(rows[0].country, NO_COUNTRY);
+    }
 
     #[test]
     fn parses_the_export_format_with_nulls() {

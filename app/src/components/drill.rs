@@ -292,9 +292,11 @@ pub fn FlowDrill(
         .into_iter()
         .find(|f| f.event_type == pick.event_type && f.transaction_category == pick.category);
     let count = row.as_ref().map_or(0, |r| r.users);
-    let scope = country
-        .as_deref()
-        .map_or(CountryScope::All, CountryScope::Country);
+    let scope = match country.as_deref() {
+        None => CountryScope::All,
+        Some(c) if c == crate::marts::NO_COUNTRY => CountryScope::NoCountry,
+        Some(c) => CountryScope::Country(c),
+    };
     // The file's name, not the country's: it is made for paths (see `CountryScope`).
     let key = scope.file_stem();
     let url = expect_context::<MartClient>().interactions_url(scope);

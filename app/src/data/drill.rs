@@ -148,7 +148,8 @@ impl Sort {
 
 /// Whether a user's country is among the selected (all when none is selected).
 fn kept(country: &Option<String>, countries: &[String]) -> bool {
-    countries.is_empty() || country.as_ref().is_some_and(|c| countries.contains(c))
+    let name = country.as_deref().unwrap_or(crate::marts::NO_COUNTRY);
+    countries.is_empty() || countries.iter().any(|c| c == name)
 }
 
 /// A table cell: what it shows and what it sorts by (numbers zero-padded).

@@ -168,7 +168,7 @@ fn RetentionView(rows: Arc<Vec<RetentionRow>>, query: QueryState) -> impl IntoVi
         if let PlotEvent::Legend { trace } = event
             && countries_all.contains(&trace)
         {
-            q.set(vec![("countries", Some(trace))]);
+            q.set(vec![("countries", list_value(&[trace]))]);
         }
     });
     let q = query.clone();
