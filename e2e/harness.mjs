@@ -6,7 +6,7 @@
 // `exported` runs `heymax export --base-path /heymax/` and serves the files with Python's
 // plain static server under /heymax/, as GitHub Pages would. scripts/test.sh runs both.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -147,13 +147,21 @@ export function cleanup(dir) {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/**
- * Registers before/after hooks that build a warehouse from the sample, serve it and launch
- * Chromium; returns the live handles (filled in once `before` has run).
- */
 export const exported = process.env.HEYMAX_E2E_SITE === 'exported';
 
-export function sampleSite() {
+/**
+ * The items of a list in a page's URL (`countries=SG,a~2Cb`), as the app writes them
+ * (app/src/state.rs `list_value`: every byte outside `[A-Za-z0-9._-]` as `~XX`).
+ */
+export const listItems = (value) => (value ?? '').split(',').filter((s) => s)
+  .map((item) => decodeURIComponent(item.replace(/~([0-9A-F]{2})/g, '%$1')));
+
+/**
+ * Registers before/after hooks that build a warehouse from the sample (or from `csv`, the
+ * text of an event file), serve it and launch Chromium; returns the live handles (filled
+ * in once `before` has run).
+ */
+export function sampleSite(csv) {
   const site = {
     url: '',
     browser: null,
@@ -166,7 +174,17 @@ export function sampleSite() {
   };
   let wh, server;
   before(async () => {
-    wh = buildWarehouse();
+    if (csv === undefined) {
+      wh = buildWarehouse();
+    } else {
+      const input = mkdtempSync(join(tmpdir(), 'heymax-events-'));
+      writeFileSync(join(input, 'events.csv'), csv);
+      try {
+        wh = buildWarehouse(join(input, 'events.csv'));
+      } finally {
+        cleanup(input);
+      }
+    }
     server = exported ? await startStaticSite(wh.warehouse, wh.dir) : await startServer(wh.warehouse);
     site.url = server.url;
     site.browser = await launch();

@@ -3,14 +3,10 @@
 // list exactly what the marts count, the all-countries Sankey drill loads, and a country
 // filter holding `a,b` survives the URL. On `heymax serve` and on the export
 // (HEYMAX_E2E_SITE=served|exported).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  buildWarehouse, startServer, startStaticSite, launch, openPage, waitForCharts, cleanup, artifacts, exported,
-} from './harness.mjs';
+import { sampleSite, waitForCharts, artifacts, exported } from './harness.mjs';
 
 const COUNTRIES = ['a/b#c?d', 'a,b', 'all', '../../PWNED', '100% x&y=z', 'SG'];
 
@@ -38,25 +34,10 @@ const item = (name) => [...new TextEncoder().encode(name)]
   .map((b) => (/[A-Za-z0-9._-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `~${b.toString(16).toUpperCase().padStart(2, '0')}`))
   .join('');
 
-const site = { url: '', browser: null };
-let wh; let server;
-before(async () => {
-  const input = join(tmpdir(), `heymax-hostile-${process.pid}.csv`);
-  writeFileSync(input, events());
-  wh = buildWarehouse(input);
-  rmSync(input);
-  server = exported ? await startStaticSite(wh.warehouse, wh.dir) : await startServer(wh.warehouse);
-  site.url = server.url;
-  site.browser = await launch();
-});
-after(async () => {
-  await site.browser?.close();
-  server?.stop();
-  if (wh) cleanup(wh.dir);
-});
+const site = sampleSite(events());
 
-const open = () => openPage(site.browser, { origin: new URL(site.url).origin, base: new URL(site.url).pathname });
-const mart = async (name) => (await fetch(`${site.url}data/marts/${name}.json`)).json();
+const open = site.open;
+const mart = site.mart;
 const panel = (page) => page.evaluate(() => ({
   count: Number(document.querySelector('.drill [data-drill-count]').dataset.drillCount),
   listed: Number(document.querySelector('.drill [data-drill-users]').dataset.drillUsers),

@@ -11,7 +11,7 @@ use crate::warehouse::Location;
 #[derive(Debug, Parser)]
 #[command(
     name = "heymax",
-    version = concat!(env!("CARGO_PKG_VERSION"), " (browser bundle ", env!("HEYMAX_BUNDLE_ID"), ")"),
+    version,
     about = "Product-growth analytics: event CSVs -> bronze/silver/gold -> marts"
 )]
 pub struct Cli {

@@ -1,7 +1,7 @@
 //! The `heymax` binary: parse the command line, run one subcommand, map errors to the
 //! exit code (1: error, 2: a data-quality test failed).
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 // polars allocates and frees large buffers per chunk; mimalloc reuses them where glibc's
 // malloc hands them back to the kernel (page faults were 13% of a 1M-event run).
@@ -11,7 +11,17 @@ use heymax::cli::{Cli, Command, MartsCommand};
 use heymax::commands;
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    // The version names the browser bundle this binary carries.
+    let version = format!(
+        "{} (browser bundle {})",
+        env!("CARGO_PKG_VERSION"),
+        heymax::web::Bundle::embedded_id()
+    );
+    let matches = Cli::command().version(&*version.leak()).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let default = if cli.quiet { "warn" } else { "info" };
     tracing_subscriber::fmt()
         .with_env_filter(

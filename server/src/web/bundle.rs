@@ -18,10 +18,6 @@ use axum::response::Response;
 #[folder = "../dist/"]
 struct Embedded;
 
-/// The bundle this binary was built with, as `build.rs` read it from `dist/index.html`
-/// (the content-hashed name of its wasm), for `heymax --version`.
-pub const EMBEDDED_ID: &str = env!("HEYMAX_BUNDLE_ID");
-
 /// Where the bundle's files come from.
 #[derive(Clone, Debug)]
 pub enum Bundle {
@@ -43,6 +39,20 @@ pub enum BundleError {
 }
 
 impl Bundle {
+    /// The embedded bundle's name: its content-hashed wasm file (`hydrate-<hash>`), read
+    /// from its index.html, for `heymax --version` and the logs.
+    pub fn embedded_id() -> String {
+        Bundle::Embedded
+            .index_html()
+            .ok()
+            .and_then(|html| {
+                html.split(['\'', '"', '/'])
+                    .find(|s| s.starts_with("hydrate-") && s.ends_with("_bg.wasm"))
+                    .map(|s| s.trim_end_matches("_bg.wasm").to_string())
+            })
+            .unwrap_or_else(|| "unknown".to_string())
+    }
+
     /// `--dist` when given, else the embedded bundle.
     pub fn new(dist: Option<&Path>) -> Self {
         dist.map_or(Bundle::Embedded, |d| Bundle::Dir(d.to_path_buf()))
@@ -51,7 +61,7 @@ impl Bundle {
     /// Names this bundle for `--version` and logs.
     pub fn describe(&self) -> String {
         match self {
-            Bundle::Embedded => format!("built-in bundle {EMBEDDED_ID}"),
+            Bundle::Embedded => format!("built-in bundle {}", Bundle::embedded_id()),
             Bundle::Dir(d) => format!("bundle from {}", d.display()),
         }
     }
@@ -251,7 +261,8 @@ mod tests {
         let files = bundle.files().unwrap();
         assert!(files.iter().any(|f| f.ends_with(".wasm")), "{files:?}");
         assert!(files.iter().any(|f| f == "plotly.min.js"), "{files:?}");
-        assert!(index.contains(EMBEDDED_ID), "{EMBEDDED_ID}");
+        let id = Bundle::embedded_id();
+        assert!(id.starts_with("hydrate-") && index.contains(&id), "{id}");
     }
 
     #[test]

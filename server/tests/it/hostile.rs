@@ -95,19 +95,7 @@ fn hostile_warehouse() -> (tempfile::TempDir, PathBuf, Vec<String>) {
 
 /// Every file under `dir`, as paths relative to it.
 fn files(dir: &Path) -> BTreeSet<PathBuf> {
-    let mut out = BTreeSet::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.insert(path.strip_prefix(dir).unwrap().to_path_buf());
-            }
-        }
-    }
-    out
+    tree(dir).into_keys().collect()
 }
 
 fn read_json(path: &Path) -> Value {

@@ -230,11 +230,16 @@ fn a_batch_that_loads_nothing_or_too_little_fails_and_keeps_the_marts() {
             "{HEADER}2025-03-08 10:00:00+08:00,u_2,like,,,web,organic,SG\n2025-03-09 10:00:00+08:00,u_3,like,,,web,organic,SG\n"
         ),
     );
-    let out = heymax(&["run", "--input", p(&unreadable), "--warehouse", p(&wh)]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let text = String::from_utf8_lossy(&out.stdout);
-    let failed = |test: &str| text.lines().any(|l| l.contains("FAIL") && l.contains(test));
-    assert!(failed("rows_loaded"), "{text}");
+    // A run that must fail with exit 2: its summary.
+    let failing = |input: &std::path::Path| {
+        let out = heymax(&["run", "--input", p(input), "--warehouse", p(&wh)]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let failed =
+        |text: &str, test: &str| text.lines().any(|l| l.contains("FAIL") && l.contains(test));
+    let text = failing(&unreadable);
+    assert!(failed(&text, "rows_loaded"), "{text}");
     assert!(text.contains("unparseable event_time"), "{text}");
     assert!(text.contains("No row of this batch loaded"), "{text}");
     assert_eq!(export(&wh, dir.path()), before, "the previous marts stay");
@@ -246,14 +251,8 @@ fn a_batch_that_loads_nothing_or_too_little_fails_and_keeps_the_marts() {
             "{HEADER}2025-03-08 10:00:00,u_2,like,,,web,organic,SG\n2025-03-08 10:00:00,u_3,like,,,web,organic,SG\n2025-03-08 10:00:00,u_4,like,,,web,organic,SG\nbad,u_5,like,,,web,organic,SG\n"
         ),
     );
-    let out = heymax(&["run", "--input", p(&mostly), "--warehouse", p(&wh)]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.lines()
-            .any(|l| l.contains("FAIL") && l.contains("quarantined_share")),
-        "{text}"
-    );
+    let text = failing(&mostly);
+    assert!(failed(&text, "quarantined_share"), "{text}");
     assert!(text.contains("pass --max-quarantine"), "{text}");
     assert_eq!(export(&wh, dir.path()), before);
     ok(&heymax(&[
