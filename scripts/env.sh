@@ -2,6 +2,8 @@
 # Builds go to a cache outside the clone when none is set, so a second clone reuses them.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/heymax/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Where `cargo install` puts wasm-bindgen-cli (scripts/setup.sh), for scripts/bundle.py.
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 HEYMAX_BIN="$CARGO_TARGET_DIR/release/heymax"
 
 say() { printf '\n== %s\n' "$*" >&2; }
