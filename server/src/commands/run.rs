@@ -8,8 +8,8 @@ use std::time::Duration;
 use crate::cli::{OrchestrationArgs, RunArgs};
 use crate::orchestrator::dag::Policy;
 use crate::orchestrator::{Config, Orchestrator};
-use crate::pipeline::RunSummary;
 use crate::pipeline::quality::Status;
+use crate::pipeline::{PipelineError, RunSummary};
 use crate::warehouse::Location;
 
 /// Exit code for a run stopped by a failed error-severity test.
@@ -39,7 +39,15 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<u8> {
     config.strict = args.strict;
     config.progress = !quiet && !args.json;
     let finished = Orchestrator::new(config).run("cli", &args.input)?;
-    let summary = finished.summary?;
+    let summary = match finished.summary {
+        Ok(summary) => summary,
+        // As a failed quality test: exit 2, the previous layers kept.
+        Err(e @ PipelineError::TooMuchQuarantine { .. }) => {
+            eprintln!("error: {e}");
+            return Ok(QUALITY_FAILED);
+        }
+        Err(e) => return Err(e.into()),
+    };
     if !quiet && !args.json {
         eprintln!(
             "run {} ({}): `heymax runs show {}` lists its tasks",

@@ -58,6 +58,12 @@ pub struct SensorError {
     source: std::io::Error,
 }
 
+/// A regular file itself, not a symlink: whoever can write to the inbox must not make the
+/// server read (and quote, in a `.reason`) a file elsewhere by linking to it.
+fn is_regular_file(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file())
+}
+
 /// What the sensor can tell of a file's content without reading it: an append changes
 /// its length (whatever the clock's resolution), a rewrite its modification time, a
 /// replacement (write elsewhere, rename over) its inode.
@@ -70,7 +76,8 @@ struct Fingerprint {
 
 impl Fingerprint {
     fn of(path: &Path) -> Option<Self> {
-        let meta = std::fs::metadata(path).ok()?;
+        // The link itself, never what it points to: see `is_regular_file`.
+        let meta = std::fs::symlink_metadata(path).ok()?;
         Some(Self {
             len: meta.len(),
             modified: meta.modified().ok(),
@@ -126,6 +133,17 @@ impl Sensor {
                 path: dir.clone(),
                 source,
             })?;
+            // A symlinked processed/ or rejected/ would send the moves (and the .reason
+            // files) wherever it points.
+            let real = std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_dir());
+            if !real {
+                return Err(SensorError {
+                    path: dir.clone(),
+                    source: std::io::Error::other(
+                        "not a real folder (a symlink?): replace it with a folder",
+                    ),
+                });
+            }
         }
         Ok(Self {
             config,
@@ -189,7 +207,9 @@ impl Sensor {
         };
         let mut csvs: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("csv")))
+            .filter(|p| {
+                is_regular_file(p) && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("csv"))
+            })
             .collect();
         csvs.sort();
         self.seen.retain(|p, _| csvs.contains(p));
@@ -346,7 +366,17 @@ impl Sensor {
         }
         let reason = reason.and_then(|reason| {
             let path = target.with_extension("reason");
-            match std::fs::write(&path, format!("{reason}\n")) {
+            // Never through a link planted at that name: remove whatever is there, then
+            // create the file anew (`create_new` does not follow links).
+            let _ = std::fs::remove_file(&path);
+            let written = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .and_then(|mut f| {
+                    std::io::Write::write_all(&mut f, format!("{reason}\n").as_bytes())
+                });
+            match written {
                 Ok(()) => Some(path),
                 Err(e) => {
                     tracing::error!("cannot write {}: {e}", path.display());
@@ -444,6 +474,33 @@ mod tests {
 
     fn print(path: &Path) -> Fingerprint {
         Fingerprint::of(path).expect("file exists")
+    }
+
+    #[test]
+    fn symlinks_in_the_inbox_are_never_taken_and_a_linked_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret.txt");
+        std::fs::write(&secret, "token=abc\n").unwrap();
+        let inbox = dir.path().join("inbox");
+        std::fs::create_dir(&inbox).unwrap();
+        std::os::unix::fs::symlink(&secret, inbox.join("x.csv")).unwrap();
+        assert!(!is_regular_file(&inbox.join("x.csv")));
+        std::fs::write(inbox.join("y.csv"), "a\n").unwrap();
+        assert!(is_regular_file(&inbox.join("y.csv")));
+
+        let linked = dir.path().join("linked");
+        std::fs::create_dir(&linked).unwrap();
+        std::os::unix::fs::symlink(dir.path(), linked.join(REJECTED)).unwrap();
+        let config = SensorConfig {
+            inbox: linked,
+            poll: Duration::ZERO,
+            settle: Duration::ZERO,
+            require_done: false,
+        };
+        let err = Sensor::new(config)
+            .err()
+            .expect("a symlinked rejected/ is refused");
+        assert!(err.to_string().contains("not a real folder"), "{err}");
     }
 
     #[test]

@@ -33,6 +33,17 @@ pub enum PipelineError {
     Warehouse(#[from] WarehouseError),
     #[error("the loader thread stopped unexpectedly; see the error logged before this one")]
     LoaderStopped,
+    /// Ingest stopped early: so many lines were bad that the batch would fail anyway, and
+    /// keeping every bad line in memory is what a hostile file would make heymax do.
+    #[error(
+        "stopped reading after {quarantined} of {records} lines were quarantined (more than --max-quarantine {percent}%); the first: {first}. The input does not look like events: fix it, or raise --max-quarantine to load what parses. Nothing was written."
+    )]
+    TooMuchQuarantine {
+        quarantined: u64,
+        records: u64,
+        percent: f64,
+        first: String,
+    },
     #[error("the pipeline's plan is broken: {0}")]
     Plan(String),
     #[error("task {task} failed: {message}")]
@@ -59,6 +70,11 @@ pub const BRONZE: &str = "bronze.events";
 pub(crate) fn compute(stage: &'static str) -> impl FnOnce(PolarsError) -> PipelineError {
     move |source| PipelineError::Compute { stage, source }
 }
+
+/// Quarantined lines a batch may hold before ingest stops early, when their share is over
+/// `--max-quarantine` (the run would fail anyway): bounds the memory a file of bad lines
+/// takes (a quarantined line keeps at most 1 KiB of its text).
+pub const QUARANTINE_STOP: u64 = 100_000;
 
 /// `--max-quarantine`'s default: a tenth of the batch.
 pub const DEFAULT_MAX_QUARANTINE: f64 = 0.10;

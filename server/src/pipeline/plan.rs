@@ -214,7 +214,26 @@ impl<'o> Ctx<'o> {
                 }
                 Ok::<_, PipelineError>(load)
             });
+            let (mut records, mut quarantined, mut first) = (0u64, 0u64, None);
             let stats = ingest::ingest(&files, &options.ingest, &progress, |piece| {
+                records += (piece.events.height() + piece.quarantine.len()) as u64;
+                quarantined += piece.quarantine.len() as u64;
+                if first.is_none() {
+                    first = piece
+                        .quarantine
+                        .first()
+                        .map(|q| format!("line {}: {}", q.line, q.reason));
+                }
+                if quarantined > super::QUARANTINE_STOP
+                    && quarantined as f64 > options.max_quarantine * records as f64
+                {
+                    return Err(PipelineError::TooMuchQuarantine {
+                        quarantined,
+                        records,
+                        percent: options.max_quarantine * 100.0,
+                        first: first.take().unwrap_or_default(),
+                    });
+                }
                 sender.send(piece).map_err(|_| PipelineError::LoaderStopped)
             });
             drop(sender);

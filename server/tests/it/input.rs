@@ -211,10 +211,8 @@ fn export_writes_json_with_nulls_and_booleans() {
     assert_eq!(keys[9], "is_complete");
 }
 
-/// Issue 15 #8: a batch where nothing loads (every timestamp in a format heymax does not
-/// read), or where too much is quarantined, fails with exit 2 and keeps the previous marts.
-#[test]
-fn a_batch_that_loads_nothing_or_too_little_fails_and_keeps_the_marts() {
+/// A warehouse with one good event loaded, and its marts.
+fn one_good_load() -> (tempfile::TempDir, std::path::PathBuf, Marts) {
     let dir = tempfile::tempdir().unwrap();
     let wh = dir.path().join("wh");
     let good = write(
@@ -223,6 +221,14 @@ fn a_batch_that_loads_nothing_or_too_little_fails_and_keeps_the_marts() {
     );
     run(&good, &wh);
     let before = export(&wh, dir.path());
+    (dir, wh, before)
+}
+
+/// Issue 15 #8: a batch where nothing loads (every timestamp in a format heymax does not
+/// read), or where too much is quarantined, fails with exit 2 and keeps the previous marts.
+#[test]
+fn a_batch_that_loads_nothing_or_too_little_fails_and_keeps_the_marts() {
+    let (dir, wh, before) = one_good_load();
 
     let unreadable = write(
         &dir.path().join("iso.csv"),
@@ -325,4 +331,21 @@ fn hostile_lines_are_quarantined_one_by_one() {
     let (_, month) = &marts["user_growth_metrics_month"];
     assert_eq!(month.len(), 1, "no country made of a 50 MB field");
     assert_eq!(month[0]["active_users"], "200");
+}
+
+/// A file of many tiny bad lines (hostile, or not an event file at all) stops ingest once
+/// the batch must fail anyway, instead of holding every bad line in memory: exit 2, and
+/// the previous marts stay.
+#[test]
+fn a_flood_of_bad_lines_stops_ingest_early() {
+    let (dir, wh, before) = one_good_load();
+    let mut text = HEADER.to_string();
+    text.push_str(&"x\n".repeat(300_000));
+    let flood = write(&dir.path().join("flood.csv"), &text);
+    let out = heymax(&["run", "--input", p(&flood), "--warehouse", p(&wh)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("stopped reading after"), "{err}");
+    assert!(err.contains("line 2: wrong column count"), "{err}");
+    assert_eq!(export(&wh, dir.path()), before);
 }

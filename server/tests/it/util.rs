@@ -60,6 +60,9 @@ pub fn run(input: &Path, warehouse: &Path) -> String {
 /// A mart CSV as rows of column -> text.
 pub type Mart = Vec<BTreeMap<String, String>>;
 
+/// Every mart of a warehouse by name: its header and rows (see [`export`]).
+pub type Marts = BTreeMap<String, (Vec<String>, Mart)>;
+
 pub fn read_csv(path: &Path) -> (Vec<String>, Mart) {
     let mut reader =
         csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -92,7 +95,7 @@ pub const MARTS: [&str; 5] = [
 ];
 
 /// Exports the marts of `warehouse` as CSV into a new folder under `dir` and reads them.
-pub fn export(warehouse: &Path, dir: &Path) -> BTreeMap<String, (Vec<String>, Mart)> {
+pub fn export(warehouse: &Path, dir: &Path) -> Marts {
     let out = dir.join(format!(
         "export-{}",
         std::process::id() as u64 * 1000 + rand_suffix()

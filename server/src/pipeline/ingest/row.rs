@@ -131,9 +131,13 @@ pub fn with_fields<R>(record: &[u8], f: impl FnOnce(&[&[u8]]) -> R) -> Result<R,
         return Err(Reason::UnbalancedQuote);
     }
     let mut parsed = csv::ByteRecord::new();
+    // The record is one line already: only `\n` may end it (the crate's default also
+    // ends a record at a lone `\r`, which would drop the rest of the line unseen; a `\r`
+    // inside a field is a control character and quarantines the line).
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(record);
     if !matches!(reader.read_byte_record(&mut parsed), Ok(true)) {
         return Ok(f(&[]));
@@ -395,6 +399,12 @@ mod tests {
                 "{line:?}: {reason}"
             );
         }
+        // A lone `\r` in a quoted line does not end it early (the rest is not dropped).
+        let line = "2025-05-04 09:50:20,\"u_1\",share,,,web,organic,TH\r2025-05-04 09:50:20,u_2";
+        assert!(matches!(
+            with_fields(line.as_bytes(), |f| parse_row(f, &ORDER).map(|_| ())),
+            Ok(Err(Reason::ColumnCount { .. } | Reason::ControlByte { .. }))
+        ));
         // A reason quotes a short prefix of a value, escaped.
         let time = format!("{}\u{1b}[31m", "9".repeat(5000));
         let line = format!("{time},u_1,share,,,web,organic,TH");
