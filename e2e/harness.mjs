@@ -110,11 +110,18 @@ export async function openPage(browser, { origin, base = '/' }) {
   return { page, problems, close: () => context.close() };
 }
 
-/** Waits until the page is hydrated and every chart on it is drawn. */
+/**
+ * Waits until the page is hydrated and every chart on it is drawn. A page with charts must
+ * show at least one: while it renders afresh or waits for its marts it has none yet, and
+ * "every chart of none" would pass too early (seen once Plotly.js loaded faster).
+ */
 export async function waitForCharts(page, timeout = 20000) {
   await page.waitForFunction(() => {
     const plots = [...document.querySelectorAll('.plot')];
-    return window.Plotly && plots.every((p) => p.classList.contains('js-plotly-plot') && p._fullLayout);
+    const charted = /\/(growth|retention|interactions|explore)\/$/.test(location.pathname);
+    return window.Plotly && document.documentElement.dataset.heymax
+      && (!charted || plots.length > 0)
+      && plots.every((p) => p.classList.contains('js-plotly-plot') && p._fullLayout);
   }, null, { timeout });
 }
 
