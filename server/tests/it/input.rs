@@ -3,6 +3,33 @@
 
 use crate::util::*;
 
+/// The quarantine table of a warehouse's first batch.
+fn first_quarantine(wh: &std::path::Path) -> polars::prelude::DataFrame {
+    use polars::prelude::SerReader;
+    let file = std::fs::File::open(wh.join("quarantine/rows/batch=000001.parquet")).unwrap();
+    polars::prelude::ParquetReader::new(file).finish().unwrap()
+}
+
+fn line_numbers(q: &polars::prelude::DataFrame) -> Vec<i64> {
+    q.column("line_number")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect()
+}
+
+/// A text column's values (nulls left out).
+fn texts<'a>(q: &'a polars::prelude::DataFrame, column: &str) -> Vec<&'a str> {
+    q.column(column)
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .flatten()
+        .collect()
+}
+
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -43,19 +70,9 @@ fn malformed_rows_go_to_quarantine_and_good_rows_load() {
     );
 
     // The quarantine table holds every bad row with file, line, raw text and reason.
-    let q = polars::prelude::ParquetReader::new(
-        std::fs::File::open(wh.join("quarantine/rows/batch=000001.parquet")).unwrap(),
-    );
-    use polars::prelude::SerReader;
-    let q = q.finish().unwrap();
+    let q = first_quarantine(&wh);
     assert_eq!(q.height(), 6);
-    let lines: Vec<i64> = q
-        .column("line_number")
-        .unwrap()
-        .i64()
-        .unwrap()
-        .into_no_null_iter()
-        .collect();
+    let lines = line_numbers(&q);
     assert_eq!(lines, vec![3, 4, 5, 6, 7, 9]);
     let reasons: Vec<String> = q
         .column("reason")
@@ -76,14 +93,7 @@ fn malformed_rows_go_to_quarantine_and_good_rows_load() {
     ]) {
         assert!(reason.contains(want), "{reason} should say {want}");
     }
-    let raw: Vec<&str> = q
-        .column("raw")
-        .unwrap()
-        .str()
-        .unwrap()
-        .iter()
-        .flatten()
-        .collect();
+    let raw = texts(&q, "raw");
     assert_eq!(raw[4], "2025-03-08 10:00:00,u_5,like,,,web,organic");
     assert!(
         q.column("source_file")
@@ -301,28 +311,10 @@ fn hostile_lines_are_quarantined_one_by_one() {
         summary["peak_rss_bytes"].as_u64().unwrap() < 400 << 20,
         "a 50 MB line must not be held in memory many times over: {summary}"
     );
-    let q = polars::prelude::ParquetReader::new(
-        std::fs::File::open(wh.join("quarantine/rows/batch=000001.parquet")).unwrap(),
-    );
-    use polars::prelude::SerReader;
-    let q = q.finish().unwrap();
-    let lines: Vec<i64> = q
-        .column("line_number")
-        .unwrap()
-        .i64()
-        .unwrap()
-        .into_no_null_iter()
-        .collect();
+    let q = first_quarantine(&wh);
+    let lines = line_numbers(&q);
     assert_eq!(lines, vec![2, 3, 4]);
-    let raw_len: usize = q
-        .column("raw")
-        .unwrap()
-        .str()
-        .unwrap()
-        .iter()
-        .flatten()
-        .map(str::len)
-        .sum();
+    let raw_len: usize = texts(&q, "raw").into_iter().map(str::len).sum();
     assert!(
         raw_len < 4096,
         "raw text is kept as a prefix: {raw_len} bytes"
