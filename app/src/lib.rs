@@ -9,7 +9,6 @@ pub mod components;
 pub mod data;
 pub mod marts;
 pub mod pages;
-pub mod runs;
 pub mod state;
 
 use leptos::prelude::*;

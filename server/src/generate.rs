@@ -119,7 +119,7 @@ pub fn generate(options: &GenerateOptions, out: &mut dyn Write) -> std::io::Resu
         };
         let secs: u32 = rng.random_range(0..86_400);
         let micros: u32 = rng.random_range(0..1_000_000);
-        let date = crate::pipeline::marts::calendar::date(options.start_day + day);
+        let date = contract::calendar::date(options.start_day + day);
         let (event_type, category, miles) = pick(&mut rng, &kinds);
         let platform = PLATFORMS[rng.random_range(0..PLATFORMS.len())];
         line.clear();

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 
 use crate::data::format;
-use crate::runs::{TASK_STATES, TaskRow};
+use contract::runs::{TaskRow, TaskState};
 
 /// Gaps and margin, in SVG user units (pixels at scale 1).
 const ROW_GAP: f64 = 14.0;
@@ -160,7 +160,7 @@ pub fn columns(tasks: &[TaskRow], depths: &[usize]) -> Vec<Vec<usize>> {
 
 /// The second line of a task's box: its state, and its rows (or time) once it has them.
 pub fn detail_line(task: &TaskRow) -> String {
-    let state = task.state.replace('_', " ");
+    let state = task.state.name().replace('_', " ");
     match (task.rows, task.seconds) {
         (Some(rows), _) => format!("{state} · {} rows", compact(rows)),
         (None, Some(s)) => format!("{state} · {}", duration(s)),
@@ -170,7 +170,7 @@ pub fn detail_line(task: &TaskRow) -> String {
 
 /// A task's state, rows and time in full, for its box's title and screen readers.
 pub fn full_line(task: &TaskRow) -> String {
-    let mut parts = vec![task.state.replace('_', " ")];
+    let mut parts = vec![task.state.name().replace('_', " ")];
     if let Some(rows) = task.rows {
         parts.push(format!("{} rows", format::count(rows as i64)));
     }
@@ -411,7 +411,7 @@ pub fn DagGraph(
                     class="dag-node"
                     class:selected=is_selected
                     data-task=name.clone()
-                    data-state=task.state.clone()
+                    data-state=task.state.name()
                     transform=format!("translate({:.1},{:.1})", n.x, n.y)
                     role="button"
                     tabindex="0"
@@ -461,13 +461,13 @@ pub fn DagGraph(
 /// The six task states with their colours, as the graph draws them.
 #[component]
 pub fn DagLegend() -> impl IntoView {
-    let items = TASK_STATES
+    let items = TaskState::ALL
         .iter()
         .map(|state| {
             view! {
                 <li>
-                    <span class="dag-swatch" data-state=*state></span>
-                    {state.replace('_', " ")}
+                    <span class="dag-swatch" data-state=state.name()></span>
+                    {state.name().replace('_', " ")}
                 </li>
             }
         })
@@ -485,7 +485,7 @@ mod tests {
             task: name.into(),
             group: "layer".into(),
             upstream: upstream.iter().map(|u| u.to_string()).collect(),
-            state: "success".into(),
+            state: TaskState::Success,
             attempts: 1,
             started_at: None,
             ended_at: None,
@@ -616,7 +616,7 @@ mod tests {
         assert_eq!(detail_line(&t), "success · 500 ms");
         t.rows = Some(12_345);
         assert_eq!(detail_line(&t), "success · 12k rows");
-        t.state = "up_for_retry".into();
+        t.state = TaskState::UpForRetry;
         t.rows = None;
         t.seconds = None;
         assert_eq!(detail_line(&t), "up for retry");

@@ -13,7 +13,7 @@ use super::PageHead;
 use crate::SiteConfig;
 use crate::components::dag::{DagGraph, DagLegend, duration};
 use crate::data::format;
-use crate::runs::{RunDetail, RunList, RunRow, TaskRow};
+use contract::runs::{RunDetail, RunList, RunRow, TaskRow, TaskState};
 
 /// How often the page refetches while a run is in progress.
 const REFRESH_MS: u64 = 1500;
@@ -329,10 +329,10 @@ fn RunLine(run: RunRow, runs: Runs) -> impl IntoView {
                     {format!("#{id}")}
                 </button>
             </td>
-            <td class="text"><StatusBadge status=run.status.clone() /></td>
+            <td class="text"><StatusBadge status=run.status.name() /></td>
             <td class="text">{run.trigger}</td>
             <td class="text">{utc_time(&run.started_at)}</td>
-            <td>{seconds_or(run.seconds, run.status == crate::runs::RUN_RUNNING)}</td>
+            <td>{seconds_or(run.seconds, run.is_running())}</td>
             <td>{format::count(run.rows as i64)}</td>
             <td class="text">{format::or_dash(run.failed_task, |t| t)}</td>
         </tr>
@@ -340,8 +340,8 @@ fn RunLine(run: RunRow, runs: Runs) -> impl IntoView {
 }
 
 #[component]
-fn StatusBadge(status: String) -> impl IntoView {
-    view! { <span class="badge" data-status=status.clone()>{status.replace('_', " ")}</span> }
+fn StatusBadge(status: &'static str) -> impl IntoView {
+    view! { <span class="badge" data-status=status>{status.replace('_', " ")}</span> }
 }
 
 /// The run shown: its summary, its graph and the details of the task clicked.
@@ -390,7 +390,7 @@ fn RunCard(detail: RunDetail, runs: Runs) -> impl IntoView {
         <section class="card run" data-run-id=run.run_id aria-label="Selected run">
             <header class="card-head">
                 <div>
-                    <h2>{format!("Run #{} ", run.run_id)}<StatusBadge status=run.status.clone() /></h2>
+                    <h2>{format!("Run #{} ", run.run_id)}<StatusBadge status=run.status.name() /></h2>
                     <p class="sub">{format!("{} tasks; click one for its details.", tasks.len())}</p>
                 </div>
                 <DagLegend />
@@ -412,7 +412,7 @@ fn RunCard(detail: RunDetail, runs: Runs) -> impl IntoView {
 
 #[component]
 fn TaskDetails(task: TaskRow, on_close: Callback<()>) -> impl IntoView {
-    let running = task.state == "running";
+    let running = task.state == TaskState::Running;
     let row = |name: &'static str, value: String| {
         view! { <tr><th scope="row">{name}</th><td>{value}</td></tr> }
     };
@@ -425,7 +425,7 @@ fn TaskDetails(task: TaskRow, on_close: Callback<()>) -> impl IntoView {
         <section class="card task-details" data-task=task.task.clone() aria-label="Task details">
             <header class="card-head">
                 <div>
-                    <h2>{task.task.clone()}" "<StatusBadge status=task.state.clone() /></h2>
+                    <h2>{task.task.clone()}" "<StatusBadge status=task.state.name() /></h2>
                     <p class="sub">{format!("{} task of run #{}", task.group, task.run_id)}</p>
                 </div>
                 <div class="card-actions">
@@ -436,7 +436,7 @@ fn TaskDetails(task: TaskRow, on_close: Callback<()>) -> impl IntoView {
                 <tbody>
                     {row("task", task.task.clone())}
                     {row("group", task.group.clone())}
-                    {row("state", task.state.replace('_', " "))}
+                    {row("state", task.state.name().replace('_', " "))}
                     {row("attempts", task.attempts.to_string())}
                     {row("started", time_or_dash(task.started_at.as_deref()))}
                     {row("ended", time_or_dash(task.ended_at.as_deref()))}

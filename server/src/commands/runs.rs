@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use app::runs::{RunDetail, RunRow};
+use contract::runs::{RunDetail, RunRow};
 
 use crate::cli::{RunsArgs, RunsCommand};
 use crate::orchestrator::history::History;

@@ -50,9 +50,9 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     let allowed = AllowedInputs::new(args.input.clone(), &folders)?;
     let marts = Arc::new(MartStore::new(&args.warehouse));
     // Read the marts once now: a broken warehouse fails here, not on the first page view.
-    let found = app::marts::MART_NAMES
+    let found = contract::Mart::ALL
         .iter()
-        .filter(|m| matches!(marts.get(m), Ok(Some(_))))
+        .filter(|m| matches!(marts.get(m.name()), Ok(Some(_))))
         .count();
     if found == 0 {
         tracing::warn!(

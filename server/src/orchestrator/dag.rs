@@ -14,36 +14,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-/// A task's state, as Airflow and `dbt build` name them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaskState {
-    Queued,
-    Running,
-    Success,
-    Failed,
-    UpForRetry,
-    Skipped,
-}
-
-impl TaskState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskState::Queued => "queued",
-            TaskState::Running => "running",
-            TaskState::Success => "success",
-            TaskState::Failed => "failed",
-            TaskState::UpForRetry => "up_for_retry",
-            TaskState::Skipped => "skipped",
-        }
-    }
-
-    fn is_done(self) -> bool {
-        matches!(
-            self,
-            TaskState::Success | TaskState::Failed | TaskState::Skipped
-        )
-    }
-}
+/// A task's state (shared with the run history and the Pipeline page).
+pub use contract::runs::TaskState;
 
 /// Why a task failed; decides whether it is tried again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use app::runs::{RUN_FAILED, RUN_RUNNING, RunDetail, RunRow, TaskRow};
+use contract::runs::{RunDetail, RunRow, RunStatus, TaskRow, TaskState};
 use chrono::{DateTime, SecondsFormat, Utc};
 use polars::prelude::*;
 use postgres::types::ToSql;
@@ -60,7 +60,7 @@ pub fn task_row(run_id: i64, r: &TaskRecord) -> TaskRow {
         task: r.name.clone(),
         group: r.group.to_string(),
         upstream: r.upstream.clone(),
-        state: r.state.as_str().to_string(),
+        state: r.state,
         attempts: r.attempts,
         started_at: r.started_at.map(timestamp),
         ended_at: r.ended_at.map(timestamp),
@@ -98,9 +98,20 @@ fn hostname() -> String {
 }
 
 /// Marks a run whose process is gone as failed (on read; the table keeps what it had).
+/// A stored run status; one this version does not know (a damaged or future history)
+/// reads as failed, so nothing waits on it.
+fn run_status(name: &str) -> RunStatus {
+    RunStatus::parse(name).unwrap_or(RunStatus::Failed)
+}
+
+/// A stored task state, read the same way as [`run_status`].
+fn task_state(name: &str) -> TaskState {
+    TaskState::parse(name).unwrap_or(TaskState::Failed)
+}
+
 fn heal(mut run: RunRow, owner: Option<Owner>) -> RunRow {
-    if run.status == RUN_RUNNING && owner.is_some_and(|o| o.is_gone()) {
-        run.status = RUN_FAILED.to_string();
+    if run.status == RunStatus::Running && owner.is_some_and(|o| o.is_gone()) {
+        run.status = RunStatus::Failed;
         run.error = Some(
             "the heymax process running it stopped before it finished (killed or restarted)".into(),
         );
@@ -192,7 +203,7 @@ impl History {
             run_id: 0,
             trigger: trigger.to_string(),
             input: input.to_string(),
-            status: RUN_RUNNING.to_string(),
+            status: RunStatus::Running,
             started_at: timestamp(now),
             ended_at: None,
             seconds: None,
@@ -218,7 +229,7 @@ impl History {
                         &[
                             &run.trigger as &(dyn ToSql + Sync),
                             &run.input,
-                            &run.status,
+                            &run.status.name(),
                             &now,
                             &owner.host,
                             &(owner.pid as i32),
@@ -285,7 +296,7 @@ impl History {
                      failed_task = $6, error = $7 WHERE run_id = $1",
                     &[
                         &run.run_id as &(dyn ToSql + Sync),
-                        &run.status,
+                        &run.status.name(),
                         &ended,
                         &run.batch_id,
                         &(run.rows as i64),
@@ -386,7 +397,7 @@ fn upsert_task(
             &row.task,
             &row.group,
             &row.upstream,
-            &row.state,
+            &row.state.name(),
             &(row.attempts as i32),
             &started,
             &ended,
@@ -411,7 +422,7 @@ fn pg_run(r: &postgres::Row) -> RunRow {
             run_id: r.get(0),
             trigger: r.get(1),
             input: r.get(2),
-            status: r.get(3),
+            status: run_status(r.get(3)),
             started_at: timestamp(started),
             ended_at: ended.map(timestamp),
             seconds: seconds(Some(started), ended),
@@ -432,7 +443,7 @@ fn pg_task(run_id: i64, r: &postgres::Row) -> TaskRow {
         task: r.get(0),
         group: r.get(1),
         upstream: r.get(2),
-        state: r.get(3),
+        state: task_state(r.get(3)),
         attempts: r.get::<_, i32>(4) as u32,
         started_at: started.map(timestamp),
         ended_at: ended.map(timestamp),
@@ -519,7 +530,7 @@ fn write_runs(meta: &Path, runs: &[(RunRow, Option<Owner>)]) -> Result<()> {
                 ),
                 Column::new("trigger".into(), col(|r| Some(r.trigger.clone()))),
                 Column::new("input".into(), col(|r| Some(r.input.clone()))),
-                Column::new("status".into(), col(|r| Some(r.status.clone()))),
+                Column::new("status".into(), col(|r| Some(r.status.name().to_string()))),
                 datetime(
                     "started_at",
                     runs.iter()
@@ -597,7 +608,7 @@ fn read_runs(meta: &Path) -> Result<Vec<(RunRow, Option<Owner>)>> {
                     run_id: ids[i].unwrap_or_default(),
                     trigger: trigger[i].clone().unwrap_or_default(),
                     input: input[i].clone().unwrap_or_default(),
-                    status: status[i].clone().unwrap_or_default(),
+                    status: run_status(status[i].as_deref().unwrap_or_default()),
                     started_at: s.map(timestamp).unwrap_or_default(),
                     ended_at: e.map(timestamp),
                     seconds: seconds(s, e),
@@ -634,7 +645,7 @@ fn write_tasks(path: &Path, rows: &[TaskRow]) -> Result<()> {
                 Column::new("task_group".into(), col(|r| Some(r.group.clone()))),
                 // A list column would do, but a joined string reads anywhere.
                 Column::new("upstream".into(), col(|r| Some(r.upstream.join(",")))),
-                Column::new("state".into(), col(|r| Some(r.state.clone()))),
+                Column::new("state".into(), col(|r| Some(r.state.name().to_string()))),
                 Column::new(
                     "attempts".into(),
                     rows.iter().map(|r| r.attempts as i64).collect::<Vec<_>>(),
@@ -694,7 +705,7 @@ fn read_tasks(path: &Path) -> Result<Vec<TaskRow>> {
                         .filter(|s| !s.is_empty())
                         .map(str::to_string)
                         .collect(),
-                    state: state[i].clone().unwrap_or_default(),
+                    state: task_state(state[i].as_deref().unwrap_or_default()),
                     attempts: attempts[i].unwrap_or_default() as u32,
                     started_at: from_micros(started[i]),
                     ended_at: from_micros(ended[i]),
@@ -712,7 +723,6 @@ fn read_tasks(path: &Path) -> Result<Vec<TaskRow>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::orchestrator::dag::TaskState;
 
     fn record(name: &str, state: TaskState) -> TaskRecord {
         TaskRecord {
@@ -744,7 +754,7 @@ mod tests {
         assert_eq!(run.run_id, 1);
         h.task(run.run_id, 1, &record("bronze", TaskState::Failed))
             .unwrap();
-        run.status = RUN_FAILED.into();
+        run.status = RunStatus::Failed;
         run.ended_at = Some(timestamp(Utc::now()));
         run.failed_task = Some("bronze".into());
         h.update(&run).unwrap();
@@ -758,13 +768,13 @@ mod tests {
             vec![2, 1]
         );
         assert_eq!(list[1].failed_task.as_deref(), Some("bronze"));
-        assert_eq!(list[1].status, RUN_FAILED);
+        assert_eq!(list[1].status, RunStatus::Failed);
         // This process is alive: its run is still running.
-        assert_eq!(list[0].status, RUN_RUNNING);
+        assert_eq!(list[0].status, RunStatus::Running);
         let detail = again.get(1).unwrap().unwrap();
         assert_eq!(detail.tasks.len(), 2);
         assert_eq!(detail.tasks[1].task, "bronze");
-        assert_eq!(detail.tasks[1].state, "failed");
+        assert_eq!(detail.tasks[1].state, TaskState::Failed);
         assert_eq!(detail.tasks[1].upstream, vec!["ingest".to_string()]);
         assert_eq!(detail.tasks[1].rows, Some(5));
         assert!(again.get(9).unwrap().is_none());
@@ -776,7 +786,7 @@ mod tests {
             run_id: 1,
             trigger: "cli".into(),
             input: "x".into(),
-            status: RUN_RUNNING.into(),
+            status: RunStatus::Running,
             started_at: timestamp(Utc::now()),
             ended_at: None,
             seconds: None,
@@ -789,12 +799,12 @@ mod tests {
             host: hostname(),
             pid: u32::MAX - 1,
         };
-        assert_eq!(heal(run.clone(), Some(gone)).status, RUN_FAILED);
-        assert_eq!(heal(run.clone(), Some(Owner::me())).status, RUN_RUNNING);
+        assert_eq!(heal(run.clone(), Some(gone)).status, RunStatus::Failed);
+        assert_eq!(heal(run.clone(), Some(Owner::me())).status, RunStatus::Running);
         let elsewhere = Owner {
             host: "another-machine".into(),
             pid: u32::MAX - 1,
         };
-        assert_eq!(heal(run, Some(elsewhere)).status, RUN_RUNNING);
+        assert_eq!(heal(run, Some(elsewhere)).status, RunStatus::Running);
     }
 }

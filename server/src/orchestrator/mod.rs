@@ -14,7 +14,7 @@ pub mod sensor;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
-use app::runs::{RUN_FAILED, RUN_SUCCESS, RunRow};
+use contract::runs::{RunRow, RunStatus};
 use chrono::Utc;
 
 use crate::pipeline::ingest::{self, IngestError, IngestOptions};
@@ -80,7 +80,7 @@ pub struct Finished {
 
 impl Finished {
     pub fn succeeded(&self) -> bool {
-        self.run.status == RUN_SUCCESS
+        self.run.status == RunStatus::Success
     }
 }
 
@@ -232,7 +232,7 @@ impl Orchestrator {
         if let Err(e) = saved {
             tracing::warn!(run = run.run_id, "run's end not recorded: {e}");
         }
-        if run.status == RUN_FAILED {
+        if run.status == RunStatus::Failed {
             notify::run_failed(
                 self.config.notify_url.as_deref(),
                 &run,
@@ -267,7 +267,7 @@ fn finish(run: &mut RunRow, tasks: &[TaskRecord], summary: &Result<RunSummary, P
         run.rows = s.ingest.records;
     }
     let ok = matches!(summary, Ok(s) if s.committed) && failed.is_none();
-    run.status = if ok { RUN_SUCCESS } else { RUN_FAILED }.to_string();
+    run.status = if ok { RunStatus::Success } else { RunStatus::Failed };
     if !ok {
         run.failed_task = failed.map(|t| t.name.clone());
         run.error = match (failed, summary) {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use app::runs::RunRow;
+use contract::runs::RunRow;
 use serde::Serialize;
 
 /// What is POSTed.

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use polars::prelude::*;
 
 use super::marts::activity::Activity;
-use super::marts::calendar::Grain;
+use contract::Grain;
 use super::marts::{self, LIFECYCLE, MARTS, Names};
 use super::quality::{self, Context, Severity, Status, TestResult};
 use super::slim::{DimUsers, SlimEvents};

@@ -27,13 +27,14 @@ use serde_json::{Value, json};
 use app::marts::CountryScope;
 
 use super::{WebError, off_runtime};
-use crate::pipeline::marts::calendar::{Grain, date};
-use crate::pipeline::marts::lifecycle::STATUSES;
+use contract::Grain;
+use contract::calendar::date;
+use contract::Status;
 use crate::pipeline::marts::lifecycle_table;
+use crate::pipeline::marts::retention::DAYS;
 use crate::warehouse::{Location, Stamp, Warehouse};
 
 /// Days after the cohort day that the retention mart reports.
-const COHORT_DAYS: [i32; 6] = [0, 1, 7, 30, 60, 90];
 
 /// One user's lifecycle row, with the user as an index into [`Users`].
 #[derive(Clone, Copy)]
@@ -254,7 +255,7 @@ impl DrillStore {
                 continue;
             };
             let (Some(&user), Some(s)) =
-                (users.index.get(u), STATUSES.iter().position(|x| *x == s))
+                (users.index.get(u), Status::parse(s).map(Status::index))
             else {
                 continue;
             };
@@ -268,7 +269,7 @@ impl DrillStore {
         if grain == Grain::Day {
             let mut active = vec![Vec::new(); users.id.len()];
             for (&(day, s), rows) in groups.iter() {
-                if STATUSES[s as usize] != "churned" {
+                if s as usize != Status::Churned.index() {
                     for r in rows {
                         active[r.user as usize].push(day);
                     }
@@ -438,9 +439,8 @@ impl DrillStore {
     /// The users with `status` in `period` of `grain`, as JSON.
     pub fn growth(&self, grain: Grain, period: &str, status: &str) -> Result<String, WebError> {
         let day = parse_day(period)?;
-        let s = STATUSES
-            .iter()
-            .position(|x| *x == status)
+        let s = Status::parse(status)
+            .map(Status::index)
             .ok_or_else(|| WebError::NotFound(format!("no such status: {}", echo(status))))?;
         self.with_loaded(|loaded, wh| {
             let groups = Self::groups(loaded, wh, grain)?;
@@ -488,7 +488,7 @@ impl DrillStore {
             let active = loaded.active.clone().unwrap_or_default();
             let last_day = loaded.last_day;
             let bucket = grain.ordinal(day.into());
-            let new = STATUSES.iter().position(|x| *x == "new").unwrap_or(0) as u8;
+            let new = Status::New.index() as u8;
             let mut rows: Vec<(u32, i32)> = days
                 .iter()
                 .filter(|&(&(d, s), _)| s == new && grain.ordinal(d.into()) == bucket)
@@ -499,7 +499,8 @@ impl DrillStore {
                 .iter()
                 .map(|&(user, cohort)| {
                     let u = user as usize;
-                    let seen = COHORT_DAYS.map(|n| {
+                    let seen = DAYS.map(|n| {
+                        let n = n as i32;
                         (cohort + n <= last_day)
                             .then(|| active[u].binary_search(&(cohort + n)).is_ok())
                     });
@@ -525,7 +526,7 @@ impl DrillStore {
 
 fn parse_day(period: &str) -> Result<i32, WebError> {
     chrono::NaiveDate::parse_from_str(period, "%Y-%m-%d")
-        .map(|d| crate::pipeline::marts::calendar::day_number(d) as i32)
+        .map(|d| contract::calendar::day_number(d) as i32)
         .map_err(|_| WebError::NotFound(format!("not a period: {} (YYYY-MM-DD)", echo(period))))
 }
 

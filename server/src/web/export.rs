@@ -156,7 +156,7 @@ fn write_runs(site: &Site, staging: &Path, summary: &mut ExportSummary) -> Resul
 fn read_marts(site: &Site) -> Result<Vec<(&'static str, std::sync::Arc<str>)>, ExportError> {
     let mut found = Vec::new();
     let mut missing = Vec::new();
-    for name in app::marts::MART_NAMES {
+    for name in contract::Mart::ALL.map(contract::Mart::name) {
         match site.marts.get(name)? {
             Some(json) => found.push((name, json)),
             None => missing.push(name),
@@ -231,12 +231,11 @@ fn write_drill(
     staging: &Path,
     summary: &mut ExportSummary,
 ) -> Result<(), ExportError> {
-    use crate::pipeline::marts::calendar::Grain;
-    use crate::pipeline::marts::lifecycle::STATUSES;
+    use contract::Grain;
     let dir = staging.join("data/drill");
     for grain in Grain::ALL {
         for period in site.drill.periods(grain)? {
-            for status in STATUSES {
+            for status in contract::Status::ALL.map(contract::Status::name) {
                 let json = site.drill.growth(grain, &period, status)?;
                 let path = dir
                     .join(grain.name())

@@ -28,7 +28,7 @@ fn text(value: &AnyValue<'_>) -> Option<String> {
         AnyValue::Boolean(b) => Some(b.to_string()),
         AnyValue::String(s) => Some(s.to_string()),
         AnyValue::StringOwned(s) => Some(s.to_string()),
-        AnyValue::Date(d) => Some(super::calendar::date(i64::from(*d)).to_string()),
+        AnyValue::Date(d) => Some(contract::calendar::date(i64::from(*d)).to_string()),
         AnyValue::Float64(f) => Some(f.to_string()),
         AnyValue::Float32(f) => Some(f.to_string()),
         other => Some(other.to_string()),

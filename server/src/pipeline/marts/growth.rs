@@ -12,12 +12,13 @@ use polars::prelude::*;
 
 use super::Names;
 use super::activity::{Activity, slot};
-use super::calendar::Grain;
+use contract::{Grain, Status};
 
-pub const NEW: usize = 0;
-pub const RETAINED: usize = 1;
-pub const RESURRECTED: usize = 2;
-pub const CHURNED: usize = 3;
+/// The status codes of the per-user arrays ([`Status::index`]).
+pub const NEW: usize = Status::New.index();
+pub const RETAINED: usize = Status::Retained.index();
+pub const RESURRECTED: usize = Status::Resurrected.index();
+pub const CHURNED: usize = Status::Churned.index();
 
 pub const COLUMNS: [&str; 10] = [
     "period",

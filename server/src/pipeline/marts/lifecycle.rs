@@ -12,22 +12,13 @@ use polars::prelude::*;
 
 use super::Names;
 use super::activity::{Activity, slot};
-use super::calendar::Grain;
-use super::growth::{CHURNED, NEW, RESURRECTED, RETAINED, lifecycle};
+use contract::Grain;
+use super::growth::lifecycle;
+use contract::Status;
 use crate::pipeline::schema::MICROS_PER_DAY;
 use crate::pipeline::slim::SlimEvents;
 
 pub const COLUMNS: [&str; 5] = ["period", "user_id", "country", "status", "events"];
-
-/// Status names, indexed by the growth module's status constants.
-pub const STATUSES: [&str; 4] = {
-    let mut s = [""; 4];
-    s[NEW] = "new";
-    s[RETAINED] = "retained";
-    s[RESURRECTED] = "resurrected";
-    s[CHURNED] = "churned";
-    s
-};
 
 pub fn build(
     slim: &SlimEvents,
@@ -61,7 +52,7 @@ pub fn build(
                     .get(slot(act.country[u], names.countries.len()))
                     .map(String::as_str),
             );
-            status.push(STATUSES[s as usize]);
+            status.push(Status::ALL[s as usize].name());
             count.push(i64::from(events[u * periods + i]));
         }
     }

@@ -2,7 +2,6 @@
 //! Every mart reads only gold; none reads another mart.
 
 pub mod activity;
-pub mod calendar;
 pub mod export;
 pub mod growth;
 pub mod interactions;
@@ -13,7 +12,7 @@ use polars::prelude::*;
 
 use super::slim::SlimEvents;
 use activity::Activity;
-use calendar::Grain;
+use contract::Grain;
 
 /// Mart names and their key columns (rows are unique on, and sorted by, the keys).
 pub const MARTS: [(&str, &[&str]); 5] = [

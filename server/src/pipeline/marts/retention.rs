@@ -9,8 +9,18 @@ use polars::prelude::*;
 
 use super::Names;
 use super::activity::Activity;
+use contract::RETENTION_DAYS;
 
-pub const DAYS: [i64; 6] = [0, 1, 7, 30, 60, 90];
+/// [`RETENTION_DAYS`] as day offsets. See: METRICS.md, Retention.
+pub const DAYS: [i64; RETENTION_DAYS.len()] = {
+    let mut days = [0; RETENTION_DAYS.len()];
+    let mut i = 0;
+    while i < days.len() {
+        days[i] = RETENTION_DAYS[i] as i64;
+        i += 1;
+    }
+    days
+};
 
 pub fn columns() -> Vec<String> {
     let mut cols = vec![

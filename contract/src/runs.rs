@@ -5,20 +5,76 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A run's status. `running` until its last task ends.
-pub const RUN_RUNNING: &str = "running";
-pub const RUN_SUCCESS: &str = "success";
-pub const RUN_FAILED: &str = "failed";
+/// A run's status: `running` until its last task ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Success,
+    Failed,
+}
 
-/// A task's states, as `dbt build` and Airflow name them.
-pub const TASK_STATES: [&str; 6] = [
-    "queued",
-    "running",
-    "success",
-    "failed",
-    "up_for_retry",
-    "skipped",
-];
+impl RunStatus {
+    pub const ALL: [RunStatus; 3] = [RunStatus::Running, RunStatus::Success, RunStatus::Failed];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Success => "success",
+            RunStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+/// A task's state, as `dbt build` and Airflow name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskState {
+    Queued,
+    Running,
+    Success,
+    Failed,
+    UpForRetry,
+    Skipped,
+}
+
+impl TaskState {
+    pub const ALL: [TaskState; 6] = [
+        TaskState::Queued,
+        TaskState::Running,
+        TaskState::Success,
+        TaskState::Failed,
+        TaskState::UpForRetry,
+        TaskState::Skipped,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskState::Queued => "queued",
+            TaskState::Running => "running",
+            TaskState::Success => "success",
+            TaskState::Failed => "failed",
+            TaskState::UpForRetry => "up_for_retry",
+            TaskState::Skipped => "skipped",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// Ended, one way or another: nothing more happens to it in this run.
+    pub fn is_done(self) -> bool {
+        matches!(
+            self,
+            TaskState::Success | TaskState::Failed | TaskState::Skipped
+        )
+    }
+}
 
 /// One run of the pipeline (a row of the `runs` table).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,8 +84,7 @@ pub struct RunRow {
     pub trigger: String,
     /// The input it loaded (a CSV file or a folder of them).
     pub input: String,
-    /// `running`, `success` or `failed`.
-    pub status: String,
+    pub status: RunStatus,
     /// RFC 3339, UTC.
     pub started_at: String,
     pub ended_at: Option<String>,
@@ -53,8 +108,7 @@ pub struct TaskRow {
     pub group: String,
     /// The tasks it waits for.
     pub upstream: Vec<String>,
-    /// One of [`TASK_STATES`].
-    pub state: String,
+    pub state: TaskState,
     /// Attempts started (0 while queued or when skipped).
     pub attempts: u32,
     pub started_at: Option<String>,
@@ -89,7 +143,7 @@ pub struct RunDetail {
 
 impl RunRow {
     pub fn is_running(&self) -> bool {
-        self.status == RUN_RUNNING
+        self.status == RunStatus::Running
     }
 }
 
@@ -104,7 +158,7 @@ mod tests {
                 run_id: 3,
                 trigger: "api".into(),
                 input: "events.csv".into(),
-                status: RUN_FAILED.into(),
+                status: RunStatus::Failed,
                 started_at: "2026-11-26T10:00:00Z".into(),
                 ended_at: Some("2026-11-26T10:00:02Z".into()),
                 seconds: Some(2.0),
@@ -118,7 +172,7 @@ mod tests {
                 task: "silver".into(),
                 group: "layer".into(),
                 upstream: vec!["test_bronze".into()],
-                state: "skipped".into(),
+                state: TaskState::Skipped,
                 attempts: 0,
                 started_at: None,
                 ended_at: None,
@@ -129,6 +183,24 @@ mod tests {
             }],
         };
         let json = serde_json::to_string(&detail).unwrap();
+        assert!(json.contains(r#""status":"failed""#) && json.contains(r#""state":"skipped""#));
         assert_eq!(serde_json::from_str::<RunDetail>(&json).unwrap(), detail);
+    }
+}
+
+#[cfg(test)]
+mod names {
+    use super::*;
+
+    #[test]
+    fn states_serialize_as_their_names() {
+        for s in TaskState::ALL {
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.name()));
+            assert_eq!(TaskState::parse(s.name()), Some(s));
+        }
+        for s in RunStatus::ALL {
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.name()));
+            assert_eq!(RunStatus::parse(s.name()), Some(s));
+        }
     }
 }

@@ -1,12 +1,16 @@
-//! Periods: a day number (days since 1970-01-01) -> period ordinal for each grain, and
-//! back to the period's first and last day.
+//! Periods: the three grains, a day number (days since 1970-01-01) -> period ordinal for
+//! each grain, and back to the period's first and last day. The server cuts marts with
+//! it and the browser buckets dates with it, so both agree on every period.
 //! See: METRICS.md, Periods.
 
 use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Growth accounting grain. See: METRICS.md, Periods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
 pub enum Grain {
     Day,
+    #[default]
     Week,
     Month,
 }
@@ -14,12 +18,17 @@ pub enum Grain {
 impl Grain {
     pub const ALL: [Grain; 3] = [Grain::Day, Grain::Week, Grain::Month];
 
+    /// `day`, `week`, `month`: in URLs, file paths and labels ("last complete week").
     pub fn name(self) -> &'static str {
         match self {
             Grain::Day => "day",
             Grain::Week => "week",
             Grain::Month => "month",
         }
+    }
+
+    pub fn parse(text: &str) -> Option<Grain> {
+        Grain::ALL.into_iter().find(|g| g.name() == text)
     }
 
     /// Consecutive periods have consecutive ordinals.
@@ -55,14 +64,21 @@ impl Grain {
     pub fn end(self, ordinal: i64) -> i64 {
         self.start(ordinal + 1) - 1
     }
+
+    /// The first day of the period holding `day`, as a date.
+    pub fn period_start(self, day: NaiveDate) -> NaiveDate {
+        date(self.start(self.ordinal(day_number(day))))
+    }
 }
 
 const EPOCH_FROM_CE: i64 = 719_163;
 
+/// The date of a day number.
 pub fn date(day: i64) -> NaiveDate {
     NaiveDate::from_num_days_from_ce_opt((day + EPOCH_FROM_CE) as i32).unwrap_or_default()
 }
 
+/// The day number of a date (days since 1970-01-01).
 pub fn day_number(d: NaiveDate) -> i64 {
     i64::from(d.num_days_from_ce()) - EPOCH_FROM_CE
 }
@@ -105,5 +121,22 @@ mod tests {
         assert_eq!(complete("2025-06-05"), vec![true, true, true, false]);
         // A month whose last day is the data's last day is still incomplete.
         assert_eq!(complete("2025-05-31"), vec![true, true, false]);
+    }
+
+    #[test]
+    fn grains_parse_their_names_and_nothing_else() {
+        for g in Grain::ALL {
+            assert_eq!(Grain::parse(g.name()), Some(g));
+        }
+        assert_eq!(Grain::parse("Week"), None);
+        assert_eq!(Grain::parse(""), None);
+    }
+
+    #[test]
+    fn a_period_starts_on_its_first_day() {
+        let d = NaiveDate::from_ymd_opt(2025, 4, 16).unwrap();
+        assert_eq!(Grain::Week.period_start(d).to_string(), "2025-04-14");
+        assert_eq!(Grain::Month.period_start(d).to_string(), "2025-04-01");
+        assert_eq!(Grain::Day.period_start(d), d);
     }
 }
