@@ -295,23 +295,7 @@ fn route_edges(tasks: &[TaskRow], nodes: &[NodeBox]) -> Vec<EdgeLine> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn task(name: &str, upstream: &[&str]) -> TaskRow {
-        TaskRow {
-            run_id: 1,
-            task: name.into(),
-            group: "layer".into(),
-            upstream: upstream.iter().map(|u| u.to_string()).collect(),
-            state: "success".into(),
-            attempts: 1,
-            started_at: None,
-            ended_at: None,
-            seconds: Some(0.5),
-            rows: None,
-            error: None,
-            note: None,
-        }
-    }
+    use crate::data::fixtures::task;
 
     /// The orchestrator's graph: a chain of layers, eight marts fanning out of `activity`,
     /// one test per mart, and `commit` after every test.

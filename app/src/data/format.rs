@@ -203,28 +203,11 @@ pub fn duration(seconds: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A finished task of half a second.
-    fn task(name: &str) -> TaskRow {
-        TaskRow {
-            run_id: 1,
-            task: name.into(),
-            group: "layer".into(),
-            upstream: vec![],
-            state: "success".into(),
-            attempts: 1,
-            started_at: None,
-            ended_at: None,
-            seconds: Some(0.5),
-            rows: None,
-            error: None,
-            note: None,
-        }
-    }
+    use crate::data::fixtures::task;
 
     #[test]
     fn labels_and_durations() {
-        let mut t = task("silver");
+        let mut t = task("silver", &[]);
         assert_eq!(task_line(&t), "success · 500 ms");
         t.rows = Some(12_345);
         assert_eq!(task_line(&t), "success · 12k rows");
@@ -238,7 +221,7 @@ mod tests {
         assert_eq!(duration(125.0), "2 min 05 s");
         assert_eq!(duration(3725.0), "1 h 02 min");
         assert_eq!(duration(f64::NAN), DASH);
-        assert_eq!(task_details(&task("gold")), "success, 500 ms");
+        assert_eq!(task_details(&task("gold", &[])), "success, 500 ms");
         assert_eq!(compact(455), "455");
         assert_eq!(compact(6_090), "6.1k");
         assert_eq!(compact(10_000), "10k");

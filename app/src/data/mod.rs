@@ -9,3 +9,6 @@ pub mod explore;
 pub mod format;
 pub mod growth;
 pub mod retention;
+
+#[cfg(test)]
+pub mod fixtures;

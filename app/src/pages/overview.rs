@@ -209,52 +209,18 @@ fn Cards(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn growth(period: &str, new: u64, churned: u64, complete: bool) -> GrowthRow {
-        GrowthRow {
-            period: period.into(),
-            country: "SG".into(),
-            new_users: new,
-            retained_users: 0,
-            resurrected_users: 0,
-            churned_users: churned,
-            active_users: new,
-            growth: new as i64 - churned as i64,
-            quick_ratio: (churned > 0).then(|| new as f64 / churned as f64),
-            is_complete: complete,
-        }
-    }
-
-    fn retention(date: &str, size: u64, d7: Option<u64>) -> RetentionRow {
-        RetentionRow {
-            cohort_date: date.into(),
-            country: "SG".into(),
-            cohort_size: size,
-            d0_retained: Some(size),
-            d1_retained: Some(size),
-            d7_retained: d7,
-            d30_retained: None,
-            d60_retained: None,
-            d90_retained: None,
-            d0_retention_rate: Some(100.0),
-            d1_retention_rate: Some(100.0),
-            d7_retention_rate: d7.map(|r| 100.0 * r as f64 / size as f64),
-            d30_retention_rate: None,
-            d60_retention_rate: None,
-            d90_retention_rate: None,
-        }
-    }
+    use crate::data::fixtures::{growth, retention};
 
     #[test]
     fn cards_read_the_last_complete_period_against_the_one_before() {
         let growth = [
-            growth("2025-03-01", 10, 0, true),
-            growth("2025-03-02", 12, 4, true),
-            growth("2025-03-03", 99, 0, false),
+            growth("2025-03-01", "SG", 10, 0, true),
+            growth("2025-03-02", "SG", 12, 4, true),
+            growth("2025-03-03", "SG", 99, 0, false),
         ];
         let retention = [
-            retention("2025-03-01", 10, Some(5)),
-            retention("2025-03-02", 10, Some(2)),
+            retention("2025-03-01", "SG", 10, Some(5)),
+            retention("2025-03-02", "SG", 10, Some(2)),
         ];
         let (last, kpis) = cards(&growth, &retention, Grain::Day).unwrap();
         assert_eq!(last.period, "2025-03-02");

@@ -241,42 +241,8 @@ fn retention_value(
 mod tests {
     use super::*;
     use crate::data::explore::{Axis, Mark};
+    use crate::data::fixtures::{growth, retention};
     use crate::marts::Grain;
-
-    fn growth(period: &str, country: &str, new: u64, churned: u64, complete: bool) -> GrowthRow {
-        GrowthRow {
-            period: period.into(),
-            country: country.into(),
-            new_users: new,
-            retained_users: 0,
-            resurrected_users: 0,
-            churned_users: churned,
-            active_users: new,
-            growth: new as i64 - churned as i64,
-            quick_ratio: (churned > 0).then(|| new as f64 / churned as f64),
-            is_complete: complete,
-        }
-    }
-
-    fn retention(date: &str, country: &str, size: u64, d7: Option<u64>) -> RetentionRow {
-        RetentionRow {
-            cohort_date: date.into(),
-            country: country.into(),
-            cohort_size: size,
-            d0_retained: Some(size),
-            d1_retained: Some(size),
-            d7_retained: d7,
-            d30_retained: None,
-            d60_retained: None,
-            d90_retained: None,
-            d0_retention_rate: Some(100.0),
-            d1_retention_rate: Some(100.0),
-            d7_retention_rate: d7.map(|r| 100.0 * r as f64 / size as f64),
-            d30_retention_rate: None,
-            d60_retention_rate: None,
-            d90_retention_rate: None,
-        }
-    }
 
     fn data() -> (Vec<GrowthRow>, Vec<RetentionRow>) {
         (

@@ -63,20 +63,8 @@ pub(super) fn SeriesRow(i: usize, editor: Editor) -> impl IntoView {
                     }}
                 </select>
             </label>
-            <label>
-                "As "
-                <select aria-label="Mark" prop:value=mark on:change=set_mark>
-                    <option value="bar" selected=move || mark() == "bar">"bars"</option>
-                    <option value="line" selected=move || mark() == "line">"line"</option>
-                </select>
-            </label>
-            <label>
-                "Axis "
-                <select aria-label="Axis" prop:value=axis on:change=set_axis>
-                    <option value="left" selected=move || axis() == "left">"left"</option>
-                    <option value="right" selected=move || axis() == "right">"right"</option>
-                </select>
-            </label>
+            {choice("As ", "Mark", mark, set_mark, [("bar", "bars"), ("line", "line")])}
+            {choice("Axis ", "Axis", axis, set_axis, [("left", "left"), ("right", "right")])}
             <button type="button" class="btn subtle" aria-label=format!("Remove series {}", i + 1) on:click=remove>"Remove"</button>
         </div>
     }
@@ -92,4 +80,25 @@ fn column_options(
         .filter(|c| c.key.starts_with(source))
         .map(|c| view! { <option value=c.key.clone() selected=move || key() == c.key>{c.label}</option> })
         .collect_view()
+}
+
+/// A menu of two fixed `(value, text)` choices, the series' own selected.
+fn choice(
+    label: &'static str,
+    aria: &'static str,
+    value: impl Fn() -> &'static str + Copy + Send + Sync + 'static,
+    on_change: impl Fn(leptos::ev::Event) + 'static,
+    options: [(&'static str, &'static str); 2],
+) -> impl IntoView {
+    let options = options.map(|(v, text)| {
+        view! { <option value=v selected=move || value() == v>{text}</option> }
+    });
+    view! {
+        <label>
+            {label}
+            <select aria-label=aria prop:value=value on:change=on_change>
+                {options}
+            </select>
+        </label>
+    }
 }
