@@ -2,25 +2,77 @@
 //! series), so a view can be reloaded, bookmarked and shared, and the server renders
 //! exactly what the link shows. Updates replace the history entry and never reload.
 //!
+//! Every key a page reads or writes is a [`Key`], so the URL's vocabulary is listed once;
+//! [`filters::PageFilters`] builds the typed memos and callbacks the pages share on top of
+//! the raw [`QueryState`].
+//!
 //! Values are data (a country can be named `a,b`, `100%` or `x&y=z`), so they are encoded
 //! here, once: a list's items with [`encode_item`] (only URL-unreserved characters, so no
 //! layer of URL decoding changes them), and every value escaped before leptos_router's
 //! `ParamsMap::replace`, which percent-decodes what it is given. A list holds at most
 //! [`MAX_LIST`] items, which bounds what one URL can make the server render.
 
+pub mod filters;
+
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 
-/// Applies `(key, Some(value) | None)` updates to the URL query.
-type Setter = dyn Fn(Vec<(&'static str, Option<String>)>) + Send + Sync;
+/// A query key. Links, bookmarks and the browser tests hold these names: renaming one
+/// breaks every link that uses it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Key {
+    Grain,
+    /// A country list ([`list_value`]).
+    Countries,
+    /// The first and last period shown.
+    From,
+    To,
+    /// `complete=1`: complete periods only (Growth).
+    Complete,
+    /// The growth bar whose users are open (`period:status`).
+    Drill,
+    /// The retention cell whose users are open (`cohort:day`).
+    Cell,
+    /// `curves=cohorts`: retention curves by cohort instead of by country.
+    Curves,
+    /// The one country of the Interactions page.
+    Country,
+    /// The Sankey link whose users are open (`event_type:category`).
+    Flow,
+    /// The explorer's series.
+    Series,
+}
 
-/// The query as a memo, and a setter that applies `(key, Some(value) | None)` updates.
-#[derive(Clone)]
+impl Key {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Key::Grain => "grain",
+            Key::Countries => "countries",
+            Key::From => "from",
+            Key::To => "to",
+            Key::Complete => "complete",
+            Key::Drill => "drill",
+            Key::Cell => "cell",
+            Key::Curves => "curves",
+            Key::Country => "country",
+            Key::Flow => "flow",
+            Key::Series => "series",
+        }
+    }
+}
+
+/// `(key, Some(value) | None)` updates to the URL query, applied in order (a key new to the
+/// query goes at its end, so the order is the links' order).
+pub type Updates = Vec<(Key, Option<String>)>;
+
+/// The query as a memo, and a setter that applies [`Updates`]. `Copy`, so every handler
+/// can hold it.
+#[derive(Clone, Copy)]
 pub struct QueryState {
     pub map: Memo<ParamsMap>,
-    set: std::sync::Arc<Setter>,
+    set: Callback<Updates>,
 }
 
 impl QueryState {
@@ -29,14 +81,14 @@ impl QueryState {
         let navigate = use_navigate();
         let location = use_location();
         let site = use_context::<crate::SiteConfig>().unwrap_or_default();
-        let set = move |updates: Vec<(&'static str, Option<String>)>| {
+        let set = move |updates: Updates| {
             let mut query = map.get_untracked();
             for (key, value) in updates {
                 match value {
                     // `replace` percent-decodes its value: escaped first, it stores `v` as is.
-                    Some(v) => query.replace(key, percent_encode(&v)),
+                    Some(v) => query.replace(key.name(), percent_encode(&v)),
                     None => {
-                        query.remove(key);
+                        query.remove(key.name());
                     }
                 }
             }
@@ -52,7 +104,7 @@ impl QueryState {
         };
         Self {
             map,
-            set: std::sync::Arc::new(set),
+            set: Callback::new(set),
         }
     }
 
@@ -60,23 +112,23 @@ impl QueryState {
     pub fn grain(&self) -> Memo<crate::marts::Grain> {
         let map = self.map;
         Memo::new(move |_| {
-            map.with(|q| q.get("grain"))
+            map.with(|q| q.get(Key::Grain.name()))
                 .and_then(|g| crate::marts::Grain::parse(&g))
                 .unwrap_or_default()
         })
     }
 
-    pub fn get(&self, key: &str) -> Option<String> {
-        self.map.with(|q| q.get(key))
+    pub fn get(&self, key: Key) -> Option<String> {
+        self.map.with(|q| q.get(key.name()))
     }
 
-    pub fn set(&self, updates: Vec<(&'static str, Option<String>)>) {
-        (self.set)(updates)
+    pub fn set(&self, updates: Updates) {
+        self.set.run(updates)
     }
 
     /// A comma-separated list (`countries=SG,MY`), its first [`MAX_LIST`] items; empty when
     /// absent.
-    pub fn list(&self, key: &str) -> Vec<String> {
+    pub fn list(&self, key: Key) -> Vec<String> {
         self.get(key)
             .map(|v| list_items(&v, MAX_LIST))
             .unwrap_or_default()
@@ -190,6 +242,39 @@ pub fn link_here() -> Signal<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_keep_the_names_links_hold() {
+        let keys = [
+            Key::Grain,
+            Key::Countries,
+            Key::From,
+            Key::To,
+            Key::Complete,
+            Key::Drill,
+            Key::Cell,
+            Key::Curves,
+            Key::Country,
+            Key::Flow,
+            Key::Series,
+        ];
+        assert_eq!(
+            keys.map(Key::name),
+            [
+                "grain",
+                "countries",
+                "from",
+                "to",
+                "complete",
+                "drill",
+                "cell",
+                "curves",
+                "country",
+                "flow",
+                "series"
+            ]
+        );
+    }
 
     #[test]
     fn any_country_name_round_trips_through_a_list_value() {

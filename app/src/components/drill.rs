@@ -276,6 +276,20 @@ pub fn CohortDrill(
     }
 }
 
+/// A flow's totals, as the mart has them.
+fn flow_summary(r: InteractionRow) -> impl IntoView {
+    view! {
+        <table class="data drill-countries">
+            <tbody>
+                <tr><td>"interactions"</td><td data-flow="interactions">{format::count(r.interactions as i64)}</td></tr>
+                <tr><td>"users"</td><td data-flow="users">{format::count(r.users as i64)}</td></tr>
+                <tr><td>"miles"</td><td data-flow="miles">{format::number(r.miles)}</td></tr>
+                <tr><td>"share of event type"</td><td data-flow="share">{format::share(r.share)}</td></tr>
+            </tbody>
+        </table>
+    }
+}
+
 /// One Sankey link: a country's (or all countries') events of one type and category,
 /// summarised, with its most active users.
 #[component]
@@ -304,18 +318,7 @@ pub fn FlowDrill(
     let category = pick.category.clone().unwrap_or_else(|| "none".into());
     let where_ = country.unwrap_or_else(|| "all countries".into());
     let csv_name = format!("{key}-{}-{category}.csv", pick.event_type);
-    let summary = row.map(|r| {
-        view! {
-            <table class="data drill-countries">
-                <tbody>
-                    <tr><td>"interactions"</td><td data-flow="interactions">{format::count(r.interactions as i64)}</td></tr>
-                    <tr><td>"users"</td><td data-flow="users">{format::count(r.users as i64)}</td></tr>
-                    <tr><td>"miles"</td><td data-flow="miles">{format::number(r.miles)}</td></tr>
-                    <tr><td>"share of event type"</td><td data-flow="share">{format::share(r.share)}</td></tr>
-                </tbody>
-            </table>
-        }
-    });
+    let summary = row.map(flow_summary);
     let list = {
         let pick = pick.clone();
         move || {

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::marts::Grain;
+use crate::state::Key;
 
 #[component]
 pub fn GrainPicker(
@@ -135,7 +136,7 @@ pub fn Switch(
 pub struct ActiveFilter {
     pub label: String,
     /// The query keys cleared when the chip is removed.
-    pub keys: Vec<&'static str>,
+    pub keys: Vec<Key>,
 }
 
 /// Chips for a date range and a country selection (those that are set).
@@ -152,7 +153,7 @@ pub fn range_and_countries(
                 from.as_deref().unwrap_or("start"),
                 to.as_deref().unwrap_or("end")
             ),
-            keys: vec!["from", "to"],
+            keys: vec![Key::From, Key::To],
         });
     }
     if !countries.is_empty() {
@@ -168,7 +169,7 @@ pub fn range_and_countries(
         };
         active.push(ActiveFilter {
             label,
-            keys: vec!["countries"],
+            keys: vec![Key::Countries],
         });
     }
     active
@@ -182,7 +183,7 @@ const CHIP_COUNTRIES: usize = 4;
 #[component]
 pub fn FilterChips(
     #[prop(into)] active: Signal<Vec<ActiveFilter>>,
-    on_clear: Callback<Vec<&'static str>>,
+    on_clear: Callback<Vec<Key>>,
 ) -> impl IntoView {
     view! {
         <div class="chips" role="group" aria-label="Active filters" hidden=move || active.with(Vec::is_empty)>

@@ -1,6 +1,9 @@
 //! Numbers and labels as people read them, shared by tooltips, tables, KPI cards:
 //! thousands separators, rates as percentages, ratios with two decimals, a dash for
 //! "no value". Written by hand (a few lines) rather than pulling a locale crate into the wasm.
+//! Also the pipeline's words: run times, short row counts and a task's state line.
+
+use contract::runs::{TaskRow, TaskState};
 
 /// `12345` -> `"12,345"`, `-1234` -> `"-1,234"`.
 pub fn count(n: i64) -> String {
@@ -137,9 +140,94 @@ pub fn plotly_text_decode(text: &str) -> String {
     out
 }
 
+/// The second line of a task's box: its state, and its rows (or time) once it has them.
+pub fn task_line(task: &TaskRow) -> String {
+    let state = task.state.name().replace('_', " ");
+    match (task.rows, task.seconds) {
+        (Some(rows), _) => format!("{state} · {} rows", compact(rows)),
+        (None, Some(s)) => format!("{state} · {}", duration(s)),
+        (None, None) => state,
+    }
+}
+
+/// A task's state, rows and time in full, for its box's title and screen readers.
+pub fn task_details(task: &TaskRow) -> String {
+    let mut parts = vec![task.state.name().replace('_', " ")];
+    if let Some(rows) = task.rows {
+        parts.push(format!("{} rows", count(rows as i64)));
+    }
+    if let Some(s) = task.seconds {
+        parts.push(duration(s));
+    }
+    parts.join(", ")
+}
+
+/// A count in at most four characters, for the boxes (the details show it in full):
+/// `455`, `6.1k`, `10k`, `1.4M`.
+pub fn compact(n: u64) -> String {
+    let short = |x: f64, unit: &str| {
+        if x < 9.95 {
+            format!("{:.1}{unit}", x)
+        } else {
+            format!("{:.0}{unit}", x)
+        }
+    };
+    match n {
+        0..1_000 => n.to_string(),
+        1_000..999_500 => short(n as f64 / 1e3, "k"),
+        999_500..999_500_000 => short(n as f64 / 1e6, "M"),
+        _ => short(n as f64 / 1e9, "G"),
+    }
+}
+
+/// Seconds as people read a run's time: `"87 ms"`, `"9.4 s"`, `"2 min 05 s"`.
+pub fn duration(seconds: f64) -> String {
+    if !seconds.is_finite() || seconds < 0.0 {
+        return DASH.into();
+    }
+    if seconds < 0.9995 {
+        return format!("{:.0} ms", seconds * 1000.0);
+    }
+    if seconds < 60.0 {
+        return format!("{seconds:.1} s");
+    }
+    let whole = seconds.round() as u64;
+    let (h, m, s) = (whole / 3600, whole / 60 % 60, whole % 60);
+    if h > 0 {
+        format!("{h} h {m:02} min")
+    } else {
+        format!("{m} min {s:02} s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::fixtures::task;
+
+    #[test]
+    fn labels_and_durations() {
+        let mut t = task("silver", &[]);
+        assert_eq!(task_line(&t), "success · 500 ms");
+        t.rows = Some(12_345);
+        assert_eq!(task_line(&t), "success · 12k rows");
+        t.state = TaskState::UpForRetry;
+        t.rows = None;
+        t.seconds = None;
+        assert_eq!(task_line(&t), "up for retry");
+        assert_eq!(duration(9.44), "9.4 s");
+        assert_eq!(duration(0.087), "87 ms");
+        assert_eq!(duration(0.9999), "1.0 s");
+        assert_eq!(duration(125.0), "2 min 05 s");
+        assert_eq!(duration(3725.0), "1 h 02 min");
+        assert_eq!(duration(f64::NAN), DASH);
+        assert_eq!(task_details(&task("gold", &[])), "success, 500 ms");
+        assert_eq!(compact(455), "455");
+        assert_eq!(compact(6_090), "6.1k");
+        assert_eq!(compact(10_000), "10k");
+        assert_eq!(compact(999_999), "1.0M");
+        assert_eq!(compact(12_345_678), "12M");
+    }
 
     #[test]
     fn counts_get_thousands_separators() {

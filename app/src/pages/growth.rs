@@ -20,13 +20,17 @@ use crate::components::notice::{Empty, mart_view};
 use crate::data::drill::{Selection, Status, periods_in_range, status_at};
 use crate::data::format;
 use crate::data::growth::{Filter, Period, aggregate, countries};
-use crate::marts::{Grain, GrowthRow, MartClient};
-use crate::state::{QueryState, list_value};
+use crate::marts::{GrowthRow, MartClient};
+use crate::state::Key;
+use crate::state::filters::PageFilters;
+
+/// Query keys that name periods of one grain: a new grain drops them.
+const PERIOD_KEYS: &[Key] = &[Key::From, Key::To, Key::Drill];
 
 #[component]
 pub fn Growth() -> impl IntoView {
-    let query = QueryState::new();
-    let grain = query.grain();
+    let filters = PageFilters::new();
+    let grain = filters.grain;
     let client = expect_context::<MartClient>();
     let rows = Resource::new(
         move || grain.get(),
@@ -37,7 +41,7 @@ pub fn Growth() -> impl IntoView {
             title="Growth"
             lead="Who is new, who stayed, who came back and who left, per period. Active = new + retained + resurrected."
         />
-        {mart_view(rows, move |rows| view! { <GrowthView rows grain query=query.clone() /> })}
+        {mart_view(rows, move |rows| view! { <GrowthView rows filters /> })}
     }
 }
 
@@ -77,139 +81,136 @@ pub fn table(periods: &[Period]) -> TableData {
     t
 }
 
+/// What a click or a brush on a growth chart asks for.
+#[derive(Debug, PartialEq)]
+pub enum ChartPick {
+    /// Open the users behind a bar's segment.
+    Drill(Selection),
+    /// Keep only the periods from the first to the last.
+    Range(String, String),
+}
+
+/// A chart event read against the periods drawn; `None` when it hit nothing.
+pub fn chart_pick(event: PlotEvent, periods: &[Period]) -> Option<ChartPick> {
+    match event {
+        PlotEvent::Click {
+            trace,
+            x,
+            pointer_y,
+            ..
+        } => {
+            let period = x.get(..10).unwrap_or(&x).to_string();
+            // The unified hover reports every series at this x: the pointer's height
+            // says which stacked segment was clicked.
+            let status = match pointer_y {
+                Some(y) => periods
+                    .iter()
+                    .find(|p| p.period == period)
+                    .and_then(|p| status_at(p, y)),
+                None => Status::from_label(&trace),
+            };
+            status.map(|status| ChartPick::Drill(Selection { period, status }))
+        }
+        PlotEvent::Range { from, to } => {
+            let labels: Vec<String> = periods.iter().map(|p| p.period.clone()).collect();
+            periods_in_range(&labels, &from, &to).map(|(from, to)| ChartPick::Range(from, to))
+        }
+        PlotEvent::Legend { .. } => None,
+    }
+}
+
+/// The chips of the filters in force: dates, countries and the open bar.
+pub fn chips(filter: &Filter, open: Option<&Selection>) -> Vec<ActiveFilter> {
+    let mut active = range_and_countries(&filter.from, &filter.to, &filter.countries);
+    if let Some(s) = open {
+        active.push(ActiveFilter {
+            label: format!("{} users, {}", s.status.label(), s.period),
+            keys: vec![Key::Drill],
+        });
+    }
+    active
+}
+
 #[component]
-fn GrowthView(rows: Arc<Vec<GrowthRow>>, grain: Memo<Grain>, query: QueryState) -> impl IntoView {
-    let all = countries(rows.iter().map(|r| r.country.as_str()));
-    let (min, max) = (
-        rows.iter()
-            .map(|r| r.period.clone())
-            .min()
-            .unwrap_or_default(),
-        rows.iter()
-            .map(|r| r.period.clone())
-            .max()
-            .unwrap_or_default(),
-    );
-    let filter = {
-        let q = query.clone();
-        Memo::new(move |_| Filter {
-            countries: q.list("countries"),
-            from: q.get("from"),
-            to: q.get("to"),
-            complete_only: q.get("complete").as_deref() == Some("1"),
-        })
-    };
+fn GrowthView(rows: Arc<Vec<GrowthRow>>, filters: PageFilters) -> impl IntoView {
+    let complete = filters.flag(Key::Complete, "1");
+    let filter = Memo::new(move |_| Filter {
+        countries: filters.countries.get(),
+        from: filters.from.get(),
+        to: filters.to.get(),
+        complete_only: complete.get(),
+    });
     let periods = {
         let rows = rows.clone();
         Memo::new(move |_| aggregate(&rows, &filter.get()))
     };
-    let selection = {
-        let q = query.clone();
-        Memo::new(move |_| q.get("drill").and_then(|d| Selection::parse(&d)))
-    };
-    let set = |q: &QueryState| {
-        let q = q.clone();
-        move |updates| q.set(updates)
-    };
-    let on_grain = Callback::new({
-        let set = set(&query);
-        move |g: Grain| {
-            // Periods differ per grain: a date range or an open bar no longer applies.
-            set(vec![
-                ("grain", Some(g.key().to_string())),
-                ("from", None),
-                ("to", None),
-                ("drill", None),
-            ])
-        }
-    });
-    let on_countries = Callback::new({
-        let set = set(&query);
-        move |c: Vec<String>| set(vec![("countries", list_value(&c))])
-    });
-    let on_dates = Callback::new({
-        let set = set(&query);
-        move |(from, to): (Option<String>, Option<String>)| set(vec![("from", from), ("to", to)])
-    });
-    let on_complete = Callback::new({
-        let set = set(&query);
-        move |on: bool| set(vec![("complete", on.then(|| "1".to_string()))])
-    });
+    let selection = filters.parsed(Key::Drill, Selection::parse);
     // A bar click opens its users; a brushed range becomes the page's date filter.
-    let on_chart = Callback::new({
-        let set = set(&query);
-        move |event: PlotEvent| match event {
-            PlotEvent::Click {
-                trace,
-                x,
-                pointer_y,
-                ..
-            } => {
-                let period = x.get(..10).unwrap_or(&x).to_string();
-                // The unified hover reports every series at this x: the pointer's height
-                // says which stacked segment was clicked.
-                let status = match pointer_y {
-                    Some(y) => periods.with_untracked(|ps| {
-                        ps.iter()
-                            .find(|p| p.period == period)
-                            .and_then(|p| status_at(p, y))
-                    }),
-                    None => Status::from_label(&trace),
-                };
-                if let Some(status) = status {
-                    set(vec![(
-                        "drill",
-                        Some(Selection { period, status }.to_query()),
-                    )]);
-                }
-            }
-            PlotEvent::Range { from, to } => {
-                let labels: Vec<String> =
-                    periods.with_untracked(|ps| ps.iter().map(|p| p.period.clone()).collect());
-                if let Some((from, to)) = periods_in_range(&labels, &from, &to) {
-                    set(vec![("from", Some(from)), ("to", Some(to))]);
-                }
-            }
-            PlotEvent::Legend { .. } => {}
+    let on_chart = Callback::new(move |event: PlotEvent| {
+        match periods.with_untracked(|ps| chart_pick(event, ps)) {
+            Some(ChartPick::Drill(s)) => filters.set(Key::Drill, Some(s.to_query())),
+            Some(ChartPick::Range(from, to)) => filters.set_range(from, to),
+            None => {}
         }
     });
-    let active = Signal::derive({
-        let q = query.clone();
-        move || {
-            let f = filter.get();
-            let mut active = range_and_countries(&f.from, &f.to, &f.countries);
-            if let Some(s) = q.get("drill").and_then(|d| Selection::parse(&d)) {
-                active.push(ActiveFilter {
-                    label: format!("{} users, {}", s.status.label(), s.period),
-                    keys: vec!["drill"],
-                });
+    let active = Signal::derive(move || chips(&filter.get(), selection.get().as_ref()));
+    let empty = Memo::new(move |_| periods.with(Vec::is_empty));
+    view! {
+        <GrowthFilters rows=rows.clone() filters complete />
+        <FilterChips active=active on_clear=filters.on_clear() />
+        {move || {
+            if empty.get() {
+                return view! { <Empty what="The growth mart" /> }.into_any();
             }
-            active
-        }
-    });
-    let on_clear = Callback::new({
-        let set = set(&query);
-        move |keys: Vec<&'static str>| set(keys.into_iter().map(|k| (k, None)).collect())
-    });
-    let on_close = Callback::new({
-        let set = set(&query);
-        move |()| set(vec![("drill", None)])
-    });
-    let here = crate::state::link_here();
-    let drill = move || {
-        let selection = selection.get()?;
-        let link = here.get();
-        Some(view! {
-            <GrowthDrill
-                selection
-                grain=grain.get()
-                rows=rows.clone()
-                countries=filter.get().countries
-                link
-                on_close=on_close
-            />
-        })
-    };
+            view! {
+                <RangeTotals periods=periods />
+                <AccountingChart periods filters on_chart />
+                <Drill rows=rows.clone() filters selection />
+                <ChartCard
+                    id="quick-ratio-chart"
+                    title="Quick ratio"
+                    subtitle="(new + resurrected) / churned. Above 1.0 the user base grows; no value where nobody churned."
+                    figure=Signal::derive(move || periods.with(|p| quick_ratio(p, filters.grain.get())))
+                    table=Signal::derive(move || periods.with(|p| table(p)))
+                    on_event=on_chart
+                />
+            }
+            .into_any()
+        }}
+    }
+}
+
+/// Grain, countries, dates and the complete-periods switch.
+#[component]
+fn GrowthFilters(
+    rows: Arc<Vec<GrowthRow>>,
+    filters: PageFilters,
+    complete: Memo<bool>,
+) -> impl IntoView {
+    let all = countries(rows.iter().map(|r| r.country.as_str()));
+    let periods = || rows.iter().map(|r| r.period.clone());
+    let (min, max) = (
+        periods().min().unwrap_or_default(),
+        periods().max().unwrap_or_default(),
+    );
+    view! {
+        <div class="filters">
+            <GrainPicker value=filters.grain on_change=filters.on_grain(PERIOD_KEYS) />
+            <CountryPicker all=all selected=filters.countries on_change=filters.on_countries() />
+            <DateRange min=min max=max from=filters.from to=filters.to on_change=filters.on_dates() />
+            <Switch label="Complete periods only" on=complete on_change=filters.on_flag(Key::Complete, "1") />
+        </div>
+    }
+}
+
+/// The growth accounting chart, with how to read and use it.
+#[component]
+fn AccountingChart(
+    periods: Memo<Vec<Period>>,
+    filters: PageFilters,
+    on_chart: Callback<PlotEvent>,
+) -> impl IntoView {
+    let grain = filters.grain;
     let incomplete_note = move || {
         periods.with(|ps| {
             ps.iter()
@@ -218,55 +219,48 @@ fn GrowthView(rows: Arc<Vec<GrowthRow>>, grain: Memo<Grain>, query: QueryState) 
                 .collect::<Vec<_>>()
         })
     };
-    let empty = Memo::new(move |_| periods.with(Vec::is_empty));
     view! {
-        <div class="filters">
-            <GrainPicker value=grain on_change=on_grain />
-            <CountryPicker all=all selected=Signal::derive(move || filter.get().countries) on_change=on_countries />
-            <DateRange
-                min=min
-                max=max
-                from=Signal::derive(move || filter.get().from)
-                to=Signal::derive(move || filter.get().to)
-                on_change=on_dates
+        <ChartCard
+            id="growth-chart"
+            title=Signal::derive(move || format!("Growth accounting by {}", grain.get().noun()))
+            subtitle="Bars: new, retained and resurrected users above zero, churned below. Line: active users."
+            figure=Signal::derive(move || periods.with(|p| accounting(p, grain.get())))
+            table=Signal::derive(move || periods.with(|p| table(p)))
+            on_event=on_chart
+        >
+            <p class="note">"Click a bar for the users behind it; drag across the chart to keep only those periods."</p>
+            <p class="note" hidden=move || incomplete_note().is_empty()>
+                {move || format!(
+                    "Shaded: {} still in progress (the data ends inside it), drawn lighter. Switch on \"Complete periods only\" to hide it.",
+                    incomplete_note().join(", ")
+                )}
+            </p>
+        </ChartCard>
+    }
+}
+
+/// The users behind the open bar, if one is open.
+#[component]
+fn Drill(
+    rows: Arc<Vec<GrowthRow>>,
+    filters: PageFilters,
+    selection: Memo<Option<Selection>>,
+) -> impl IntoView {
+    let here = crate::state::link_here();
+    let on_close = filters.on_close(Key::Drill);
+    move || {
+        let selection = selection.get()?;
+        let link = here.get();
+        Some(view! {
+            <GrowthDrill
+                selection
+                grain=filters.grain.get()
+                rows=rows.clone()
+                countries=filters.countries.get()
+                link
+                on_close=on_close
             />
-            <Switch label="Complete periods only" on=Signal::derive(move || filter.get().complete_only) on_change=on_complete />
-        </div>
-        <FilterChips active=active on_clear=on_clear />
-        {move || {
-            if empty.get() {
-                return view! { <Empty what="The growth mart" /> }.into_any();
-            }
-            view! {
-                <RangeTotals periods=periods />
-                <ChartCard
-                    id="growth-chart"
-                    title=Signal::derive(move || format!("Growth accounting by {}", grain.get().noun()))
-                    subtitle="Bars: new, retained and resurrected users above zero, churned below. Line: active users."
-                    figure=Signal::derive(move || periods.with(|p| accounting(p, grain.get())))
-                    table=Signal::derive(move || periods.with(|p| table(p)))
-                    on_event=on_chart
-                >
-                    <p class="note">"Click a bar for the users behind it; drag across the chart to keep only those periods."</p>
-                    <p class="note" hidden=move || incomplete_note().is_empty()>
-                        {move || format!(
-                            "Shaded: {} still in progress (the data ends inside it), drawn lighter. Switch on \"Complete periods only\" to hide it.",
-                            incomplete_note().join(", ")
-                        )}
-                    </p>
-                </ChartCard>
-                {drill.clone()}
-                <ChartCard
-                    id="quick-ratio-chart"
-                    title="Quick ratio"
-                    subtitle="(new + resurrected) / churned. Above 1.0 the user base grows; no value where nobody churned."
-                    figure=Signal::derive(move || periods.with(|p| quick_ratio(p, grain.get())))
-                    table=Signal::derive(move || periods.with(|p| table(p)))
-                    on_event=on_chart
-                />
-            }
-            .into_any()
-        }}
+        })
     }
 }
 
@@ -309,5 +303,102 @@ fn RangeTotals(periods: Memo<Vec<Period>>) -> impl IntoView {
                     .collect_view()
             }}
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn periods() -> Vec<Period> {
+        ["2025-03-03", "2025-03-10", "2025-03-17"]
+            .iter()
+            .map(|p| Period {
+                period: p.to_string(),
+                new_users: 3,
+                retained_users: 2,
+                churned_users: 1,
+                ..Period::default()
+            })
+            .collect()
+    }
+
+    fn click(trace: &str, x: &str, pointer_y: Option<f64>) -> PlotEvent {
+        PlotEvent::Click {
+            trace: trace.into(),
+            x: x.into(),
+            y: String::new(),
+            pointer_y,
+            link: None,
+        }
+    }
+
+    fn drill(period: &str, status: Status) -> Option<ChartPick> {
+        Some(ChartPick::Drill(Selection {
+            period: period.into(),
+            status,
+        }))
+    }
+
+    #[test]
+    fn a_click_opens_the_segment_under_the_pointer() {
+        let ps = periods();
+        // The unified hover names the first trace; the pointer at 4 is in "retained" (3..5).
+        let at = |y| chart_pick(click("New", "2025-03-10 00:00", Some(y)), &ps);
+        assert_eq!(at(4.0), drill("2025-03-10", Status::Retained));
+        assert_eq!(at(-0.5), drill("2025-03-10", Status::Churned));
+        assert_eq!(at(9.0), None);
+        // Without a pointer height the trace's name says which.
+        assert_eq!(
+            chart_pick(click("Churned", "2025-03-17", None), &ps),
+            drill("2025-03-17", Status::Churned)
+        );
+        assert_eq!(
+            chart_pick(click("Active users", "2025-03-17", None), &ps),
+            None
+        );
+    }
+
+    #[test]
+    fn a_brush_keeps_the_periods_inside_it_and_legends_do_nothing() {
+        let ps = periods();
+        let range = |from: &str, to: &str| PlotEvent::Range {
+            from: from.into(),
+            to: to.into(),
+        };
+        assert_eq!(
+            chart_pick(range("2025-03-05", "2025-03-18 12:00"), &ps),
+            Some(ChartPick::Range("2025-03-10".into(), "2025-03-17".into()))
+        );
+        assert_eq!(chart_pick(range("2025-04-01", "2025-04-02"), &ps), None);
+        let legend = PlotEvent::Legend {
+            trace: "New".into(),
+        };
+        assert_eq!(chart_pick(legend, &ps), None);
+    }
+
+    #[test]
+    fn the_open_bar_is_a_chip_after_dates_and_countries() {
+        let filter = Filter {
+            countries: vec!["SG".into()],
+            from: Some("2025-03-10".into()),
+            ..Filter::default()
+        };
+        let open = Selection {
+            period: "2025-03-10".into(),
+            status: Status::New,
+        };
+        let active = chips(&filter, Some(&open));
+        let keys: Vec<Vec<Key>> = active.iter().map(|a| a.keys.clone()).collect();
+        assert_eq!(
+            keys,
+            [
+                vec![Key::From, Key::To],
+                vec![Key::Countries],
+                vec![Key::Drill]
+            ]
+        );
+        assert_eq!(active[2].label, "New users, 2025-03-10");
+        assert!(chips(&Filter::default(), None).is_empty());
     }
 }

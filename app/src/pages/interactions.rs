@@ -17,11 +17,12 @@ use crate::data::drill::FlowPick;
 use crate::data::format;
 use crate::data::growth::countries;
 use crate::marts::{INTERACTIONS, InteractionRow, MartClient};
-use crate::state::QueryState;
+use crate::state::Key;
+use crate::state::filters::PageFilters;
 
 #[component]
 pub fn Interactions() -> impl IntoView {
-    let query = QueryState::new();
+    let filters = PageFilters::new();
     let client = expect_context::<MartClient>();
     let rows = Resource::new(|| (), move |_| client.fetch::<InteractionRow>(INTERACTIONS));
     view! {
@@ -29,7 +30,7 @@ pub fn Interactions() -> impl IntoView {
             title="Interactions"
             lead="What users do, by event type and transaction category: how often, how many users, how many miles."
         />
-        {mart_view(rows, move |rows| view! { <InteractionsView rows query=query.clone() /> })}
+        {mart_view(rows, move |rows| view! { <InteractionsView rows filters /> })}
     }
 }
 
@@ -62,17 +63,13 @@ pub fn table(flows: &[InteractionRow]) -> TableData {
 }
 
 #[component]
-fn InteractionsView(rows: Arc<Vec<InteractionRow>>, query: QueryState) -> impl IntoView {
+fn InteractionsView(rows: Arc<Vec<InteractionRow>>, filters: PageFilters) -> impl IntoView {
     let all = countries(rows.iter().map(|r| r.country.as_str()));
-    let q = query.clone();
-    let country = Memo::new(move |_| q.get("country"));
+    let country = filters.value(Key::Country);
     let selected = Memo::new(move |_| {
         let c = country.get();
         flows(&rows, |r| c.as_deref().is_none_or(|c| c == r))
     });
-    let q = query.clone();
-    let flow = Memo::new(move |_| q.get("flow").and_then(|f| FlowPick::parse(&f)));
-    let q = query.clone();
     let on_sankey = Callback::new(move |event: PlotEvent| {
         if let PlotEvent::Click {
             link: Some((event_type, category)),
@@ -80,43 +77,14 @@ fn InteractionsView(rows: Arc<Vec<InteractionRow>>, query: QueryState) -> impl I
         } = event
         {
             let pick = FlowPick::parse(&format!("{event_type}:{category}"));
-            q.set(vec![("flow", pick.map(|p| p.to_query()))]);
+            filters.set(Key::Flow, pick.map(|p| p.to_query()));
         }
     });
-    let q = query.clone();
-    let on_close = Callback::new(move |()| q.set(vec![("flow", None)]));
-    let here = crate::state::link_here();
-    let drill = move || {
-        let pick = flow.get()?;
-        let link = here.get();
-        Some(view! {
-            <FlowDrill pick country=country.get() flows=selected.get() link on_close=on_close />
-        })
-    };
-    let pick = move |c: Option<String>| query.set(vec![("country", c)]);
-    let buttons = std::iter::once(None)
-        .chain(all.into_iter().map(Some))
-        .map(|c| {
-            let label = c.clone().unwrap_or_else(|| "All countries".into());
-            let value = c.clone();
-            let pick = pick.clone();
-            view! {
-                <button
-                    type="button"
-                    class="seg-btn"
-                    aria-pressed=move || (country.get() == c).to_string()
-                    on:click=move |_| pick(value.clone())
-                >
-                    {label}
-                </button>
-            }
-        })
-        .collect_view();
     let empty = Memo::new(move |_| selected.with(Vec::is_empty));
     let name = move || country.get().unwrap_or_else(|| "all countries".into());
     view! {
         <div class="filters">
-            <div class="seg" role="group" aria-label="Country">{buttons}</div>
+            <CountryButtons all country filters />
         </div>
         {move || {
             if empty.get() {
@@ -133,7 +101,7 @@ fn InteractionsView(rows: Arc<Vec<InteractionRow>>, query: QueryState) -> impl I
                 >
                     <p class="note">"Click a link for its most active users."</p>
                 </ChartCard>
-                {drill}
+                <Drill country selected filters />
                 <section class="card" aria-label="Interactions table">
                     <header class="card-head"><h2>"Users and miles"</h2></header>
                     <crate::charts::table::DataTable data=Signal::derive(move || selected.with(|f| table(f))) />
@@ -141,5 +109,51 @@ fn InteractionsView(rows: Arc<Vec<InteractionRow>>, query: QueryState) -> impl I
             }
             .into_any()
         }}
+    }
+}
+
+/// One button per country, and one for all of them.
+#[component]
+fn CountryButtons(
+    all: Vec<String>,
+    country: Memo<Option<String>>,
+    filters: PageFilters,
+) -> impl IntoView {
+    let buttons = std::iter::once(None)
+        .chain(all.into_iter().map(Some))
+        .map(|c| {
+            let label = c.clone().unwrap_or_else(|| "All countries".into());
+            let value = c.clone();
+            view! {
+                <button
+                    type="button"
+                    class="seg-btn"
+                    aria-pressed=move || (country.get() == c).to_string()
+                    on:click=move |_| filters.set(Key::Country, value.clone())
+                >
+                    {label}
+                </button>
+            }
+        })
+        .collect_view();
+    view! { <div class="seg" role="group" aria-label="Country">{buttons}</div> }
+}
+
+/// The users of the open flow, if one is open.
+#[component]
+fn Drill(
+    country: Memo<Option<String>>,
+    selected: Memo<Vec<InteractionRow>>,
+    filters: PageFilters,
+) -> impl IntoView {
+    let flow = filters.parsed(Key::Flow, FlowPick::parse);
+    let on_close = filters.on_close(Key::Flow);
+    let here = crate::state::link_here();
+    move || {
+        let pick = flow.get()?;
+        let link = here.get();
+        Some(view! {
+            <FlowDrill pick country=country.get() flows=selected.get() link on_close=on_close />
+        })
     }
 }

@@ -15,15 +15,15 @@ use crate::data::format;
 use crate::data::growth::{Filter, Period, aggregate, kpis};
 use crate::data::retention::{cohorts, day_index, pooled_rate};
 use crate::marts::{Grain, GrowthRow, MartClient, RETENTION, RetentionRow};
-use crate::state::QueryState;
+use crate::state::filters::PageFilters;
 
 /// How many periods the trend lines cover.
 const TREND: usize = 12;
 
 #[component]
 pub fn Overview() -> impl IntoView {
-    let query = QueryState::new();
-    let grain = query.grain();
+    let filters = PageFilters::new();
+    let grain = filters.grain;
     let client = expect_context::<MartClient>();
     let growth = {
         let client = client.clone();
@@ -33,8 +33,7 @@ pub fn Overview() -> impl IntoView {
         )
     };
     let retention = Resource::new(|| (), move |_| client.fetch::<RetentionRow>(RETENTION));
-    let on_grain =
-        Callback::new(move |g: Grain| query.set(vec![("grain", Some(g.key().to_string()))]));
+    let on_grain = filters.on_grain(&[]);
     let site = expect_context::<crate::SiteConfig>();
     view! {
         <PageHead title="Overview" lead="The last complete period at a glance, against the period before." />
@@ -66,37 +65,49 @@ pub fn cards(
 ) -> Option<(Period, Vec<Kpi>)> {
     let periods = aggregate(growth, &Filter::default());
     let k = kpis(&periods)?;
-    let noun = grain.noun();
     let complete: Vec<&Period> = periods.iter().filter(|p| p.is_complete).collect();
-    let trend = |f: fn(&Period) -> f64| -> Vec<f64> {
-        complete
-            .iter()
-            .rev()
-            .take(TREND)
-            .rev()
-            .map(|p| f(p))
-            .collect()
-    };
-    let versus = k
-        .previous
-        .as_ref()
+    let mut out = growth_cards(&k.last, k.previous.as_ref(), &complete, grain);
+    for day in [7, 30] {
+        out.push(retention_card(retention, grain, day)?);
+    }
+    Some((k.last, out))
+}
+
+/// The last [`TREND`] values of `f` over the complete periods.
+fn trend(complete: &[&Period], f: fn(&Period) -> f64) -> Vec<f64> {
+    complete
+        .iter()
+        .rev()
+        .take(TREND)
+        .rev()
+        .map(|p| f(p))
+        .collect()
+}
+
+/// Active users, growth and the quick ratio of the `last` complete period, against the one
+/// before it.
+fn growth_cards(
+    last: &Period,
+    prev: Option<&Period>,
+    complete: &[&Period],
+    grain: Grain,
+) -> Vec<Kpi> {
+    let noun = grain.noun();
+    let versus = prev
         .map(|p| format!(" vs {noun} of {}", p.period))
         .unwrap_or_default();
-    let last = &k.last;
-    let prev = k.previous.as_ref();
-
     let active_change =
         prev.and_then(|p| format::change_pct(last.active_users as f64, p.active_users as f64));
     let growth_change = prev.map(|p| last.growth - p.growth);
     let ratio_change = prev.and_then(|p| Some(last.quick_ratio()? - p.quick_ratio()?));
-    let mut out = vec![
+    vec![
         Kpi {
             label: "Active users",
             value: format::count(last.active_users as i64),
             change: active_change.map(|c| format!("{}{versus}", format::signed_percent(c))),
             good: active_change.map(|c| c >= 0.0),
             note: format!("{noun} of {}", last.period),
-            trend: trend(|p| p.active_users as f64),
+            trend: trend(complete, |p| p.active_users as f64),
             color: colors::ACTIVE,
         },
         Kpi {
@@ -110,7 +121,7 @@ pub fn cards(
                 format::count(last.resurrected_users as i64),
                 format::count(last.churned_users as i64)
             ),
-            trend: trend(|p| p.growth as f64),
+            trend: trend(complete, |p| p.growth as f64),
             color: colors::NEW,
         },
         Kpi {
@@ -123,42 +134,46 @@ pub fn cards(
             } else {
                 "(new + resurrected) / churned".into()
             },
-            trend: trend(|p| p.quick_ratio().unwrap_or(f64::NAN)),
+            trend: trend(complete, |p| p.quick_ratio().unwrap_or(f64::NAN)),
             color: colors::RATIO,
         },
-    ];
-    for day in [7, 30] {
-        let i = day_index(day)?;
-        let all = cohorts(retention, Grain::Day, |_| true);
-        let by_period = cohorts(retention, grain, |_| true);
-        let observed: Vec<f64> = by_period.iter().filter_map(|c| c.rate(i)).collect();
-        let (latest, before) = (
-            observed.last().copied(),
-            observed.len().checked_sub(2).map(|j| observed[j]),
-        );
-        let change = latest.zip(before).map(|(a, b)| a - b);
-        out.push(Kpi {
-            label: if day == 7 {
-                "D7 retention"
-            } else {
-                "D30 retention"
-            },
-            value: format::or_dash(pooled_rate(&all, i).map(|r| r.0), format::percent),
-            change: change
-                .map(|c| format!("{c:+.1} pts, latest {noun}'s cohorts vs the {noun} before")),
-            good: change.map(|c| c >= 0.0),
-            note: match pooled_rate(&all, i) {
-                Some((_, n)) => format!(
-                    "over the {} cohorts that reached day {day}",
-                    format::count(n as i64)
-                ),
-                None => format!("no cohort has reached day {day} yet"),
-            },
-            trend: observed.iter().rev().take(TREND).rev().copied().collect(),
-            color: colors::RETAINED,
-        });
-    }
-    Some((k.last, out))
+    ]
+}
+
+/// The day-`day` retention pooled over every cohort that reached it, with the change of
+/// the latest `grain` cohorts against those of the period before; `None` for a day that is
+/// not one of `RETENTION_DAYS`.
+fn retention_card(retention: &[RetentionRow], grain: Grain, day: u32) -> Option<Kpi> {
+    let noun = grain.noun();
+    let i = day_index(day)?;
+    let all = cohorts(retention, Grain::Day, |_| true);
+    let by_period = cohorts(retention, grain, |_| true);
+    let observed: Vec<f64> = by_period.iter().filter_map(|c| c.rate(i)).collect();
+    let (latest, before) = (
+        observed.last().copied(),
+        observed.len().checked_sub(2).map(|j| observed[j]),
+    );
+    let change = latest.zip(before).map(|(a, b)| a - b);
+    Some(Kpi {
+        label: if day == 7 {
+            "D7 retention"
+        } else {
+            "D30 retention"
+        },
+        value: format::or_dash(pooled_rate(&all, i).map(|r| r.0), format::percent),
+        change: change
+            .map(|c| format!("{c:+.1} pts, latest {noun}'s cohorts vs the {noun} before")),
+        good: change.map(|c| c >= 0.0),
+        note: match pooled_rate(&all, i) {
+            Some((_, n)) => format!(
+                "over the {} cohorts that reached day {day}",
+                format::count(n as i64)
+            ),
+            None => format!("no cohort has reached day {day} yet"),
+        },
+        trend: observed.iter().rev().take(TREND).rev().copied().collect(),
+        color: colors::RETAINED,
+    })
 }
 
 #[component]
@@ -189,4 +204,53 @@ fn Cards(
         <div class="kpis">{kpis.into_iter().map(|kpi| view! { <KpiCard kpi /> }).collect_view()}</div>
     }
     .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::fixtures::{growth, retention};
+
+    #[test]
+    fn cards_read_the_last_complete_period_against_the_one_before() {
+        let growth = [
+            growth("2025-03-01", "SG", 10, 0, true),
+            growth("2025-03-02", "SG", 12, 4, true),
+            growth("2025-03-03", "SG", 99, 0, false),
+        ];
+        let retention = [
+            retention("2025-03-01", "SG", 10, Some(5)),
+            retention("2025-03-02", "SG", 10, Some(2)),
+        ];
+        let (last, kpis) = cards(&growth, &retention, Grain::Day).unwrap();
+        assert_eq!(last.period, "2025-03-02");
+        let labels: Vec<&str> = kpis.iter().map(|k| k.label).collect();
+        assert_eq!(
+            labels,
+            [
+                "Active users",
+                "Growth",
+                "Quick ratio",
+                "D7 retention",
+                "D30 retention"
+            ]
+        );
+        assert_eq!(kpis[0].value, "12");
+        assert_eq!(
+            kpis[0].change.as_deref(),
+            Some("+20.0% vs day of 2025-03-01")
+        );
+        assert_eq!(kpis[1].value, "+8");
+        assert_eq!(kpis[2].value, "3.00");
+        assert_eq!(
+            kpis[2].change, None,
+            "no ratio the day before: nobody churned"
+        );
+        // 7 of 20 users, pooled; the latest cohort (20%) against the one before (50%).
+        assert_eq!(kpis[3].value, "35.0%");
+        assert_eq!(kpis[3].good, Some(false));
+        assert_eq!(kpis[4].value, format::DASH);
+        assert_eq!(kpis[4].note, "no cohort has reached day 30 yet");
+        assert_eq!(kpis[0].trend, [10.0, 12.0]);
+    }
 }

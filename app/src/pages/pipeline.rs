@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 
 use super::PageHead;
 use crate::SiteConfig;
-use crate::components::dag::{DagGraph, DagLegend, duration};
+use crate::components::dag::{DagGraph, DagLegend};
 use crate::data::format;
 use contract::runs::{RunDetail, RunList, RunRow, TaskRow, TaskState};
 
@@ -47,7 +47,7 @@ fn time_or_dash(text: Option<&str>) -> String {
 /// A duration or, with none, a dash (or "running…" while the run or task runs).
 fn seconds_or(seconds: Option<f64>, running: bool) -> String {
     match seconds {
-        Some(s) => duration(s),
+        Some(s) => format::duration(s),
         None if running => "running…".into(),
         None => format::DASH.into(),
     }

@@ -34,8 +34,6 @@ use contract::Grain;
 use contract::Status;
 use contract::calendar::date;
 
-/// Days after the cohort day that the retention mart reports.
-
 /// One user's lifecycle row, with the user as an index into [`Users`].
 #[derive(Clone, Copy)]
 struct Row {
