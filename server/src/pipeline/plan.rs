@@ -18,7 +18,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use polars::prelude::*;
 
 use super::marts::activity::Activity;
-use contract::Grain;
 use super::marts::{self, LIFECYCLE, MARTS, Names};
 use super::quality::{self, Context, Severity, Status, TestResult};
 use super::slim::{DimUsers, SlimEvents};
@@ -30,6 +29,7 @@ use crate::orchestrator::dag::{
     Dag, Done, FailureKind, Policy, TaskError, TaskRecord, TaskState, Trigger,
 };
 use crate::warehouse::{BatchRecord, Transaction, Warehouse, WarehouseError, parquet};
+use contract::Grain;
 
 /// What ingest leaves for the tasks after it.
 struct Ingested {

@@ -11,9 +11,9 @@ use polars::prelude::*;
 
 use super::Severity::{Error, Warn};
 use super::{Check, Context, Severity, TestSpec};
-use crate::pipeline::marts::lifecycle::STATUSES;
 use crate::pipeline::marts::retention::DAYS;
 use crate::pipeline::schema::EVENT_TYPES;
+use contract::Status;
 
 const BRONZE: &[(Check, Severity)] = &[
     (Check::NotNull("event_id"), Error),
@@ -107,7 +107,7 @@ macro_rules! lifecycle_specs {
             (Check::NotNull("period"), Error),
             (Check::NotNull("user_id"), Error),
             (Check::Unique(&["period", "user_id"]), Error),
-            (Check::AcceptedValues("status", &STATUSES), Error),
+            (Check::AcceptedValues("status", &Status::NAMES), Error),
             (Check::Reconciles { to: $growth }, Error),
         ]
     };
