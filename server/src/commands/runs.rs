@@ -6,10 +6,10 @@ use std::fmt::Write as _;
 use contract::runs::{RunDetail, RunRow};
 
 use crate::cli::{RunsArgs, RunsCommand};
-use crate::orchestrator::history::History;
+use crate::warehouse::history::RunHistory;
 
 pub fn runs(args: &RunsArgs) -> anyhow::Result<()> {
-    let mut history = History::open(&args.warehouse);
+    let mut history = RunHistory::open(&args.warehouse);
     match args.command {
         None => {
             let runs = history.list(args.limit)?;

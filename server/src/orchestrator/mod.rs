@@ -1,12 +1,11 @@
 //! The orchestrator: runs the pipeline as a DAG of tasks ([`dag`]; the tasks themselves
 //! are `pipeline::plan`) with retries, records every run and task in the warehouse's run
-//! history ([`history`]), and starts runs from the CLI, the HTTP API, a schedule
+//! history ([`crate::warehouse::history`]), and starts runs from the CLI, the HTTP API, a schedule
 //! ([`schedule`]) or files arriving in an inbox ([`sensor`]); failed runs are announced
 //! to a webhook ([`notify`]). One run at a time per orchestrator: the others wait (the
 //! schedule, the sensor) or are refused with the running run's id (the API).
 
 pub mod dag;
-pub mod history;
 pub mod notify;
 pub mod schedule;
 pub mod sensor;
@@ -15,13 +14,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
 use chrono::Utc;
-use contract::runs::{RunRow, RunStatus};
+use contract::runs::{RunRow, RunStatus, TaskRow};
 
 use crate::pipeline::ingest::{self, IngestError, IngestOptions};
 use crate::pipeline::{PipelineError, RunOptions, RunSummary, plan};
 use crate::warehouse::Location;
+use crate::warehouse::history::{RunHistory, RunHistoryError, seconds, timestamp};
 use dag::{FailureKind, Policy, TaskRecord, TaskState};
-use history::{History, HistoryError, timestamp};
 
 /// How runs are made.
 #[derive(Debug, Clone)]
@@ -56,7 +55,7 @@ pub enum OrchestratorError {
     #[error("run {0} is in progress; wait for it to finish (GET /api/runs/{0})")]
     Busy(i64),
     #[error("cannot record the run: {0}")]
-    History(#[from] HistoryError),
+    History(#[from] RunHistoryError),
     /// A missing path, an empty file or a wrong header: refused before anything is
     /// written, the run history included.
     #[error(transparent)]
@@ -134,12 +133,13 @@ impl Orchestrator {
         slot: &mut Option<i64>,
         trigger: &str,
         input: &Path,
-    ) -> Result<RunRow, HistoryError> {
+    ) -> Result<RunRow, RunHistoryError> {
         *slot = Some(0);
-        let recorded = History::open(&self.config.warehouse).begin(
+        let tasks: Vec<TaskRow> = plan::task_list().iter().map(|t| task_row(0, t)).collect();
+        let recorded = RunHistory::open(&self.config.warehouse).begin(
             trigger,
             &input.display().to_string(),
-            &plan::task_list(),
+            &tasks,
         );
         match recorded {
             Ok(run) => {
@@ -208,7 +208,7 @@ impl Orchestrator {
             progress: self.config.progress,
         };
         let positions: Vec<String> = plan::task_list().into_iter().map(|t| t.name).collect();
-        let history = Mutex::new(History::open(&self.config.warehouse));
+        let history = Mutex::new(RunHistory::open(&self.config.warehouse));
         let observe = |record: &TaskRecord| {
             let position = positions
                 .iter()
@@ -217,7 +217,7 @@ impl Orchestrator {
             let saved = history
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .task(run.run_id, position, record);
+                .task(position, &task_row(run.run_id, record));
             if let Err(e) = saved {
                 tracing::warn!(run = run.run_id, task = %record.name, "task state not recorded: {e}");
             }
@@ -286,5 +286,23 @@ fn finish(run: &mut RunRow, tasks: &[TaskRecord], summary: &Result<RunSummary, P
             (None, Err(e)) => Some(e.to_string()),
             (None, Ok(_)) => Some("the run did not commit".into()),
         };
+    }
+}
+
+/// A task record as the run history keeps it (a `task_runs` row of run `run_id`).
+fn task_row(run_id: i64, r: &TaskRecord) -> TaskRow {
+    TaskRow {
+        run_id,
+        task: r.name.clone(),
+        group: r.group.to_string(),
+        upstream: r.upstream.clone(),
+        state: r.state,
+        attempts: r.attempts,
+        started_at: r.started_at.map(timestamp),
+        ended_at: r.ended_at.map(timestamp),
+        seconds: seconds(r.started_at, r.ended_at),
+        rows: r.rows,
+        error: r.error.clone(),
+        note: r.note.clone(),
     }
 }

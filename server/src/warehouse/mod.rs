@@ -14,6 +14,7 @@
 //! leaves the previous warehouse as it was, and readers see one consistent version.
 
 mod commit;
+pub mod history;
 mod location;
 pub mod parquet;
 pub mod postgres;

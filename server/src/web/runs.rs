@@ -26,10 +26,10 @@ use subtle::ConstantTimeEq;
 use super::error::{MAX_ERROR_CHARS, clip};
 use super::inputs::AllowedInputs;
 use super::{WebError, WebState, json_response, json_stem, off_runtime};
-use crate::orchestrator::history::{History, timestamp};
 use crate::orchestrator::schedule::NextRun;
 use crate::orchestrator::{Orchestrator, OrchestratorError};
 use crate::warehouse::Location;
+use crate::warehouse::history::{RunHistory, timestamp};
 
 /// Runs listed when the request does not say how many.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -66,7 +66,7 @@ impl Runs {
     /// The list as `GET api/runs` answers it.
     pub fn list(&self, limit: usize) -> Result<RunList, WebError> {
         let warehouse = self.warehouse.clone();
-        let runs = off_runtime(move || History::open(&warehouse).list(limit))
+        let runs = off_runtime(move || RunHistory::open(&warehouse).list(limit))
             .map_err(|e| WebError::Internal(e.to_string()))?;
         let next = self
             .schedule
@@ -83,7 +83,7 @@ impl Runs {
     /// One run, or `None` when there is no such run.
     pub fn get(&self, run_id: i64) -> Result<Option<RunDetail>, WebError> {
         let warehouse = self.warehouse.clone();
-        off_runtime(move || History::open(&warehouse).get(run_id))
+        off_runtime(move || RunHistory::open(&warehouse).get(run_id))
             .map_err(|e| WebError::Internal(e.to_string()))
     }
 }

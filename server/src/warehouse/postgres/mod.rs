@@ -125,7 +125,7 @@ fn transient(e: &postgres::Error) -> bool {
 }
 
 /// Maps a failed statement to a one-line error that names the warehouse and the step.
-pub(crate) fn query_err<'a>(
+pub(super) fn query_err<'a>(
     url: &'a PgUrl,
     what: &'a str,
 ) -> impl FnOnce(postgres::Error) -> WarehouseError + 'a {
@@ -170,7 +170,7 @@ fn connect_err(url: &PgUrl, e: postgres::Error) -> WarehouseError {
 }
 
 /// Connects, with a timeout so a wrong host fails in seconds rather than minutes.
-pub(crate) fn connect(url: &PgUrl) -> Result<Client> {
+pub(super) fn connect(url: &PgUrl) -> Result<Client> {
     let mut config = url.config().clone();
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(std::time::Duration::from_secs(10));
