@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::cli::{OrchestrationArgs, RunArgs};
-use crate::orchestrator::dag::Policy;
+use runner::Policy;
 use crate::orchestrator::{Config, Orchestrator};
 use crate::pipeline::quality::Status;
 use crate::pipeline::{PipelineError, RunSummary};

@@ -18,7 +18,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use polars::prelude::*;
 use postgres::types::ToSql;
 
-use super::dag::TaskRecord;
+use runner::TaskRecord;
 use crate::warehouse::postgres::{connect, query_err};
 use crate::warehouse::{Location, PgUrl, WarehouseError, parquet};
 

@@ -1,11 +1,10 @@
-//! The orchestrator: runs the pipeline as a DAG of tasks ([`dag`]; the tasks themselves
-//! are `pipeline::plan`) with retries, records every run and task in the warehouse's run
+//! The orchestrator: runs the pipeline as a DAG of tasks (the `runner` crate; the tasks
+//! themselves are `pipeline::plan`) with retries, records every run and task in the warehouse's run
 //! history ([`history`]), and starts runs from the CLI, the HTTP API, a schedule
 //! ([`schedule`]) or files arriving in an inbox ([`sensor`]); failed runs are announced
 //! to a webhook ([`notify`]). One run at a time per orchestrator: the others wait (the
 //! schedule, the sensor) or are refused with the running run's id (the API).
 
-pub mod dag;
 pub mod history;
 pub mod notify;
 pub mod schedule;
@@ -20,7 +19,7 @@ use chrono::Utc;
 use crate::pipeline::ingest::{self, IngestError, IngestOptions};
 use crate::pipeline::{PipelineError, RunOptions, RunSummary, plan};
 use crate::warehouse::Location;
-use dag::{FailureKind, Policy, TaskRecord, TaskState};
+use runner::{FailureKind, Policy, TaskRecord, TaskState};
 use history::{History, HistoryError, timestamp};
 
 /// How runs are made.

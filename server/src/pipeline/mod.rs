@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::orchestrator::dag::Policy;
+use runner::Policy;
 use crate::warehouse::{Location, WarehouseError};
 use ingest::{IngestError, IngestOptions, IngestStats};
 use quality::TestResult;

@@ -1,4 +1,4 @@
-//! The pipeline as a DAG of tasks (see `orchestrator::dag`):
+//! The pipeline as a DAG of tasks (run by the `runner` crate):
 //!
 //! ```text
 //! ingest -> bronze -> test_bronze -> silver ---------------------------------------+
@@ -26,9 +26,7 @@ use super::{
     BRONZE, LayerRows, PipelineError, RunOptions, RunSummary, Stage, compute, gold, ingest, load,
     now_micros, peak_rss_bytes, progress_bar, schema, silver,
 };
-use crate::orchestrator::dag::{
-    Dag, Done, FailureKind, Policy, TaskError, TaskRecord, TaskState, Trigger,
-};
+use runner::{Dag, DagError, Done, FailureKind, Policy, TaskError, TaskRecord, TaskState, Trigger};
 use crate::warehouse::{BatchRecord, Transaction, Warehouse, WarehouseError, parquet};
 
 /// What ingest leaves for the tasks after it.
@@ -619,7 +617,7 @@ pub fn task_list() -> Vec<TaskRecord> {
     build(&ctx).map(|dag| dag.records()).unwrap_or_default()
 }
 
-fn build<'c>(ctx: &'c Ctx<'c>) -> Result<Dag<'c>, crate::orchestrator::dag::DagError> {
+fn build<'c>(ctx: &'c Ctx<'c>) -> Result<Dag<'c>, DagError> {
     let mut dag = Dag::new();
     dag.task("ingest", "ingest", &[], move || {
         ctx.ingest().map_err(|e| ctx.fail(e))
