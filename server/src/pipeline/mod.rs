@@ -4,6 +4,7 @@
 //! the quarantine (so bad rows can be inspected) and leaves every layer as it was.
 
 pub mod bronze;
+pub mod catalog;
 pub mod codes;
 pub mod gold;
 pub mod ingest;

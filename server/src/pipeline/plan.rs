@@ -23,7 +23,7 @@ use super::marts::{self, LIFECYCLE, MARTS, Names};
 use super::quality::{self, Context, Severity, Status, TestResult};
 use super::slim::{DimUsers, SlimEvents};
 use super::{
-    BRONZE, LayerRows, PipelineError, RunOptions, RunSummary, Stage, compute, gold, ingest, load,
+    BRONZE, catalog, LayerRows, PipelineError, RunOptions, RunSummary, Stage, compute, gold, ingest, load,
     now_micros, peak_rss_bytes, progress_bar, schema, silver,
 };
 use runner::{Dag, DagError, Done, FailureKind, Policy, TaskError, TaskRecord, TaskState, Trigger};
@@ -282,7 +282,7 @@ impl<'o> Ctx<'o> {
         let ing = ingested.as_mut().ok_or_else(|| missing("ingest's batch"))?;
         let (bronze_path, batch_id, loaded_at) =
             (ing.bronze_path.clone(), ing.batch_id, ing.loaded_at);
-        self.with_tx(|tx| tx.replace(BRONZE, &bronze_path))?;
+        self.with_tx(|tx| tx.replace(&catalog::spec(BRONZE), &bronze_path))?;
         if ing.stats.quarantined > 0 {
             let path = self.with_tx(|tx| tx.stage("quarantine.rows.parquet"))?;
             let mut frame = ing
@@ -290,7 +290,13 @@ impl<'o> Ctx<'o> {
                 .frame(batch_id, loaded_at)
                 .map_err(|e| self.fail(compute("quarantine")(e)))?;
             parquet::write(&path, &mut frame).map_err(|e| self.fail(e.into()))?;
-            self.with_tx(|tx| tx.append("quarantine.rows", &path, &silver::part_name(batch_id)))?;
+            self.with_tx(|tx| {
+                tx.append(
+                    &catalog::spec("quarantine.rows"),
+                    &path,
+                    &silver::part_name(batch_id),
+                )
+            })?;
         }
         let mut rows = lock(&self.rows);
         rows.quarantined = ing.stats.quarantined;
@@ -372,7 +378,11 @@ impl<'o> Ctx<'o> {
             let link = tx
                 .stage_link(&ing.bronze_path, "silver.events.parquet")
                 .map_err(|e| self.fail(e.into()))?;
-            tx.append("silver.events", &link, &silver::part_name(ing.batch_id));
+            tx.append(
+                &catalog::spec("silver.events"),
+                &link,
+                &silver::part_name(ing.batch_id),
+            );
             appended = ing.bronze_rows;
         }
         let mut rows = lock(&self.rows);
@@ -419,7 +429,7 @@ impl<'o> Ctx<'o> {
                 path
             };
             if let Some(t) = tx()?.as_mut() {
-                t.append(gold::FACT, &gold_part, &part);
+                t.append(&catalog::spec(gold::FACT), &gold_part, &part);
             }
         }
         drop(keep_mask);
@@ -432,7 +442,7 @@ impl<'o> Ctx<'o> {
         let dim_path = stage("gold.dim_users.parquet")?;
         parquet::write(&dim_path, &mut dim_frame)?;
         if let Some(t) = tx()?.as_mut() {
-            t.replace(gold::DIM, &dim_path);
+            t.replace(&catalog::spec(gold::DIM), &dim_path);
         }
         let dim_rows = dim_frame.height() as u64;
         {
@@ -517,7 +527,7 @@ impl<'o> Ctx<'o> {
         lock(&self.tx)
             .as_mut()
             .ok_or_else(|| gone("the transaction"))?
-            .replace(&name, &path);
+            .replace(&catalog::spec(&name), &path);
         let rows = df.height() as u64;
         lock(&self.rows).marts.insert(table.to_string(), rows);
         lock(&self.marts).insert(table, df);

@@ -17,6 +17,7 @@ mod commit;
 mod location;
 pub mod parquet;
 pub mod postgres;
+mod table;
 mod transaction;
 
 use std::collections::BTreeMap;
@@ -27,6 +28,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use location::{Location, LocationError, PgUrl};
+pub use table::{TableKey, TableSpec};
 pub use transaction::Transaction;
 
 #[derive(Debug, thiserror::Error)]

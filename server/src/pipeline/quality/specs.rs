@@ -162,42 +162,6 @@ pub fn key(table: &str) -> Option<(&'static [&'static str], bool)> {
     Some((columns, not_null))
 }
 
-/// What each table holds, for readers of the warehouse (PostgreSQL's table comments).
-pub fn describe(table: &str) -> &'static str {
-    match table {
-        "quarantine.rows" => {
-            "Input rows that failed parsing or validation: source file, line, raw text and reason, per batch."
-        }
-        "bronze.events" => {
-            "The latest batch exactly as it arrived, plus event_id (a hash of the event's fields), batch_id and loaded_at."
-        }
-        "silver.events" => {
-            "Append-only history of every batch ever loaded (audit trail); duplicates kept."
-        }
-        "gold.fact_events" => {
-            "Each event once: deduplicated by event_id, first load wins. The source of every mart."
-        }
-        "gold.dim_users" => {
-            "One row per user: latest non-null country, first_seen_at and last_seen_at."
-        }
-        "marts.user_growth_metrics_day"
-        | "marts.user_growth_metrics_week"
-        | "marts.user_growth_metrics_month" => {
-            "Growth accounting per period and country: new, retained, resurrected, churned and active users, growth rate and quick ratio (METRICS.md)."
-        }
-        "marts.user_retention" => {
-            "Cohort retention by first-active day and country: cohort size, users retained on day N and rates; null where day N is not observed yet."
-        }
-        "marts.user_interactions" => {
-            "Interactions by country, event type and transaction category: events, distinct users, miles and share of the country's events."
-        }
-        "marts.user_lifecycle_day" | "marts.user_lifecycle_week" | "marts.user_lifecycle_month" => {
-            "One row per user per period in which the user has a growth status (new, retained, resurrected, churned): the users behind the growth marts."
-        }
-        _ => "Written by heymax.",
-    }
-}
-
 fn i64s(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i64>>> {
     Ok(df
         .column(name)?
