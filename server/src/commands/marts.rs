@@ -6,15 +6,19 @@ use std::io::{BufWriter, Write};
 use anyhow::Context;
 
 use crate::cli::ExportArgs;
-use crate::pipeline::marts::{MARTS, export};
+use contract::Mart;
+
+use crate::pipeline::catalog::Table;
+use crate::pipeline::marts::export;
 use crate::warehouse::Warehouse;
 
 pub fn export(args: &ExportArgs, quiet: bool) -> anyhow::Result<()> {
     let mut wh = Warehouse::open(&args.warehouse)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
-    for (name, _) in MARTS {
-        let df = wh.read_table(&format!("marts.{name}"), None)?;
+    for mart in Mart::ALL {
+        let name = mart.name();
+        let df = wh.read_table(Table::Mart(mart).name(), None)?;
         let path = args.out.join(format!("{name}.{}", args.format.extension()));
         let tmp = path.with_extension("tmp");
         let mut out = BufWriter::new(

@@ -5,12 +5,13 @@
 
 use polars::prelude::*;
 
+use super::catalog::Table;
 use super::schema::EVENT_ID;
 use super::slim::{DimUsers, SlimEvents};
 use crate::warehouse::{Result, Warehouse, WarehouseError};
 
-pub const FACT: &str = "gold.fact_events";
-pub const DIM: &str = "gold.dim_users";
+/// Gold's fact table: what it is read and written as.
+const FACT: &str = Table::GoldEvents.name();
 
 /// Event ids already in gold or seen earlier in this batch.
 #[derive(Default)]

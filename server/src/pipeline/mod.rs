@@ -15,6 +15,7 @@ pub mod quality;
 pub mod schema;
 pub mod silver;
 pub mod slim;
+pub mod task;
 
 use std::collections::BTreeMap;
 
@@ -64,9 +65,6 @@ impl From<PolarsError> for PipelineError {
         }
     }
 }
-
-/// The latest batch as it arrived (see METRICS.md, Layers).
-pub const BRONZE: &str = "bronze.events";
 
 pub(crate) fn compute(stage: &'static str) -> impl FnOnce(PolarsError) -> PipelineError {
     move |source| PipelineError::Compute { stage, source }

@@ -18,12 +18,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use polars::prelude::*;
 
 use super::marts::activity::Activity;
-use contract::Grain;
-use super::marts::{self, LIFECYCLE, MARTS, Names};
+use contract::{Grain, Mart};
+use super::catalog::{Table, part_name};
+use super::marts::{self, Names};
+use super::task::Task;
 use super::quality::{self, Context, Severity, Status, TestResult};
 use super::slim::{DimUsers, SlimEvents};
 use super::{
-    BRONZE, catalog, LayerRows, PipelineError, RunOptions, RunSummary, Stage, compute, gold, ingest, load,
+    LayerRows, PipelineError, RunOptions, RunSummary, Stage, compute, gold, ingest, load,
     now_micros, peak_rss_bytes, progress_bar, schema, silver,
 };
 use runner::{Dag, DagError, Done, FailureKind, Policy, TaskError, TaskRecord, TaskState, Trigger};
@@ -64,7 +66,7 @@ struct Ctx<'o> {
     activity: Mutex<Option<Arc<(Activity, Names)>>>,
     marts_left: Mutex<usize>,
     last_day: Mutex<Option<i64>>,
-    marts: Mutex<BTreeMap<&'static str, DataFrame>>,
+    marts: Mutex<BTreeMap<Table, DataFrame>>,
     rows: Mutex<LayerRows>,
     tests: Mutex<Vec<TestResult>>,
     /// The first error that stopped a task, as it was (the run returns it).
@@ -72,6 +74,11 @@ struct Ctx<'o> {
     /// A task failed or was skipped: the commit keeps only the quarantine.
     trouble: AtomicBool,
     committed: Mutex<bool>,
+}
+
+/// The name a table's file is staged under (only the staging folder sees it).
+fn staged_name(table: Table) -> String {
+    format!("{}.parquet", table.name())
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -89,24 +96,6 @@ fn missing(what: &str) -> TaskError {
     TaskError::fatal(gone(what).to_string())
 }
 
-/// All the tables a run builds after gold, in task order: the lifecycle tables first, as
-/// they take longest (workers take ready tasks in this order, so the longest chain,
-/// `mart_user_lifecycle_day -> test_user_lifecycle_day`, starts first).
-fn mart_tables() -> Vec<&'static str> {
-    LIFECYCLE
-        .into_iter()
-        .chain(MARTS.iter().map(|(name, _)| *name))
-        .collect()
-}
-
-/// The mart a lifecycle table reconciles with.
-fn reconciles_with(table: &str) -> Option<&'static str> {
-    Grain::ALL
-        .into_iter()
-        .find(|&g| marts::lifecycle_table(g) == table)
-        .map(marts::growth_mart)
-}
-
 impl<'o> Ctx<'o> {
     fn new(options: &'o RunOptions) -> Self {
         Self {
@@ -119,7 +108,7 @@ impl<'o> Ctx<'o> {
             gold: Mutex::new(None),
             dim_frame: Mutex::new(None),
             activity: Mutex::new(None),
-            marts_left: Mutex::new(LIFECYCLE.len() + MARTS.len()),
+            marts_left: Mutex::new(Table::built_from_gold().len()),
             last_day: Mutex::new(None),
             marts: Mutex::new(BTreeMap::new()),
             rows: Mutex::new(LayerRows::default()),
@@ -199,7 +188,7 @@ impl<'o> Ctx<'o> {
 
         // ingest -> bronze, streamed: each piece is tested, written and deduplicated as it comes.
         let progress = progress_bar(options.progress, total_bytes);
-        let bronze_path = tx.stage("bronze.events.parquet");
+        let bronze_path = tx.stage(&staged_name(Table::Bronze));
         let writer = parquet::StreamWriter::create(&bronze_path, &super::bronze::schema())?;
         let mut load = load::Load::new(existing, writer, batch_id, loaded_at, total_bytes);
         // Parsing (all cores) and loading (bronze file, dedup) overlap: pieces flow through
@@ -282,9 +271,9 @@ impl<'o> Ctx<'o> {
         let ing = ingested.as_mut().ok_or_else(|| missing("ingest's batch"))?;
         let (bronze_path, batch_id, loaded_at) =
             (ing.bronze_path.clone(), ing.batch_id, ing.loaded_at);
-        self.with_tx(|tx| tx.replace(&catalog::spec(BRONZE), &bronze_path))?;
+        self.with_tx(|tx| tx.replace(&Table::Bronze.spec(), &bronze_path))?;
         if ing.stats.quarantined > 0 {
-            let path = self.with_tx(|tx| tx.stage("quarantine.rows.parquet"))?;
+            let path = self.with_tx(|tx| tx.stage(&staged_name(Table::Quarantine)))?;
             let mut frame = ing
                 .quarantine
                 .frame(batch_id, loaded_at)
@@ -292,9 +281,9 @@ impl<'o> Ctx<'o> {
             parquet::write(&path, &mut frame).map_err(|e| self.fail(e.into()))?;
             self.with_tx(|tx| {
                 tx.append(
-                    &catalog::spec("quarantine.rows"),
+                    &Table::Quarantine.spec(),
                     &path,
-                    &silver::part_name(batch_id),
+                    &part_name(batch_id),
                 )
             })?;
         }
@@ -309,7 +298,7 @@ impl<'o> Ctx<'o> {
         let ing = ingested.as_mut().ok_or_else(|| missing("ingest's batch"))?;
         let mut tests = vec![
             TestResult::new(
-                BRONZE,
+                Table::Bronze.name(),
                 "row_count_reconciliation(ingested = bronze + quarantined)".into(),
                 Severity::Error,
                 ing.stats
@@ -319,7 +308,7 @@ impl<'o> Ctx<'o> {
             // A batch where nothing parsed is a wrong file, not an empty day: publishing
             // its (empty) marts would blank the dashboard.
             TestResult::new(
-                BRONZE,
+                Table::Bronze.name(),
                 "rows_loaded(at least one row of the batch parses)".into(),
                 Severity::Error,
                 if ing.stats.good == 0 {
@@ -329,7 +318,7 @@ impl<'o> Ctx<'o> {
                 },
             ),
             TestResult::new(
-                "quarantine.rows",
+                Table::Quarantine.name(),
                 format!(
                     "quarantined_share(at most {}% of the batch, --max-quarantine)",
                     self.options.max_quarantine * 100.0
@@ -344,7 +333,7 @@ impl<'o> Ctx<'o> {
                 },
             ),
             TestResult::new(
-                "quarantine.rows",
+                Table::Quarantine.name(),
                 "no_quarantined_rows".into(),
                 if self.options.strict {
                     Severity::Error
@@ -376,12 +365,12 @@ impl<'o> Ctx<'o> {
         let mut appended = 0;
         if silver::should_append(&silver_batches, ing.batch_id) && ing.bronze_rows > 0 {
             let link = tx
-                .stage_link(&ing.bronze_path, "silver.events.parquet")
+                .stage_link(&ing.bronze_path, &staged_name(Table::Silver))
                 .map_err(|e| self.fail(e.into()))?;
             tx.append(
-                &catalog::spec("silver.events"),
+                &Table::Silver.spec(),
                 &link,
-                &silver::part_name(ing.batch_id),
+                &part_name(ing.batch_id),
             );
             appended = ing.bronze_rows;
         }
@@ -401,7 +390,7 @@ impl<'o> Ctx<'o> {
                 ing.keep_mask.clone(),
                 ing.duplicates,
                 ing.bronze_rows,
-                silver::part_name(ing.batch_id),
+                part_name(ing.batch_id),
             )
         };
         let tx = || -> Result<MutexGuard<'_, Option<Transaction>>, PipelineError> {
@@ -418,18 +407,18 @@ impl<'o> Ctx<'o> {
         if gold_new > 0 {
             let gold_part = if duplicates == 0 {
                 match tx()?.as_mut() {
-                    Some(t) => t.stage_link(&bronze_path, "gold.fact_events.parquet")?,
+                    Some(t) => t.stage_link(&bronze_path, &staged_name(Table::GoldEvents))?,
                     None => return Err(gone("the transaction")),
                 }
             } else {
-                let path = stage("gold.fact_events.parquet")?;
+                let path = stage(&staged_name(Table::GoldEvents))?;
                 let bronze = parquet::read(&bronze_path, None)?;
                 let mut new = gold::filter_new(&bronze, &keep_mask).map_err(compute("gold"))?;
                 parquet::write(&path, &mut new)?;
                 path
             };
             if let Some(t) = tx()?.as_mut() {
-                t.append(&catalog::spec(gold::FACT), &gold_part, &part);
+                t.append(&Table::GoldEvents.spec(), &gold_part, &part);
             }
         }
         drop(keep_mask);
@@ -439,10 +428,10 @@ impl<'o> Ctx<'o> {
             .ok_or_else(|| gone("ingest's slim events"))?;
         let dim = slim.dim_users();
         let mut dim_frame = gold::dim_users_frame(&slim, &dim).map_err(compute("dim_users"))?;
-        let dim_path = stage("gold.dim_users.parquet")?;
+        let dim_path = stage(&staged_name(Table::DimUsers))?;
         parquet::write(&dim_path, &mut dim_frame)?;
         if let Some(t) = tx()?.as_mut() {
-            t.replace(&catalog::spec(gold::DIM), &dim_path);
+            t.replace(&Table::DimUsers.spec(), &dim_path);
         }
         let dim_rows = dim_frame.height() as u64;
         {
@@ -479,10 +468,15 @@ impl<'o> Ctx<'o> {
                     (0..g.dim.len() as u32).collect::<Vec<_>>(),
                 )],
             )?;
-            let lookup = |t: &str| (t == gold::DIM).then(|| dim_codes.clone());
+            let lookup = |t: &str| (t == Table::DimUsers.name()).then(|| dim_codes.clone());
             let ctx = Context::default();
-            let mut tests = quality::run_table(gold::FACT, &fact, &ctx, &lookup)?;
-            tests.extend(quality::run_table(gold::DIM, &dim_frame, &ctx, &lookup)?);
+            let mut tests = quality::run_table(Table::GoldEvents.name(), &fact, &ctx, &lookup)?;
+            tests.extend(quality::run_table(
+                Table::DimUsers.name(),
+                &dim_frame,
+                &ctx,
+                &lookup,
+            )?);
             Ok(tests)
         };
         let tests = run().map_err(|e| self.fail(compute("gold tests")(e)))?;
@@ -500,7 +494,7 @@ impl<'o> Ctx<'o> {
         Ok(Done::rows(pairs).with_note("active (user, day) pairs"))
     }
 
-    fn mart(&self, table: &'static str) -> Result<Done, PipelineError> {
+    fn mart(&self, table: Table) -> Result<Done, PipelineError> {
         let shared = lock(&self.activity)
             .clone()
             .ok_or_else(|| gone("activity"))?;
@@ -518,27 +512,33 @@ impl<'o> Ctx<'o> {
             }
         }
         let mut df = built;
-        let name = format!("marts.{table}");
         let path = lock(&self.tx)
             .as_mut()
             .ok_or_else(|| gone("the transaction"))?
-            .stage(&format!("{name}.parquet"));
+            .stage(&staged_name(table));
         parquet::write(&path, &mut df)?;
         lock(&self.tx)
             .as_mut()
             .ok_or_else(|| gone("the transaction"))?
-            .replace(&catalog::spec(&name), &path);
+            .replace(&table.spec(), &path);
         let rows = df.height() as u64;
-        lock(&self.rows).marts.insert(table.to_string(), rows);
+        lock(&self.rows)
+            .marts
+            .insert(table.short_name().to_string(), rows);
         lock(&self.marts).insert(table, df);
         Ok(Done::rows(rows))
     }
 
-    fn test_mart(&self, table: &'static str) -> Result<Done, TaskError> {
+    fn test_mart(&self, table: Table) -> Result<Done, TaskError> {
         let (df, other) = {
             let marts = lock(&self.marts);
-            let df = marts.get(table).cloned().ok_or_else(|| missing(table))?;
-            let other = reconciles_with(table).and_then(|m| marts.get(m).cloned().map(|d| (m, d)));
+            let df = marts
+                .get(&table)
+                .cloned()
+                .ok_or_else(|| missing(table.name()))?;
+            let other = table
+                .reconciles_with()
+                .and_then(|m| marts.get(&m).cloned().map(|d| (m, d)));
             (df, other)
         };
         let ctx = Context {
@@ -547,10 +547,10 @@ impl<'o> Ctx<'o> {
         let lookup = |t: &str| {
             other
                 .as_ref()
-                .filter(|(m, _)| t.strip_prefix("marts.") == Some(*m))
+                .filter(|(m, _)| t == m.name())
                 .map(|(_, d)| d.clone())
         };
-        let tests = quality::run_table(&format!("marts.{table}"), &df, &ctx, &lookup)
+        let tests = quality::run_table(table.name(), &df, &ctx, &lookup)
             .map_err(|e| self.fail(compute("mart tests")(e)))?;
         self.gate(tests)
     }
@@ -565,7 +565,7 @@ impl<'o> Ctx<'o> {
             return Ok(Done::rows(0).with_note("nothing staged: ingest did not finish"));
         };
         if !all_ok {
-            tx.keep_only(&["quarantine.rows"]);
+            tx.keep_only(&[Table::Quarantine.name()]);
         }
         let gold_new = lock(&self.rows).gold_new;
         let record = BatchRecord {
@@ -629,44 +629,39 @@ pub fn task_list() -> Vec<TaskRecord> {
 
 fn build<'c>(ctx: &'c Ctx<'c>) -> Result<Dag<'c>, DagError> {
     let mut dag = Dag::new();
-    dag.task("ingest", "ingest", &[], move || {
-        ctx.ingest().map_err(|e| ctx.fail(e))
-    })
-    .task("bronze", "layer", &["ingest"], move || ctx.bronze())
-    .task("test_bronze", "test", &["bronze"], move || {
-        ctx.test_bronze()
-    })
-    .task("silver", "layer", &["test_bronze"], move || ctx.silver())
-    .task("gold", "layer", &["test_bronze"], move || {
-        ctx.gold().map_err(|e| ctx.fail(e))
-    })
-    .task("test_gold", "test", &["gold"], move || ctx.test_gold())
-    .task("activity", "mart", &["test_gold"], move || ctx.activity());
-    let tables = mart_tables();
-    for &table in &tables {
-        dag.task(format!("mart_{table}"), "mart", &["activity"], move || {
-            ctx.mart(table).map_err(|e| ctx.fail(e))
-        });
-    }
-    let mut last = vec!["silver".to_string()];
-    for &table in &tables {
-        let mut upstream = vec![format!("mart_{table}")];
-        if let Some(growth) = reconciles_with(table) {
-            upstream.push(format!("mart_{growth}"));
-        }
+    let task = |dag: &mut Dag<'c>, t: Task, upstream: &[Task], run| {
+        let upstream: Vec<String> = upstream.iter().map(|u| u.name()).collect();
         let upstream: Vec<&str> = upstream.iter().map(String::as_str).collect();
-        dag.task(format!("test_{table}"), "test", &upstream, move || {
-            ctx.test_mart(table)
-        });
-        last.push(format!("test_{table}"));
+        dag.task(t.name(), t.group(), &upstream, run);
+    };
+    type Run<'c> = Box<dyn Fn() -> Result<Done, TaskError> + Send + Sync + 'c>;
+    let b = |f: Run<'c>| f;
+    task(&mut dag, Task::Ingest, &[], b(Box::new(move || ctx.ingest().map_err(|e| ctx.fail(e)))));
+    task(&mut dag, Task::Bronze, &[Task::Ingest], b(Box::new(move || ctx.bronze())));
+    task(&mut dag, Task::TestBronze, &[Task::Bronze], b(Box::new(move || ctx.test_bronze())));
+    task(&mut dag, Task::Silver, &[Task::TestBronze], b(Box::new(move || ctx.silver())));
+    task(&mut dag, Task::Gold, &[Task::TestBronze], b(Box::new(move || ctx.gold().map_err(|e| ctx.fail(e)))));
+    task(&mut dag, Task::TestGold, &[Task::Gold], b(Box::new(move || ctx.test_gold())));
+    task(&mut dag, Task::Activity, &[Task::TestGold], b(Box::new(move || ctx.activity())));
+    let tables = Table::built_from_gold();
+    for &table in &tables {
+        task(&mut dag, Task::Mart(table), &[Task::Activity], b(Box::new(move || {
+            ctx.mart(table).map_err(|e| ctx.fail(e))
+        })));
     }
-    let last: Vec<&str> = last.iter().map(String::as_str).collect();
+    let mut last = vec![Task::Silver];
+    for &table in &tables {
+        let mut upstream = vec![Task::Mart(table)];
+        upstream.extend(table.reconciles_with().map(Task::Mart));
+        task(&mut dag, Task::TestMart(table), &upstream, b(Box::new(move || ctx.test_mart(table))));
+        last.push(Task::TestMart(table));
+    }
     // Whether everything before the commit succeeded is known when it runs: all_done.
-    dag.task("commit", "commit", &last, move || {
+    task(&mut dag, Task::Commit, &last, b(Box::new(move || {
         let all_ok = !ctx.trouble.load(Ordering::SeqCst);
         ctx.commit(all_ok).map_err(|e| ctx.fail(e))
-    })
-    .trigger(Trigger::AllDone);
+    })));
+    dag.trigger(Trigger::AllDone);
     dag.validate()
 }
 
@@ -689,7 +684,7 @@ pub fn run(
     };
     // The commit runs last (all_done) and must know whether anything before it failed.
     let watch = |r: &TaskRecord| {
-        if matches!(r.state, TaskState::Failed | TaskState::Skipped) && r.name != "commit" {
+        if matches!(r.state, TaskState::Failed | TaskState::Skipped) && r.name != Task::Commit.name() {
             ctx.trouble.store(true, Ordering::SeqCst);
         }
         observe(r);
@@ -726,11 +721,15 @@ fn summarize(
     let rows = ctx.rows.into_inner().unwrap_or_else(|p| p.into_inner());
     let mut tests = ctx.tests.into_inner().unwrap_or_else(|p| p.into_inner());
     // Mart tests finish in any order (they run side by side): list them layer by layer.
-    let tables: Vec<&str> = MARTS.iter().map(|(m, _)| *m).chain(LIFECYCLE).collect();
-    tests.sort_by_key(|t| match t.table.split_once('.') {
-        Some(("gold", _)) => 1,
-        Some(("marts", m)) => 2 + tables.iter().position(|x| *x == m).unwrap_or(tables.len()),
-        _ => 0,
+    let marts: Vec<Table> = Mart::ALL
+        .map(Table::Mart)
+        .into_iter()
+        .chain(Grain::ALL.map(Table::Lifecycle))
+        .collect();
+    tests.sort_by_key(|t| match Table::parse(&t.table) {
+        Some(Table::GoldEvents | Table::DimUsers) => 1,
+        Some(m) => marts.iter().position(|x| *x == m).map_or(0, |i| 2 + i),
+        None => 0,
     });
     let stages = tasks
         .iter()
@@ -772,14 +771,14 @@ mod tests {
     fn every_mart_has_a_build_and_a_test_task_before_the_commit() {
         let tasks = task_list();
         let names: Vec<&str> = tasks.iter().map(|t| t.name.as_str()).collect();
-        for table in mart_tables() {
-            assert!(names.contains(&format!("mart_{table}").as_str()));
-            assert!(names.contains(&format!("test_{table}").as_str()));
+        for table in Table::built_from_gold() {
+            assert!(names.contains(&Task::Mart(table).name().as_str()));
+            assert!(names.contains(&Task::TestMart(table).name().as_str()));
         }
         assert_eq!(names.first(), Some(&"ingest"));
         assert_eq!(names.last(), Some(&"commit"));
         let commit = tasks.last().unwrap();
-        assert_eq!(commit.upstream.len(), mart_tables().len() + 1);
+        assert_eq!(commit.upstream.len(), Table::built_from_gold().len() + 1);
         let lifecycle = tasks
             .iter()
             .find(|t| t.name == "test_user_lifecycle_week")

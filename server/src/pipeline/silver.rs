@@ -9,14 +9,10 @@ pub fn should_append(silver_batches: &[i64], bronze_batch: i64) -> bool {
     silver_batches.iter().all(|&b| b < bronze_batch)
 }
 
-/// The part name of a batch in silver and gold.
-pub fn part_name(batch_id: i64) -> String {
-    format!("batch={batch_id:06}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::catalog::part_name;
 
     #[test]
     fn only_newer_batches_are_appended() {
