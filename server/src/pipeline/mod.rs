@@ -2,10 +2,17 @@
 //! quality tests of each layer run before the next layer is built. One run loads one batch
 //! and commits it to the warehouse atomically; a failed error-severity test commits only
 //! the quarantine (so bad rows can be inspected) and leaves every layer as it was.
+//!
+//! `plan.rs` lists the tasks and wires them; each task is in the file named after what
+//! it builds (`bronze.rs`, `silver.rs`, `gold.rs`, `ingest/task.rs`, `marts/tasks.rs`,
+//! `quality/tasks.rs`, `commit.rs`), and they hand each other their results through
+//! `context.rs`. `summary.rs` turns a finished run into its summary.
 
 pub mod bronze;
 pub mod catalog;
 pub mod codes;
+mod commit;
+mod context;
 pub mod gold;
 pub mod ingest;
 pub mod load;
@@ -15,17 +22,15 @@ pub mod quality;
 pub mod schema;
 pub mod silver;
 pub mod slim;
+mod summary;
 pub mod task;
 
-use std::collections::BTreeMap;
-
 use polars::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use runner::Policy;
 use crate::warehouse::{Location, WarehouseError};
-use ingest::{IngestError, IngestOptions, IngestStats};
-use quality::TestResult;
+use ingest::{IngestError, IngestOptions};
+pub use summary::{LayerRows, RunSummary, Stage};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -48,6 +53,10 @@ pub enum PipelineError {
     },
     #[error("the pipeline's plan is broken: {0}")]
     Plan(String),
+    /// An error-severity test failed: the task fails (and is not retried), its downstream
+    /// is skipped and the run commits only the quarantine.
+    #[error("{count} error-severity test(s) failed: {failed}")]
+    TestsFailed { count: usize, failed: String },
     #[error("task {task} failed: {message}")]
     Task { task: String, message: String },
     #[error("computing {stage}: {source}")]
@@ -90,54 +99,6 @@ pub struct RunOptions {
     pub ingest: IngestOptions,
     /// Show a progress bar while reading input (hidden anyway when stderr is no terminal).
     pub progress: bool,
-}
-
-/// How long a stage took and how many rows it produced.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Stage {
-    pub name: String,
-    pub seconds: f64,
-    pub rows: u64,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct LayerRows {
-    pub quarantined: u64,
-    pub bronze: u64,
-    pub silver_appended: u64,
-    pub silver_total: u64,
-    pub gold_new: u64,
-    pub gold_total: u64,
-    pub dim_users: u64,
-    pub marts: BTreeMap<String, u64>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunSummary {
-    pub batch_id: i64,
-    pub files: Vec<String>,
-    pub ingest: IngestStats,
-    pub rows: LayerRows,
-    pub tests: Vec<TestResult>,
-    /// Stages not run because an upstream error-severity test failed.
-    pub skipped: Vec<String>,
-    /// Whether the layers were committed (quarantine is committed either way).
-    pub committed: bool,
-    pub stages: Vec<Stage>,
-    pub seconds: f64,
-    pub peak_rss_bytes: u64,
-    /// Peak RSS of the PostgreSQL server process that loaded the run, when the warehouse
-    /// is a database on this machine.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub database_peak_rss_bytes: Option<u64>,
-    /// First quarantined rows, for the summary.
-    pub quarantine_sample: Vec<(String, u64, String)>,
-}
-
-impl RunSummary {
-    pub fn failed(&self) -> bool {
-        !self.committed
-    }
 }
 
 /// Peak resident memory of this process so far (Linux; 0 elsewhere).

@@ -14,6 +14,7 @@
 mod chunk;
 mod row;
 mod split;
+pub(in crate::pipeline) mod task;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};

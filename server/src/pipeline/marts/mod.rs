@@ -7,6 +7,7 @@ pub mod growth;
 pub mod interactions;
 pub mod lifecycle;
 pub mod retention;
+pub(in crate::pipeline) mod tasks;
 
 use polars::prelude::*;
 
