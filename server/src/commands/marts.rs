@@ -9,7 +9,7 @@ use crate::cli::ExportArgs;
 use contract::Mart;
 
 use crate::pipeline::catalog::Table;
-use crate::pipeline::marts::export;
+use crate::pipeline::marts::encoding;
 use crate::warehouse::Warehouse;
 
 pub fn export(args: &ExportArgs, quiet: bool) -> anyhow::Result<()> {
@@ -19,12 +19,13 @@ pub fn export(args: &ExportArgs, quiet: bool) -> anyhow::Result<()> {
     for mart in Mart::ALL {
         let name = mart.name();
         let df = wh.read_table(Table::Mart(mart).name(), None)?;
-        let path = args.out.join(format!("{name}.{}", args.format.extension()));
+        let format = encoding::Format::from(args.format);
+        let path = args.out.join(format!("{name}.{}", format.extension()));
         let tmp = path.with_extension("tmp");
         let mut out = BufWriter::new(
             std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
         );
-        export::write(&df, args.format, &mut out)
+        encoding::write(&df, format, &mut out)
             .with_context(|| format!("writing {}", tmp.display()))?;
         out.flush()?;
         drop(out);

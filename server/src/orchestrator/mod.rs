@@ -16,7 +16,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use contract::runs::{RunRow, RunStatus};
 use chrono::Utc;
 
-use crate::pipeline::ingest::{self, IngestError, IngestOptions};
+use crate::pipeline::ingest::{self, IngestError, IngestOptions, Progress};
 use crate::pipeline::{PipelineError, RunOptions, RunSummary, plan};
 use crate::warehouse::Location;
 use runner::{FailureKind, Policy, TaskRecord, TaskState};
@@ -33,8 +33,8 @@ pub struct Config {
     pub max_quarantine: f64,
     /// Where failure notifications are POSTed.
     pub notify_url: Option<String>,
-    /// Show ingest's progress bar (the CLI in a terminal).
-    pub progress: bool,
+    /// Told how far each run's ingest has read (the CLI's progress bar).
+    pub progress: Option<Arc<dyn Progress>>,
 }
 
 impl Config {
@@ -45,7 +45,7 @@ impl Config {
             strict: false,
             max_quarantine: crate::pipeline::DEFAULT_MAX_QUARANTINE,
             notify_url: None,
-            progress: false,
+            progress: None,
         }
     }
 }
@@ -204,7 +204,7 @@ impl Orchestrator {
             strict: self.config.strict,
             max_quarantine: self.config.max_quarantine,
             ingest: IngestOptions::default(),
-            progress: self.config.progress,
+            progress: self.config.progress.clone(),
         };
         let positions: Vec<String> = plan::task_list().into_iter().map(|t| t.name).collect();
         let history = Mutex::new(History::open(&self.config.warehouse));

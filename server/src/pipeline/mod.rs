@@ -25,11 +25,13 @@ pub mod slim;
 mod summary;
 pub mod task;
 
+use std::sync::Arc;
+
 use polars::prelude::*;
 
 use runner::Policy;
 use crate::warehouse::{Location, WarehouseError};
-use ingest::{IngestError, IngestOptions};
+use ingest::{IngestError, IngestOptions, Progress};
 pub use summary::{LayerRows, RunSummary, Stage};
 
 #[derive(Debug, thiserror::Error)]
@@ -97,8 +99,8 @@ pub struct RunOptions {
     /// fails like a failed error-severity test. A batch where nothing loads always fails.
     pub max_quarantine: f64,
     pub ingest: IngestOptions,
-    /// Show a progress bar while reading input (hidden anyway when stderr is no terminal).
-    pub progress: bool,
+    /// Told how far ingest has read (the CLI's progress bar); `None`: nobody watches.
+    pub progress: Option<Arc<dyn Progress>>,
 }
 
 /// Peak resident memory of this process so far (Linux; 0 elsewhere).
@@ -121,17 +123,4 @@ pub(crate) fn now_micros() -> i64 {
 /// [`plan`] with the default retries, and returns its summary.
 pub fn run(options: &RunOptions) -> Result<RunSummary, PipelineError> {
     plan::run(options, &Policy::default(), &|_| {}).summary
-}
-
-pub(crate) fn progress_bar(show: bool, total: u64) -> indicatif::ProgressBar {
-    if !show {
-        return indicatif::ProgressBar::hidden();
-    }
-    let pb = indicatif::ProgressBar::new(total);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{spinner} ingest {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
-    ) {
-        pb.set_style(style);
-    }
-    pb
 }

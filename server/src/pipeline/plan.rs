@@ -119,7 +119,7 @@ pub fn task_list() -> Vec<TaskRecord> {
         strict: false,
         max_quarantine: super::DEFAULT_MAX_QUARANTINE,
         ingest: Default::default(),
-        progress: false,
+        progress: None,
     };
     let ctx = Ctx::new(&options);
     build(&ctx, steps())

@@ -8,11 +8,11 @@
 
 use runner::Done;
 
-use super::Piece;
+use super::{Piece, Progress, Silent};
 use crate::pipeline::catalog::Table;
 use crate::pipeline::context::{Ctx, Ingested, lock, staged_name};
 use crate::pipeline::{
-    PipelineError, QUARANTINE_STOP, bronze, gold, ingest, load, now_micros, progress_bar,
+    PipelineError, QUARANTINE_STOP, bronze, gold, ingest, load, now_micros,
 };
 use crate::warehouse::{Warehouse, parquet};
 
@@ -38,7 +38,8 @@ pub(in crate::pipeline) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
     let loaded_at = now_micros();
 
     // ingest -> bronze, streamed: each piece is tested, written and deduplicated as it comes.
-    let progress = progress_bar(options.progress, total_bytes);
+    let progress: &dyn Progress = options.progress.as_deref().unwrap_or(&Silent);
+    progress.start(total_bytes);
     let bronze_path = tx.stage(&staged_name(Table::Bronze));
     let writer = parquet::StreamWriter::create(&bronze_path, &bronze::schema())?;
     let mut load = load::Load::new(existing, writer, batch_id, loaded_at, total_bytes);
@@ -53,7 +54,7 @@ pub(in crate::pipeline) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
             Ok::<_, PipelineError>(load)
         });
         let (mut records, mut quarantined, mut first) = (0u64, 0u64, None);
-        let stats = ingest::ingest(&files, &options.ingest, &progress, |piece| {
+        let stats = ingest::ingest(&files, &options.ingest, progress, |piece| {
             records += (piece.events.height() + piece.quarantine.len()) as u64;
             quarantined += piece.quarantine.len() as u64;
             if first.is_none() {
@@ -81,7 +82,7 @@ pub(in crate::pipeline) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
     // The loader's own error explains a stopped queue better than the parser's.
     let loaded = loaded?;
     let stats = stats?;
-    progress.finish_and_clear();
+    progress.finish();
     let load::Load {
         writer,
         gold_ids,

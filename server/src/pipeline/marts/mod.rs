@@ -2,12 +2,15 @@
 //! Every mart reads only gold; none reads another mart.
 
 pub mod activity;
-pub mod export;
+pub mod encoding;
 pub mod growth;
 pub mod interactions;
 pub mod lifecycle;
 pub mod retention;
 pub(in crate::pipeline) mod tasks;
+
+/// The encoding's former name, still imported by `web/marts.rs`; new code says `encoding`.
+pub use encoding as export;
 
 use polars::prelude::*;
 
