@@ -3,6 +3,8 @@
 //! `GET /api/runs/{id}` (and `<base>/data/runs/<id>.json`) a [`RunDetail`]. One set of
 //! types for both ends, so the server cannot send what the page cannot read.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 /// A run's status: `running` until its last task ends.
@@ -73,6 +75,19 @@ impl TaskState {
             self,
             TaskState::Success | TaskState::Failed | TaskState::Skipped
         )
+    }
+}
+
+// Padded like a string, so `{:<8}` lines up the CLI's tables.
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+impl fmt::Display for TaskState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
     }
 }
 
@@ -195,12 +210,19 @@ mod names {
     #[test]
     fn states_serialize_as_their_names() {
         for s in TaskState::ALL {
-            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.name()));
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.name())
+            );
             assert_eq!(TaskState::parse(s.name()), Some(s));
         }
         for s in RunStatus::ALL {
-            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.name()));
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.name())
+            );
             assert_eq!(RunStatus::parse(s.name()), Some(s));
         }
+        assert_eq!(format!("[{:<9}]", TaskState::Success), "[success  ]");
     }
 }

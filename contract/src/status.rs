@@ -1,6 +1,8 @@
 //! A user's growth status in a period, as the lifecycle tables store it, the growth marts
 //! count it and the dashboard colours, clicks and drills it. See: METRICS.md, Growth accounting.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 /// A growth status. The order is the growth chart's stacking order and the server's
@@ -23,7 +25,7 @@ impl Status {
     ];
 
     /// `new`, `retained`, ...: the lifecycle tables' value, in URLs and file paths.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Status::New => "new",
             Status::Retained => "retained",
@@ -31,6 +33,17 @@ impl Status {
             Status::Churned => "churned",
         }
     }
+
+    /// Every status's name, in [`Status::ALL`]'s order (the lifecycle tables' accepted values).
+    pub const NAMES: [&'static str; 4] = {
+        let mut names = [""; 4];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = Status::ALL[i].name();
+            i += 1;
+        }
+        names
+    };
 
     /// The growth chart's series name for it.
     pub fn label(self) -> &'static str {
@@ -56,6 +69,12 @@ impl Status {
     }
 }
 
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,7 +85,10 @@ mod tests {
             assert_eq!(s.index(), i);
             assert_eq!(Status::parse(s.name()), Some(s));
             assert_eq!(Status::from_label(s.label()), Some(s));
-            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.name()));
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.name())
+            );
         }
         assert_eq!(Status::parse("New"), None);
     }

@@ -316,6 +316,7 @@ fn RunHistory(list: RunList, runs: Runs) -> impl IntoView {
 #[component]
 fn RunLine(run: RunRow, runs: Runs) -> impl IntoView {
     let id = run.run_id;
+    let running = run.is_running();
     let selected = move || runs.shown.get() == Some(id);
     view! {
         <tr
@@ -332,7 +333,7 @@ fn RunLine(run: RunRow, runs: Runs) -> impl IntoView {
             <td class="text"><StatusBadge status=run.status.name() /></td>
             <td class="text">{run.trigger}</td>
             <td class="text">{utc_time(&run.started_at)}</td>
-            <td>{seconds_or(run.seconds, run.is_running())}</td>
+            <td>{seconds_or(run.seconds, running)}</td>
             <td>{format::count(run.rows as i64)}</td>
             <td class="text">{format::or_dash(run.failed_task, |t| t)}</td>
         </tr>

@@ -13,8 +13,8 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use contract::runs::{RunDetail, RunRow, RunStatus, TaskRow, TaskState};
 use chrono::{DateTime, SecondsFormat, Utc};
+use contract::runs::{RunDetail, RunRow, RunStatus, TaskRow, TaskState};
 use polars::prelude::*;
 use postgres::types::ToSql;
 
@@ -800,7 +800,10 @@ mod tests {
             pid: u32::MAX - 1,
         };
         assert_eq!(heal(run.clone(), Some(gone)).status, RunStatus::Failed);
-        assert_eq!(heal(run.clone(), Some(Owner::me())).status, RunStatus::Running);
+        assert_eq!(
+            heal(run.clone(), Some(Owner::me())).status,
+            RunStatus::Running
+        );
         let elsewhere = Owner {
             host: "another-machine".into(),
             pid: u32::MAX - 1,

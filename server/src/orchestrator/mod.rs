@@ -13,8 +13,8 @@ pub mod sensor;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
-use contract::runs::{RunRow, RunStatus};
 use chrono::Utc;
+use contract::runs::{RunRow, RunStatus};
 
 use crate::pipeline::ingest::{self, IngestError, IngestOptions, Progress};
 use crate::pipeline::{PipelineError, RunOptions, RunSummary, plan};
@@ -266,7 +266,11 @@ fn finish(run: &mut RunRow, tasks: &[TaskRecord], summary: &Result<RunSummary, P
         run.rows = s.ingest.records;
     }
     let ok = matches!(summary, Ok(s) if s.committed) && failed.is_none();
-    run.status = if ok { RunStatus::Success } else { RunStatus::Failed };
+    run.status = if ok {
+        RunStatus::Success
+    } else {
+        RunStatus::Failed
+    };
     if !ok {
         run.failed_task = failed.map(|t| t.name.clone());
         run.error = match (failed, summary) {

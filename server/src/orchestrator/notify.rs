@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use contract::runs::RunRow;
+use contract::runs::{RunRow, RunStatus};
 use serde::Serialize;
 
 /// What is POSTed.
@@ -13,7 +13,7 @@ pub struct Notification {
     /// Always `run_failed`.
     pub event: &'static str,
     pub run_id: i64,
-    pub status: String,
+    pub status: RunStatus,
     pub trigger: String,
     pub input: String,
     pub failed_task: Option<String>,
@@ -29,7 +29,7 @@ impl Notification {
         Self {
             event: "run_failed",
             run_id: run.run_id,
-            status: run.status.clone(),
+            status: run.status,
             trigger: run.trigger.clone(),
             input: run.input.clone(),
             failed_task: run.failed_task.clone(),

@@ -27,12 +27,12 @@ use serde_json::{Value, json};
 use app::marts::CountryScope;
 
 use super::{WebError, off_runtime};
-use contract::Grain;
-use contract::calendar::date;
-use contract::Status;
 use crate::pipeline::marts::lifecycle_table;
 use crate::pipeline::marts::retention::DAYS;
 use crate::warehouse::{Location, Stamp, Warehouse};
+use contract::Grain;
+use contract::Status;
+use contract::calendar::date;
 
 /// Days after the cohort day that the retention mart reports.
 
@@ -254,8 +254,7 @@ impl DrillStore {
             let (Some(p), Some(u), Some(s)) = (period.get(i), user.get(i), status.get(i)) else {
                 continue;
             };
-            let (Some(&user), Some(s)) =
-                (users.index.get(u), Status::parse(s).map(Status::index))
+            let (Some(&user), Some(s)) = (users.index.get(u), Status::parse(s).map(Status::index))
             else {
                 continue;
             };

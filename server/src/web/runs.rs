@@ -15,11 +15,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use contract::runs::{RunDetail, RunList};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use contract::runs::{RunDetail, RunList};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 

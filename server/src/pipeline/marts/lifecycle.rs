@@ -12,11 +12,11 @@ use polars::prelude::*;
 
 use super::Names;
 use super::activity::{Activity, slot};
-use contract::Grain;
 use super::growth::lifecycle;
-use contract::Status;
 use crate::pipeline::schema::MICROS_PER_DAY;
 use crate::pipeline::slim::SlimEvents;
+use contract::Grain;
+use contract::Status;
 
 pub const COLUMNS: [&str; 5] = ["period", "user_id", "country", "status", "events"];
 

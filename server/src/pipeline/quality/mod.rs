@@ -244,7 +244,6 @@ pub fn failing_rows(
 /// Lifecycle rows counted by (period, country, status) against the growth mart's
 /// new / retained / resurrected / churned columns; returns how many counts differ.
 fn reconcile(lifecycle: &DataFrame, growth: &DataFrame) -> PolarsResult<u64> {
-    use crate::pipeline::marts::lifecycle::STATUSES;
     let days = |df: &DataFrame| -> PolarsResult<Vec<Option<i32>>> {
         Ok(df
             .column("period")?
@@ -277,8 +276,8 @@ fn reconcile(lifecycle: &DataFrame, growth: &DataFrame) -> PolarsResult<u64> {
     for (i, &day) in period.iter().enumerate() {
         let k = status
             .get(i)
-            .and_then(|s| STATUSES.iter().position(|x| *x == s))
-            .unwrap_or(STATUSES.len());
+            .and_then(|s| contract::Status::parse(s).map(contract::Status::index))
+            .unwrap_or(contract::Status::ALL.len());
         *diff.entry((day, country.get(i), k)).or_default() -= 1;
     }
     Ok(diff.values().filter(|&&d| d != 0).count() as u64)

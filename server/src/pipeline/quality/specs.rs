@@ -7,13 +7,12 @@
 
 use std::collections::HashMap;
 
-use contract::{Grain, Mart};
+use contract::{Grain, Mart, Status};
 use polars::prelude::*;
 
 use super::Severity::{Error, Warn};
 use super::{Check, Context, Severity, TestSpec};
 use crate::pipeline::catalog::Table;
-use crate::pipeline::marts::lifecycle::STATUSES;
 use crate::pipeline::marts::retention::DAYS;
 use crate::pipeline::schema::EVENT_TYPES;
 
@@ -109,7 +108,7 @@ macro_rules! lifecycle_specs {
             (Check::NotNull("period"), Error),
             (Check::NotNull("user_id"), Error),
             (Check::Unique(&["period", "user_id"]), Error),
-            (Check::AcceptedValues("status", &STATUSES), Error),
+            (Check::AcceptedValues("status", &Status::NAMES), Error),
             (Check::Reconciles { to: $growth }, Error),
         ]
     };
