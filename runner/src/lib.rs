@@ -12,7 +12,8 @@
 //! A crate of its own at the bottom of the server's layers: it knows nothing of the
 //! pipeline whose tasks it runs nor of the orchestrator that records them, so both can
 //! depend on it without depending on each other. Tasks are closures returning [`Done`]
-//! or a [`TaskError`]; callers see every state change of a [`TaskRecord`].
+//! or a [`TaskError`]; callers see every state change of a [`TaskRecord`], and log what
+//! they want of it (the runner has no logger: std and chrono only).
 
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -375,7 +376,6 @@ impl<'a> Dag<'a> {
             drop(sched);
 
             let task = &self.tasks[i];
-            tracing::debug!(task = %task.name, "task started");
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (task.run)()))
                 .unwrap_or_else(|panic| {
                     let what = panic
@@ -397,7 +397,6 @@ impl<'a> Dag<'a> {
                     rec.note = done.note;
                     rec.error = None;
                     rec.failure = None;
-                    tracing::debug!(task = %task.name, "task succeeded");
                 }
                 Err(e) => {
                     rec.error = Some(e.message.clone());
@@ -405,18 +404,9 @@ impl<'a> Dag<'a> {
                     if e.kind == FailureKind::Transient && rec.attempts <= policy.retries {
                         let wait = policy.backoff(rec.attempts);
                         rec.state = TaskState::UpForRetry;
-                        tracing::warn!(
-                            task = %task.name,
-                            attempt = rec.attempts,
-                            retry_in = ?wait,
-                            "task failed, will retry: {}",
-                            e.message
-                        );
                         sched.retry_at[i] = Some(Instant::now() + wait);
                     } else {
                         rec.state = TaskState::Failed;
-                        // The run's failure is reported once, by whoever started it.
-                        tracing::info!(task = %task.name, "task failed: {}", e.message);
                     }
                 }
             }

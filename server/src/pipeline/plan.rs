@@ -127,6 +127,24 @@ pub fn task_list() -> Vec<TaskRecord> {
         .unwrap_or_default()
 }
 
+/// Logs a task's state change (the runner itself logs nothing).
+fn log(r: &TaskRecord, policy: &Policy) {
+    let error = r.error.as_deref().unwrap_or_default();
+    match r.state {
+        TaskState::Running => tracing::debug!(task = %r.name, "task started"),
+        TaskState::Success => tracing::debug!(task = %r.name, "task succeeded"),
+        TaskState::UpForRetry => tracing::warn!(
+            task = %r.name,
+            attempt = r.attempts,
+            retry_in = ?policy.backoff(r.attempts),
+            "task failed, will retry: {error}"
+        ),
+        // The run's failure is reported once, by whoever started it.
+        TaskState::Failed => tracing::info!(task = %r.name, "task failed: {error}"),
+        _ => {}
+    }
+}
+
 /// Runs the pipeline's DAG with `policy`; `observe` sees every task state change.
 pub fn run(
     options: &RunOptions,
@@ -150,6 +168,7 @@ pub fn run(
         if matches!(r.state, TaskState::Failed | TaskState::Skipped) && r.name != commit {
             ctx.trouble.store(true, Ordering::SeqCst);
         }
+        log(r, policy);
         observe(r);
     };
     let tasks = dag.run(policy, &watch);
