@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::cli::{OrchestrationArgs, RunArgs};
-use runner::Policy;
 use crate::orchestrator::{Config, Orchestrator};
 use crate::pipeline::ingest::Progress;
 use crate::pipeline::quality::Status;
 use crate::pipeline::{PipelineError, RunSummary};
 use crate::warehouse::Location;
+use runner::Policy;
 
 /// Exit code for a run stopped by a failed error-severity test.
 pub const QUALITY_FAILED: u8 = 2;

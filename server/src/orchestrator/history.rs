@@ -18,9 +18,9 @@ use contract::runs::{RunDetail, RunRow, RunStatus, TaskRow, TaskState};
 use polars::prelude::*;
 use postgres::types::ToSql;
 
-use runner::TaskRecord;
 use crate::warehouse::postgres::{connect, query_err};
 use crate::warehouse::{Location, PgUrl, WarehouseError, parquet};
+use runner::TaskRecord;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {

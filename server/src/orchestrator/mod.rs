@@ -19,8 +19,8 @@ use contract::runs::{RunRow, RunStatus};
 use crate::pipeline::ingest::{self, IngestError, IngestOptions, Progress};
 use crate::pipeline::{PipelineError, RunOptions, RunSummary, plan};
 use crate::warehouse::Location;
-use runner::{FailureKind, Policy, TaskRecord, TaskState};
 use history::{History, HistoryError, timestamp};
+use runner::{FailureKind, Policy, TaskRecord, TaskState};
 
 /// How runs are made.
 #[derive(Debug, Clone)]

@@ -157,7 +157,12 @@ impl<'o> Ctx<'o> {
 
     /// Appends an already staged file (bronze's) as one more part of `table` without
     /// writing it again: a hard link, which a database copies on the server.
-    pub fn link_append(&self, table: Table, staged: &Path, part: &str) -> Result<(), PipelineError> {
+    pub fn link_append(
+        &self,
+        table: Table,
+        staged: &Path,
+        part: &str,
+    ) -> Result<(), PipelineError> {
         self.with_tx(|tx| {
             let link = tx.stage_link(staged, &staged_name(table))?;
             tx.append(&table.spec(), &link, part);

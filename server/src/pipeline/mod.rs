@@ -29,9 +29,9 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use runner::Policy;
 use crate::warehouse::{Location, WarehouseError};
 use ingest::{IngestError, IngestOptions, Progress};
+use runner::Policy;
 pub use summary::{LayerRows, RunSummary, Stage};
 
 #[derive(Debug, thiserror::Error)]

@@ -55,7 +55,11 @@ fn steps() -> Vec<Step> {
     let mut steps = vec![
         step(Task::Ingest, &[], ingest::task::task),
         step(Task::Bronze, &[Task::Ingest], bronze::task),
-        step(Task::TestBronze, &[Task::Bronze], quality::tasks::test_bronze),
+        step(
+            Task::TestBronze,
+            &[Task::Bronze],
+            quality::tasks::test_bronze,
+        ),
         step(Task::Silver, &[Task::TestBronze], silver::task),
         step(Task::Gold, &[Task::TestBronze], gold::task),
         step(Task::TestGold, &[Task::Gold], quality::tasks::test_gold),

@@ -150,7 +150,8 @@ impl Transaction {
     /// Drops every staged change except those to `tables` (a failed run keeps only its
     /// quarantine); the other tables stay as committed.
     pub fn keep_only(&mut self, tables: &[&str]) {
-        self.changes.retain(|c| tables.contains(&c.table.name.as_str()));
+        self.changes
+            .retain(|c| tables.contains(&c.table.name.as_str()));
         let committed = &self.base.tables;
         self.state.tables = committed
             .iter()

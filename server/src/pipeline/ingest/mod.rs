@@ -382,12 +382,11 @@ mod tests {
             block_size: block,
             threads: 2,
         };
-        let stats =
-            ingest::<IngestError>(files, &options, &Silent, |p| {
-                pieces.push(p);
-                Ok(())
-            })
-            .unwrap();
+        let stats = ingest::<IngestError>(files, &options, &Silent, |p| {
+            pieces.push(p);
+            Ok(())
+        })
+        .unwrap();
         (stats, pieces)
     }
 
@@ -641,12 +640,9 @@ mod tests {
             Err(IngestError::Missing(_))
         ));
         let header_only = write(dir.path(), "h.csv", HEADER.as_bytes());
-        let err = ingest::<IngestError>(
-            &[header_only],
-            &IngestOptions::default(),
-            &Silent,
-            |_| Ok(()),
-        )
+        let err = ingest::<IngestError>(&[header_only], &IngestOptions::default(), &Silent, |_| {
+            Ok(())
+        })
         .unwrap_err();
         assert!(matches!(err, IngestError::NoEvents(_)));
     }

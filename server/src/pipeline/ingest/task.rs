@@ -11,9 +11,7 @@ use runner::Done;
 use super::{Piece, Progress, Silent};
 use crate::pipeline::catalog::Table;
 use crate::pipeline::context::{Ctx, Ingested, lock, staged_name};
-use crate::pipeline::{
-    PipelineError, QUARANTINE_STOP, bronze, gold, ingest, load, now_micros,
-};
+use crate::pipeline::{PipelineError, QUARANTINE_STOP, bronze, gold, ingest, load, now_micros};
 use crate::warehouse::{Warehouse, parquet};
 
 pub(in crate::pipeline) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {

@@ -14,8 +14,8 @@ pub use encoding as export;
 
 use polars::prelude::*;
 
-use super::slim::SlimEvents;
 use super::catalog::Table;
+use super::slim::SlimEvents;
 use activity::Activity;
 use contract::{Grain, Mart};
 

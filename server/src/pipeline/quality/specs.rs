@@ -146,11 +146,13 @@ pub fn declared() -> Vec<TestSpec> {
         .chain(Grain::ALL.map(Table::Lifecycle));
     tables
         .flat_map(|table| {
-            checks(table).iter().map(move |&(check, severity)| TestSpec {
-                table: table.name(),
-                check,
-                severity,
-            })
+            checks(table)
+                .iter()
+                .map(move |&(check, severity)| TestSpec {
+                    table: table.name(),
+                    check,
+                    severity,
+                })
         })
         .collect()
 }

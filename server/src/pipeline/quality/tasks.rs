@@ -148,7 +148,6 @@ pub(in crate::pipeline) fn test_mart(ctx: &Ctx<'_>, table: Table) -> Result<Done
             .filter(|(m, _)| t == m.name())
             .map(|(_, d)| d.clone())
     };
-    let tests =
-        run_table(table.name(), &df, &context, &lookup).map_err(compute("mart tests"))?;
+    let tests = run_table(table.name(), &df, &context, &lookup).map_err(compute("mart tests"))?;
     gate(ctx, tests)
 }
