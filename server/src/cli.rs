@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::pipeline::marts::export::Format;
+use crate::pipeline::marts::encoding;
 use crate::warehouse::Location;
 
 #[derive(Debug, Parser)]
@@ -194,10 +194,26 @@ pub struct ExportArgs {
     #[arg(long, short, env = "HEYMAX_WAREHOUSE", default_value = "warehouse")]
     pub warehouse: Location,
     #[arg(long, short, value_enum, default_value = "csv")]
-    pub format: Format,
+    pub format: MartFormat,
     /// Output directory (created if missing; existing mart files are replaced).
     #[arg(long, short)]
     pub out: PathBuf,
+}
+
+/// `--format`: the encodings a mart can be exported in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MartFormat {
+    Csv,
+    Json,
+}
+
+impl From<MartFormat> for encoding::Format {
+    fn from(format: MartFormat) -> Self {
+        match format {
+            MartFormat::Csv => encoding::Format::Csv,
+            MartFormat::Json => encoding::Format::Json,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

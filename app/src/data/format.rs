@@ -3,7 +3,7 @@
 //! "no value". Written by hand (a few lines) rather than pulling a locale crate into the wasm.
 //! Also the pipeline's words: run times, short row counts and a task's state line.
 
-use contract::runs::{TaskRow, TaskState};
+use contract::runs::TaskRow;
 
 /// `12345` -> `"12,345"`, `-1234` -> `"-1,234"`.
 pub fn count(n: i64) -> String {
@@ -211,7 +211,7 @@ mod tests {
         assert_eq!(task_line(&t), "success · 500 ms");
         t.rows = Some(12_345);
         assert_eq!(task_line(&t), "success · 12k rows");
-        t.state = TaskState::UpForRetry;
+        t.state = contract::runs::TaskState::UpForRetry;
         t.rows = None;
         t.seconds = None;
         assert_eq!(task_line(&t), "up for retry");

@@ -6,21 +6,26 @@ use std::io::{BufWriter, Write};
 use anyhow::Context;
 
 use crate::cli::ExportArgs;
-use crate::pipeline::marts::{MARTS, export};
+use contract::Mart;
+
+use crate::pipeline::catalog::Table;
+use crate::pipeline::marts::encoding;
 use crate::warehouse::Warehouse;
 
 pub fn export(args: &ExportArgs, quiet: bool) -> anyhow::Result<()> {
     let mut wh = Warehouse::open(&args.warehouse)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
-    for (name, _) in MARTS {
-        let df = wh.read_table(&format!("marts.{name}"), None)?;
-        let path = args.out.join(format!("{name}.{}", args.format.extension()));
+    for mart in Mart::ALL {
+        let name = mart.name();
+        let df = wh.read_table(Table::Mart(mart).name(), None)?;
+        let format = encoding::Format::from(args.format);
+        let path = args.out.join(format!("{name}.{}", format.extension()));
         let tmp = path.with_extension("tmp");
         let mut out = BufWriter::new(
             std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
         );
-        export::write(&df, args.format, &mut out)
+        encoding::write(&df, format, &mut out)
             .with_context(|| format!("writing {}", tmp.display()))?;
         out.flush()?;
         drop(out);

@@ -3,14 +3,16 @@
 //! status and failing rows, time per task).
 
 use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::cli::{OrchestrationArgs, RunArgs};
-use crate::orchestrator::dag::Policy;
 use crate::orchestrator::{Config, Orchestrator};
+use crate::pipeline::ingest::Progress;
 use crate::pipeline::quality::Status;
 use crate::pipeline::{PipelineError, RunSummary};
 use crate::warehouse::Location;
+use runner::Policy;
 
 /// Exit code for a run stopped by a failed error-severity test.
 pub const QUALITY_FAILED: u8 = 2;
@@ -37,7 +39,9 @@ pub fn config(warehouse: &Location, o: &OrchestrationArgs) -> anyhow::Result<Con
 pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<u8> {
     let mut config = config(&args.warehouse, &args.orchestration)?;
     config.strict = args.strict;
-    config.progress = !quiet && !args.json;
+    if !quiet && !args.json {
+        config.progress = Some(Arc::new(Bar::default()));
+    }
     let finished = Orchestrator::new(config).run("cli", &args.input)?;
     let summary = match finished.summary {
         Ok(summary) => summary,
@@ -60,6 +64,41 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<u8> {
         print!("{}", render(&summary, &args.warehouse));
     }
     Ok(if summary.failed() { QUALITY_FAILED } else { 0 })
+}
+
+/// Ingest's progress as a bar on stderr (indicatif hides it when stderr is no terminal).
+/// A new bar per start: a retried ingest reads from the beginning again.
+#[derive(Default)]
+struct Bar(Mutex<Option<indicatif::ProgressBar>>);
+
+impl Bar {
+    fn bar(&self) -> Option<indicatif::ProgressBar> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, total_bytes: u64) {
+        let bar = indicatif::ProgressBar::new(total_bytes);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} ingest {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+        ) {
+            bar.set_style(style);
+        }
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(bar);
+    }
+
+    fn advance(&self, bytes: u64) {
+        if let Some(bar) = self.bar() {
+            bar.inc(bytes);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = self.bar() {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 fn thousands(n: u64) -> String {

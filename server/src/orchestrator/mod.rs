@@ -1,11 +1,10 @@
-//! The orchestrator: runs the pipeline as a DAG of tasks ([`dag`]; the tasks themselves
-//! are `pipeline::plan`) with retries, records every run and task in the warehouse's run
-//! history ([`crate::warehouse::history`]), and starts runs from the CLI, the HTTP API, a schedule
+//! The orchestrator: runs the pipeline as a DAG of tasks (the `runner` crate; the tasks
+//! themselves are `pipeline::plan`) with retries, records every run and task in the warehouse's
+//! run history ([`crate::warehouse::history`]), and starts runs from the CLI, the HTTP API, a schedule
 //! ([`schedule`]) or files arriving in an inbox ([`sensor`]); failed runs are announced
 //! to a webhook ([`notify`]). One run at a time per orchestrator: the others wait (the
 //! schedule, the sensor) or are refused with the running run's id (the API).
 
-pub mod dag;
 pub mod notify;
 pub mod schedule;
 pub mod sensor;
@@ -16,11 +15,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use chrono::Utc;
 use contract::runs::{RunRow, RunStatus, TaskRow};
 
-use crate::pipeline::ingest::{self, IngestError, IngestOptions};
+use crate::pipeline::ingest::{self, IngestError, IngestOptions, Progress};
 use crate::pipeline::{PipelineError, RunOptions, RunSummary, plan};
 use crate::warehouse::Location;
 use crate::warehouse::history::{RunHistory, RunHistoryError, seconds, timestamp};
-use dag::{FailureKind, Policy, TaskRecord, TaskState};
+use runner::{FailureKind, Policy, TaskRecord, TaskState};
 
 /// How runs are made.
 #[derive(Debug, Clone)]
@@ -33,8 +32,8 @@ pub struct Config {
     pub max_quarantine: f64,
     /// Where failure notifications are POSTed.
     pub notify_url: Option<String>,
-    /// Show ingest's progress bar (the CLI in a terminal).
-    pub progress: bool,
+    /// Told how far each run's ingest has read (the CLI's progress bar).
+    pub progress: Option<Arc<dyn Progress>>,
 }
 
 impl Config {
@@ -45,7 +44,7 @@ impl Config {
             strict: false,
             max_quarantine: crate::pipeline::DEFAULT_MAX_QUARANTINE,
             notify_url: None,
-            progress: false,
+            progress: None,
         }
     }
 }
@@ -205,7 +204,7 @@ impl Orchestrator {
             strict: self.config.strict,
             max_quarantine: self.config.max_quarantine,
             ingest: IngestOptions::default(),
-            progress: self.config.progress,
+            progress: self.config.progress.clone(),
         };
         let positions: Vec<String> = plan::task_list().into_iter().map(|t| t.name).collect();
         let history = Mutex::new(RunHistory::open(&self.config.warehouse));

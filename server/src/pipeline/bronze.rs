@@ -1,10 +1,16 @@
 //! Bronze: a parsed piece of the latest batch -> the events exactly as they arrived (typed),
-//! plus `event_id` (added by ingest), `batch_id` and `loaded_at`.
+//! plus `event_id` (added by ingest), `batch_id` and `loaded_at`. The `bronze` task makes
+//! the file ingest staged the table's new contents, and the batch's quarantined rows one
+//! more part of the quarantine.
 //! See: METRICS.md, Layers (bronze).
 
 use polars::prelude::*;
+use runner::Done;
 
+use super::catalog::{Table, part_name};
+use super::context::{Ctx, gone, lock};
 use super::schema::{BATCH_ID, EVENT_ID, INPUT_COLUMNS, LOADED_AT};
+use super::{PipelineError, compute};
 
 fn loaded_at_type() -> DataType {
     DataType::Datetime(TimeUnit::Microseconds, None)
@@ -42,6 +48,26 @@ pub fn build(mut events: DataFrame, batch_id: i64, loaded_at: i64) -> PolarsResu
     events.with_column(batch)?;
     events.with_column(loaded)?;
     Ok(events)
+}
+
+/// The `bronze` task: bronze is the batch as it arrived; its rows that failed to parse go
+/// to quarantine.
+pub(super) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
+    let mut ingested = lock(&ctx.ingested);
+    let ing = ingested.as_mut().ok_or_else(|| gone("ingest's batch"))?;
+    let (batch_id, loaded_at) = (ing.batch_id, ing.loaded_at);
+    ctx.with_tx(|tx| tx.replace(&Table::Bronze.spec(), &ing.bronze_path))?;
+    if ing.stats.quarantined > 0 {
+        let mut frame = ing
+            .quarantine
+            .frame(batch_id, loaded_at)
+            .map_err(compute("quarantine"))?;
+        ctx.write_append(Table::Quarantine, &mut frame, &part_name(batch_id))?;
+    }
+    let mut rows = lock(&ctx.rows);
+    rows.quarantined = ing.stats.quarantined;
+    rows.bronze = ing.bronze_rows;
+    Ok(Done::rows(ing.bronze_rows))
 }
 
 #[cfg(test)]

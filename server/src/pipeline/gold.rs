@@ -1,16 +1,24 @@
 //! Gold: the current truth. `fact_events` holds each event once (deduplicated by
 //! `event_id`, first load wins); each batch adds a part with only its new events.
-//! `dim_users` has one row per user (latest country, first and last seen).
+//! `dim_users` has one row per user (latest country, first and last seen). The `gold`
+//! task writes both from what ingest left (bronze's file, the dedup mask, the slim events)
+//! and leaves the slim events and users for gold's tests and the marts.
 //! See: METRICS.md, Layers (gold).
 
-use polars::prelude::*;
+use std::sync::Arc;
 
+use polars::prelude::*;
+use runner::Done;
+
+use super::catalog::{Table, part_name};
+use super::context::{Ctx, Gold, gone, lock};
 use super::schema::EVENT_ID;
 use super::slim::{DimUsers, SlimEvents};
-use crate::warehouse::{Result, Warehouse, WarehouseError};
+use super::{PipelineError, compute};
+use crate::warehouse::{Result, Warehouse, WarehouseError, parquet};
 
-pub const FACT: &str = "gold.fact_events";
-pub const DIM: &str = "gold.dim_users";
+/// Gold's fact table: what it is read and written as.
+const FACT: &str = Table::GoldEvents.name();
 
 /// Event ids already in gold or seen earlier in this batch.
 #[derive(Default)]
@@ -102,6 +110,51 @@ pub fn dim_users_frame(slim: &SlimEvents, dim: &DimUsers) -> PolarsResult<DataFr
 pub fn filter_new(bronze: &DataFrame, keep: &[bool]) -> PolarsResult<DataFrame> {
     let mask: BooleanChunked = keep.iter().copied().collect();
     bronze.filter(&mask)
+}
+
+/// The `gold` task: the batch's new events as one more part of the fact table (bronze's
+/// own file when the batch has no duplicate); dim_users rebuilt.
+pub(super) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
+    let (bronze_path, keep_mask, duplicates, bronze_rows, part) = {
+        let ingested = lock(&ctx.ingested);
+        let ing = ingested.as_ref().ok_or_else(|| gone("ingest's batch"))?;
+        (
+            ing.bronze_path.clone(),
+            ing.keep_mask.clone(),
+            ing.duplicates,
+            ing.bronze_rows,
+            part_name(ing.batch_id),
+        )
+    };
+    let gold_new = bronze_rows - duplicates;
+    if gold_new > 0 {
+        if duplicates == 0 {
+            ctx.link_append(Table::GoldEvents, &bronze_path, &part)?;
+        } else {
+            let bronze = parquet::read(&bronze_path, None)?;
+            let mut new = filter_new(&bronze, &keep_mask).map_err(compute("gold"))?;
+            ctx.write_append(Table::GoldEvents, &mut new, &part)?;
+        }
+    }
+    drop(keep_mask);
+    // The slim events stay with gold: the marts are built from them.
+    let slim = lock(&ctx.gold_slim)
+        .take()
+        .ok_or_else(|| gone("ingest's slim events"))?;
+    let dim = slim.dim_users();
+    let mut dim_frame = dim_users_frame(&slim, &dim).map_err(compute("dim_users"))?;
+    ctx.write_replace(Table::DimUsers, &mut dim_frame)?;
+    let dim_rows = dim_frame.height() as u64;
+    {
+        let mut rows = lock(&ctx.rows);
+        rows.gold_new = gold_new;
+        rows.dim_users = dim_rows;
+    }
+    *lock(&ctx.dim_frame) = Some(dim_frame);
+    *lock(&ctx.gold) = Some(Arc::new(Gold { slim, dim }));
+    Ok(Done::rows(gold_new).with_note(format!(
+        "{duplicates} duplicates skipped; dim_users {dim_rows} rows"
+    )))
 }
 
 #[cfg(test)]

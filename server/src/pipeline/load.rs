@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
+use super::catalog::Table;
 use super::gold::{Dedup, Existing};
 use super::ingest::{Piece, QuarantineRow};
 use super::slim::SlimEvents;
@@ -63,7 +64,7 @@ impl Load {
         let bronze = bronze::build(piece.events, self.batch_id, self.loaded_at)
             .map_err(compute("bronze"))?;
         self.bronze_tests
-            .add("bronze.events", &bronze)
+            .add(Table::Bronze.name(), &bronze)
             .map_err(compute("bronze tests"))?;
         self.writer.write(&bronze)?;
         let ids = bronze

@@ -2,9 +2,17 @@
 //! quality tests of each layer run before the next layer is built. One run loads one batch
 //! and commits it to the warehouse atomically; a failed error-severity test commits only
 //! the quarantine (so bad rows can be inspected) and leaves every layer as it was.
+//!
+//! `plan.rs` lists the tasks and wires them; each task is in the file named after what
+//! it builds (`bronze.rs`, `silver.rs`, `gold.rs`, `ingest/task.rs`, `marts/tasks.rs`,
+//! `quality/tasks.rs`, `commit.rs`), and they hand each other their results through
+//! `context.rs`. `summary.rs` turns a finished run into its summary.
 
 pub mod bronze;
+pub mod catalog;
 pub mod codes;
+mod commit;
+mod context;
 pub mod gold;
 pub mod ingest;
 pub mod load;
@@ -14,16 +22,17 @@ pub mod quality;
 pub mod schema;
 pub mod silver;
 pub mod slim;
+mod summary;
+pub mod task;
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use polars::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::orchestrator::dag::Policy;
 use crate::warehouse::{Location, WarehouseError};
-use ingest::{IngestError, IngestOptions, IngestStats};
-use quality::TestResult;
+use ingest::{IngestError, IngestOptions, Progress};
+use runner::Policy;
+pub use summary::{LayerRows, RunSummary, Stage};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -46,6 +55,10 @@ pub enum PipelineError {
     },
     #[error("the pipeline's plan is broken: {0}")]
     Plan(String),
+    /// An error-severity test failed: the task fails (and is not retried), its downstream
+    /// is skipped and the run commits only the quarantine.
+    #[error("{count} error-severity test(s) failed: {failed}")]
+    TestsFailed { count: usize, failed: String },
     #[error("task {task} failed: {message}")]
     Task { task: String, message: String },
     #[error("computing {stage}: {source}")]
@@ -63,9 +76,6 @@ impl From<PolarsError> for PipelineError {
         }
     }
 }
-
-/// The latest batch as it arrived (see METRICS.md, Layers).
-pub const BRONZE: &str = "bronze.events";
 
 pub(crate) fn compute(stage: &'static str) -> impl FnOnce(PolarsError) -> PipelineError {
     move |source| PipelineError::Compute { stage, source }
@@ -89,56 +99,8 @@ pub struct RunOptions {
     /// fails like a failed error-severity test. A batch where nothing loads always fails.
     pub max_quarantine: f64,
     pub ingest: IngestOptions,
-    /// Show a progress bar while reading input (hidden anyway when stderr is no terminal).
-    pub progress: bool,
-}
-
-/// How long a stage took and how many rows it produced.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Stage {
-    pub name: String,
-    pub seconds: f64,
-    pub rows: u64,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct LayerRows {
-    pub quarantined: u64,
-    pub bronze: u64,
-    pub silver_appended: u64,
-    pub silver_total: u64,
-    pub gold_new: u64,
-    pub gold_total: u64,
-    pub dim_users: u64,
-    pub marts: BTreeMap<String, u64>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunSummary {
-    pub batch_id: i64,
-    pub files: Vec<String>,
-    pub ingest: IngestStats,
-    pub rows: LayerRows,
-    pub tests: Vec<TestResult>,
-    /// Stages not run because an upstream error-severity test failed.
-    pub skipped: Vec<String>,
-    /// Whether the layers were committed (quarantine is committed either way).
-    pub committed: bool,
-    pub stages: Vec<Stage>,
-    pub seconds: f64,
-    pub peak_rss_bytes: u64,
-    /// Peak RSS of the PostgreSQL server process that loaded the run, when the warehouse
-    /// is a database on this machine.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub database_peak_rss_bytes: Option<u64>,
-    /// First quarantined rows, for the summary.
-    pub quarantine_sample: Vec<(String, u64, String)>,
-}
-
-impl RunSummary {
-    pub fn failed(&self) -> bool {
-        !self.committed
-    }
+    /// Told how far ingest has read (the CLI's progress bar); `None`: nobody watches.
+    pub progress: Option<Arc<dyn Progress>>,
 }
 
 /// Peak resident memory of this process so far (Linux; 0 elsewhere).
@@ -161,17 +123,4 @@ pub(crate) fn now_micros() -> i64 {
 /// [`plan`] with the default retries, and returns its summary.
 pub fn run(options: &RunOptions) -> Result<RunSummary, PipelineError> {
     plan::run(options, &Policy::default(), &|_| {}).summary
-}
-
-pub(crate) fn progress_bar(show: bool, total: u64) -> indicatif::ProgressBar {
-    if !show {
-        return indicatif::ProgressBar::hidden();
-    }
-    let pb = indicatif::ProgressBar::new(total);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{spinner} ingest {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
-    ) {
-        pb.set_style(style);
-    }
-    pb
 }

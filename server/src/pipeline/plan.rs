@@ -1,4 +1,4 @@
-//! The pipeline as a DAG of tasks (see `orchestrator::dag`):
+//! The pipeline as a DAG of tasks (run by the `runner` crate):
 //!
 //! ```text
 //! ingest -> bronze -> test_bronze -> silver ---------------------------------------+
@@ -8,594 +8,104 @@
 //! one `mart_`/`test_` pair per mart and lifecycle table (the lifecycle tests also wait for
 //! the growth mart of their grain, which they reconcile with). `commit` runs once
 //! everything else is done: with every layer when all succeeded, with only the quarantine
-//! otherwise. Tasks hand their results to each other through [`Ctx`]'s slots; each slot
-//! is taken by the task that needs it last, so memory is freed as the run goes.
+//! otherwise.
+//!
+//! This file only lists the tasks and wires them, as DataFusion's `Optimizer::new()` lists
+//! its rules: each task is a function of the run's context ([`Ctx`]) in the file named
+//! after it, with one signature, `Fn(&Ctx) -> Result<Done, PipelineError>`; the tasks hand
+//! each other their results through the context's slots.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::Ordering;
 
-use polars::prelude::*;
+use runner::{Dag, DagError, Done, Policy, TaskRecord, TaskState, Trigger};
 
-use super::marts::activity::Activity;
-use super::marts::{self, LIFECYCLE, MARTS, Names};
-use super::quality::{self, Context, Severity, Status, TestResult};
-use super::slim::{DimUsers, SlimEvents};
-use super::{
-    BRONZE, LayerRows, PipelineError, RunOptions, RunSummary, Stage, compute, gold, ingest, load,
-    now_micros, peak_rss_bytes, progress_bar, schema, silver,
-};
-use crate::orchestrator::dag::{
-    Dag, Done, FailureKind, Policy, TaskError, TaskRecord, TaskState, Trigger,
-};
-use crate::warehouse::{BatchRecord, Transaction, Warehouse, WarehouseError, parquet};
-use contract::Grain;
+use super::catalog::Table;
+use super::context::{Ctx, lock};
+use super::task::Task;
+use super::{PipelineError, RunOptions, RunSummary, bronze, commit, gold, ingest, marts, quality};
+use super::{silver, summary};
 
-/// What ingest leaves for the tasks after it.
-struct Ingested {
-    files: Vec<std::path::PathBuf>,
-    stats: ingest::IngestStats,
-    batch_id: i64,
-    loaded_at: i64,
-    bronze_path: std::path::PathBuf,
-    bronze_rows: u64,
-    keep_mask: Vec<bool>,
-    duplicates: u64,
-    quarantine: load::QuarantineTable,
-    bronze_tests: Vec<TestResult>,
+/// A task's body: what every task of the pipeline is.
+type Body = Box<dyn Fn(&Ctx<'_>) -> Result<Done, PipelineError> + Send + Sync>;
+
+/// One task of the plan: what it is, what it waits for, and what it does.
+struct Step {
+    task: Task,
+    upstream: Vec<Task>,
+    trigger: Trigger,
+    body: Body,
 }
 
-/// What gold leaves for its tests and the marts.
-struct Gold {
-    slim: SlimEvents,
-    dim: DimUsers,
-}
-
-/// The run's shared state: one slot per hand-over between tasks.
-struct Ctx<'o> {
-    options: &'o RunOptions,
-    warehouse: Mutex<Option<Warehouse>>,
-    tx: Mutex<Option<Transaction>>,
-    ingested: Mutex<Option<Ingested>>,
-    /// Every gold event id (existing, then the batch's new ones), for gold's tests.
-    gold_ids: Mutex<Vec<i64>>,
-    gold_slim: Mutex<Option<SlimEvents>>,
-    gold: Mutex<Option<Arc<Gold>>>,
-    /// dim_users as written, for gold's tests.
-    dim_frame: Mutex<Option<DataFrame>>,
-    activity: Mutex<Option<Arc<(Activity, Names)>>>,
-    marts_left: Mutex<usize>,
-    last_day: Mutex<Option<i64>>,
-    marts: Mutex<BTreeMap<&'static str, DataFrame>>,
-    rows: Mutex<LayerRows>,
-    tests: Mutex<Vec<TestResult>>,
-    /// The first error that stopped a task, as it was (the run returns it).
-    error: Mutex<Option<PipelineError>>,
-    /// A task failed or was skipped: the commit keeps only the quarantine.
-    trouble: AtomicBool,
-    committed: Mutex<bool>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// A slot a task needs that its upstream should have filled.
-fn gone(what: &str) -> PipelineError {
-    PipelineError::Plan(format!(
-        "{what} is missing: its upstream task did not leave it"
-    ))
-}
-
-fn missing(what: &str) -> TaskError {
-    TaskError::fatal(gone(what).to_string())
-}
-
-/// All the tables a run builds after gold, in task order: the lifecycle tables first, as
-/// they take longest (workers take ready tasks in this order, so the longest chain,
-/// `mart_user_lifecycle_day -> test_user_lifecycle_day`, starts first).
-fn mart_tables() -> Vec<&'static str> {
-    LIFECYCLE
-        .into_iter()
-        .chain(MARTS.iter().map(|(name, _)| *name))
-        .collect()
-}
-
-/// The mart a lifecycle table reconciles with.
-fn reconciles_with(table: &str) -> Option<&'static str> {
-    Grain::ALL
-        .into_iter()
-        .find(|&g| marts::lifecycle_table(g) == table)
-        .map(marts::growth_mart)
-}
-
-impl<'o> Ctx<'o> {
-    fn new(options: &'o RunOptions) -> Self {
-        Self {
-            options,
-            warehouse: Mutex::new(None),
-            tx: Mutex::new(None),
-            ingested: Mutex::new(None),
-            gold_ids: Mutex::new(Vec::new()),
-            gold_slim: Mutex::new(None),
-            gold: Mutex::new(None),
-            dim_frame: Mutex::new(None),
-            activity: Mutex::new(None),
-            marts_left: Mutex::new(LIFECYCLE.len() + MARTS.len()),
-            last_day: Mutex::new(None),
-            marts: Mutex::new(BTreeMap::new()),
-            rows: Mutex::new(LayerRows::default()),
-            tests: Mutex::new(Vec::new()),
-            error: Mutex::new(None),
-            trouble: AtomicBool::new(false),
-            committed: Mutex::new(false),
-        }
+fn step(
+    task: Task,
+    upstream: &[Task],
+    body: impl Fn(&Ctx<'_>) -> Result<Done, PipelineError> + Send + Sync + 'static,
+) -> Step {
+    Step {
+        task,
+        upstream: upstream.to_vec(),
+        trigger: Trigger::AllSuccess,
+        body: Box::new(body),
     }
+}
 
-    /// Turns a pipeline error into a task failure, keeping the first one to return.
-    fn fail(&self, e: PipelineError) -> TaskError {
-        let kind = match &e {
-            PipelineError::Warehouse(w) if w.is_transient() => FailureKind::Transient,
-            // Another heymax is writing: it will be done in a while.
-            PipelineError::Warehouse(WarehouseError::Locked(_)) => FailureKind::Transient,
-            _ => FailureKind::Fatal,
-        };
-        let message = e.to_string();
-        if kind == FailureKind::Fatal {
-            lock(&self.error).get_or_insert(e);
-        }
-        TaskError { kind, message }
+/// Every task of a run, in the order workers take ready ones (the lifecycle tables'
+/// chains, the longest, first).
+fn steps() -> Vec<Step> {
+    let mut steps = vec![
+        step(Task::Ingest, &[], ingest::task::task),
+        step(Task::Bronze, &[Task::Ingest], bronze::task),
+        step(
+            Task::TestBronze,
+            &[Task::Bronze],
+            quality::tasks::test_bronze,
+        ),
+        step(Task::Silver, &[Task::TestBronze], silver::task),
+        step(Task::Gold, &[Task::TestBronze], gold::task),
+        step(Task::TestGold, &[Task::Gold], quality::tasks::test_gold),
+        step(Task::Activity, &[Task::TestGold], marts::tasks::activity),
+    ];
+    let tables = Table::built_from_gold();
+    for &table in &tables {
+        steps.push(step(Task::Mart(table), &[Task::Activity], move |ctx| {
+            marts::tasks::build(ctx, table)
+        }));
     }
-
-    fn with_tx<T>(&self, f: impl FnOnce(&mut Transaction) -> T) -> Result<T, TaskError> {
-        let mut tx = lock(&self.tx);
-        let tx = tx.as_mut().ok_or_else(|| missing("the transaction"))?;
-        Ok(f(tx))
+    let mut last = vec![Task::Silver];
+    for &table in &tables {
+        let mut upstream = vec![Task::Mart(table)];
+        upstream.extend(table.reconciles_with().map(Task::Mart));
+        steps.push(step(Task::TestMart(table), &upstream, move |ctx| {
+            quality::tasks::test_mart(ctx, table)
+        }));
+        last.push(Task::TestMart(table));
     }
+    // Whether everything before the commit succeeded is known when it runs: all_done.
+    steps.push(Step {
+        trigger: Trigger::AllDone,
+        ..step(Task::Commit, &last, commit::task)
+    });
+    steps
+}
 
-    /// Records test results; an error-severity failure fails the task (not retried).
-    fn gate(&self, results: Vec<TestResult>) -> Result<Done, TaskError> {
-        let failed: Vec<String> = results
-            .iter()
-            .filter(|t| t.status == Status::Fail)
-            .map(|t| format!("{} {} ({} rows)", t.table, t.test, t.failing_rows))
-            .collect();
-        let warned = results.iter().filter(|t| t.status == Status::Warn).count();
-        let count = results.len() as u64;
-        lock(&self.tests).extend(results);
-        if !failed.is_empty() {
-            return Err(TaskError::quality(format!(
-                "{} error-severity test(s) failed: {}",
-                failed.len(),
-                failed.join("; ")
-            )));
-        }
-        let done = Done::rows(count).with_note(format!("{count} tests passed"));
-        Ok(if warned > 0 {
-            done.with_note(format!("{count} tests: {warned} warning(s)"))
-        } else {
-            done
+/// The runner's DAG of `steps`, each body run on `ctx`; a failure is kept in `ctx`.
+fn build<'c>(ctx: &'c Ctx<'c>, steps: Vec<Step>) -> Result<Dag<'c>, DagError> {
+    let mut dag = Dag::new();
+    for Step {
+        task,
+        upstream,
+        trigger,
+        body,
+    } in steps
+    {
+        let upstream: Vec<String> = upstream.iter().map(|u| u.name()).collect();
+        let upstream: Vec<&str> = upstream.iter().map(String::as_str).collect();
+        dag.task(task.name(), task.group(), &upstream, move || {
+            body(ctx).map_err(|e| ctx.fail(e))
         })
+        .trigger(trigger);
     }
-
-    fn ingest(&self) -> Result<Done, PipelineError> {
-        let options = self.options;
-        // A retry starts over: whatever an earlier attempt staged is dropped here.
-        *lock(&self.tx) = None;
-        *lock(&self.warehouse) = None;
-        let files = ingest::resolve_inputs(&options.input)?;
-        // A wrong header must fail before anything is written, the warehouse included.
-        for f in &files {
-            ingest::read_header(f)?;
-        }
-        let total_bytes: u64 = files
-            .iter()
-            .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
-            .sum();
-        let mut wh = Warehouse::open_for_write(&options.warehouse)?;
-        let existing = gold::load_existing(&mut wh)?;
-        let mut tx = wh.begin()?;
-        let batch_id = tx.state().next_batch_id;
-        tx.state_mut().next_batch_id += 1;
-        let loaded_at = now_micros();
-
-        // ingest -> bronze, streamed: each piece is tested, written and deduplicated as it comes.
-        let progress = progress_bar(options.progress, total_bytes);
-        let bronze_path = tx.stage("bronze.events.parquet");
-        let writer = parquet::StreamWriter::create(&bronze_path, &super::bronze::schema())?;
-        let mut load = load::Load::new(existing, writer, batch_id, loaded_at, total_bytes);
-        // Parsing (all cores) and loading (bronze file, dedup) overlap: pieces flow through
-        // a short queue to a loader thread, so memory holds only a few pieces at a time.
-        let (stats, loaded) = std::thread::scope(|scope| {
-            let (sender, receiver) = std::sync::mpsc::sync_channel::<ingest::Piece>(2);
-            let loader = scope.spawn(move || {
-                for piece in receiver {
-                    load.take(piece)?;
-                }
-                Ok::<_, PipelineError>(load)
-            });
-            let (mut records, mut quarantined, mut first) = (0u64, 0u64, None);
-            let stats = ingest::ingest(&files, &options.ingest, &progress, |piece| {
-                records += (piece.events.height() + piece.quarantine.len()) as u64;
-                quarantined += piece.quarantine.len() as u64;
-                if first.is_none() {
-                    first = piece
-                        .quarantine
-                        .first()
-                        .map(|q| format!("line {}: {}", q.line, q.reason));
-                }
-                if quarantined > super::QUARANTINE_STOP
-                    && quarantined as f64 > options.max_quarantine * records as f64
-                {
-                    return Err(PipelineError::TooMuchQuarantine {
-                        quarantined,
-                        records,
-                        percent: options.max_quarantine * 100.0,
-                        first: first.take().unwrap_or_default(),
-                    });
-                }
-                sender.send(piece).map_err(|_| PipelineError::LoaderStopped)
-            });
-            drop(sender);
-            let loaded = loader.join().unwrap_or(Err(PipelineError::LoaderStopped));
-            (stats, loaded)
-        });
-        // The loader's own error explains a stopped queue better than the parser's.
-        let loaded = loaded?;
-        let stats = stats?;
-        progress.finish_and_clear();
-        let load::Load {
-            writer,
-            gold_ids,
-            gold_slim,
-            keep_mask,
-            duplicates,
-            quarantine,
-            bronze_tests,
-            ..
-        } = loaded;
-        let bronze_rows = writer.rows;
-        writer.finish()?;
-        let note = format!("{} file(s), {} quarantined", files.len(), stats.quarantined);
-        let records = stats.records;
-        *lock(&self.ingested) = Some(Ingested {
-            files,
-            stats,
-            batch_id,
-            loaded_at,
-            bronze_path,
-            bronze_rows,
-            keep_mask,
-            duplicates,
-            quarantine,
-            bronze_tests: bronze_tests.finish(),
-        });
-        *lock(&self.gold_slim) = Some(gold_slim);
-        lock(&self.rows).gold_total = gold_ids.len() as u64;
-        *lock(&self.gold_ids) = gold_ids;
-        *lock(&self.tx) = Some(tx);
-        *lock(&self.warehouse) = Some(wh);
-        Ok(Done::rows(records).with_note(note))
-    }
-
-    /// Bronze is the batch as it arrived; its rows that failed to parse go to quarantine.
-    fn bronze(&self) -> Result<Done, TaskError> {
-        let mut ingested = lock(&self.ingested);
-        let ing = ingested.as_mut().ok_or_else(|| missing("ingest's batch"))?;
-        let (bronze_path, batch_id, loaded_at) =
-            (ing.bronze_path.clone(), ing.batch_id, ing.loaded_at);
-        self.with_tx(|tx| tx.replace(BRONZE, &bronze_path))?;
-        if ing.stats.quarantined > 0 {
-            let path = self.with_tx(|tx| tx.stage("quarantine.rows.parquet"))?;
-            let mut frame = ing
-                .quarantine
-                .frame(batch_id, loaded_at)
-                .map_err(|e| self.fail(compute("quarantine")(e)))?;
-            parquet::write(&path, &mut frame).map_err(|e| self.fail(e.into()))?;
-            self.with_tx(|tx| tx.append("quarantine.rows", &path, &silver::part_name(batch_id)))?;
-        }
-        let mut rows = lock(&self.rows);
-        rows.quarantined = ing.stats.quarantined;
-        rows.bronze = ing.bronze_rows;
-        Ok(Done::rows(ing.bronze_rows))
-    }
-
-    fn test_bronze(&self) -> Result<Done, TaskError> {
-        let mut ingested = lock(&self.ingested);
-        let ing = ingested.as_mut().ok_or_else(|| missing("ingest's batch"))?;
-        let mut tests = vec![
-            TestResult::new(
-                BRONZE,
-                "row_count_reconciliation(ingested = bronze + quarantined)".into(),
-                Severity::Error,
-                ing.stats
-                    .records
-                    .abs_diff(ing.bronze_rows + ing.stats.quarantined),
-            ),
-            // A batch where nothing parsed is a wrong file, not an empty day: publishing
-            // its (empty) marts would blank the dashboard.
-            TestResult::new(
-                BRONZE,
-                "rows_loaded(at least one row of the batch parses)".into(),
-                Severity::Error,
-                if ing.stats.good == 0 {
-                    ing.stats.records
-                } else {
-                    0
-                },
-            ),
-            TestResult::new(
-                "quarantine.rows",
-                format!(
-                    "quarantined_share(at most {}% of the batch, --max-quarantine)",
-                    self.options.max_quarantine * 100.0
-                ),
-                Severity::Error,
-                if ing.stats.quarantined as f64
-                    > self.options.max_quarantine * ing.stats.records as f64
-                {
-                    ing.stats.quarantined
-                } else {
-                    0
-                },
-            ),
-            TestResult::new(
-                "quarantine.rows",
-                "no_quarantined_rows".into(),
-                if self.options.strict {
-                    Severity::Error
-                } else {
-                    Severity::Warn
-                },
-                ing.stats.quarantined,
-            ),
-        ];
-        tests.extend(std::mem::take(&mut ing.bronze_tests));
-        drop(ingested);
-        self.gate(tests)
-    }
-
-    /// Silver: bronze's batch appended when it is newer than everything in silver.
-    fn silver(&self) -> Result<Done, TaskError> {
-        let ingested = lock(&self.ingested);
-        let ing = ingested.as_ref().ok_or_else(|| missing("ingest's batch"))?;
-        let mut tx = lock(&self.tx);
-        let tx = tx.as_mut().ok_or_else(|| missing("the transaction"))?;
-        let loaded: Vec<&BatchRecord> = tx
-            .state()
-            .batches
-            .iter()
-            .filter(|b| b.status == "loaded")
-            .collect();
-        let silver_batches: Vec<i64> = loaded.iter().map(|b| b.batch_id).collect();
-        let before: u64 = loaded.iter().map(|b| b.rows).sum();
-        let mut appended = 0;
-        if silver::should_append(&silver_batches, ing.batch_id) && ing.bronze_rows > 0 {
-            let link = tx
-                .stage_link(&ing.bronze_path, "silver.events.parquet")
-                .map_err(|e| self.fail(e.into()))?;
-            tx.append("silver.events", &link, &silver::part_name(ing.batch_id));
-            appended = ing.bronze_rows;
-        }
-        let mut rows = lock(&self.rows);
-        rows.silver_appended = appended;
-        rows.silver_total = before + appended;
-        Ok(Done::rows(appended).with_note(format!("{} rows in silver", before + appended)))
-    }
-
-    /// Gold: the batch's new events as one more part of the fact table; dim_users rebuilt.
-    fn gold(&self) -> Result<Done, PipelineError> {
-        let (bronze_path, keep_mask, duplicates, bronze_rows, part) = {
-            let ingested = lock(&self.ingested);
-            let ing = ingested.as_ref().ok_or_else(|| gone("ingest's batch"))?;
-            (
-                ing.bronze_path.clone(),
-                ing.keep_mask.clone(),
-                ing.duplicates,
-                ing.bronze_rows,
-                silver::part_name(ing.batch_id),
-            )
-        };
-        let tx = || -> Result<MutexGuard<'_, Option<Transaction>>, PipelineError> {
-            let guard = lock(&self.tx);
-            guard
-                .is_some()
-                .then_some(guard)
-                .ok_or_else(|| gone("the transaction"))
-        };
-        let stage = |name: &str| -> Result<std::path::PathBuf, PipelineError> {
-            Ok(tx()?.as_mut().map(|t| t.stage(name)).unwrap_or_default())
-        };
-        let gold_new = bronze_rows - duplicates;
-        if gold_new > 0 {
-            let gold_part = if duplicates == 0 {
-                match tx()?.as_mut() {
-                    Some(t) => t.stage_link(&bronze_path, "gold.fact_events.parquet")?,
-                    None => return Err(gone("the transaction")),
-                }
-            } else {
-                let path = stage("gold.fact_events.parquet")?;
-                let bronze = parquet::read(&bronze_path, None)?;
-                let mut new = gold::filter_new(&bronze, &keep_mask).map_err(compute("gold"))?;
-                parquet::write(&path, &mut new)?;
-                path
-            };
-            if let Some(t) = tx()?.as_mut() {
-                t.append(gold::FACT, &gold_part, &part);
-            }
-        }
-        drop(keep_mask);
-        // The slim events stay with gold: the marts are built from them.
-        let slim = lock(&self.gold_slim)
-            .take()
-            .ok_or_else(|| gone("ingest's slim events"))?;
-        let dim = slim.dim_users();
-        let mut dim_frame = gold::dim_users_frame(&slim, &dim).map_err(compute("dim_users"))?;
-        let dim_path = stage("gold.dim_users.parquet")?;
-        parquet::write(&dim_path, &mut dim_frame)?;
-        if let Some(t) = tx()?.as_mut() {
-            t.replace(gold::DIM, &dim_path);
-        }
-        let dim_rows = dim_frame.height() as u64;
-        {
-            let mut rows = lock(&self.rows);
-            rows.gold_new = gold_new;
-            rows.dim_users = dim_rows;
-        }
-        *lock(&self.dim_frame) = Some(dim_frame);
-        *lock(&self.gold) = Some(Arc::new(Gold { slim, dim }));
-        Ok(Done::rows(gold_new).with_note(format!(
-            "{duplicates} duplicates skipped; dim_users {dim_rows} rows"
-        )))
-    }
-
-    fn test_gold(&self) -> Result<Done, TaskError> {
-        let g = lock(&self.gold).clone().ok_or_else(|| missing("gold"))?;
-        let dim_frame = lock(&self.dim_frame)
-            .take()
-            .ok_or_else(|| missing("dim_users"))?;
-        // Users are tested as their codes: one code per distinct user_id.
-        let ids = std::mem::take(&mut *lock(&self.gold_ids));
-        let run = || -> PolarsResult<Vec<TestResult>> {
-            let fact = DataFrame::new(
-                ids.len(),
-                vec![
-                    Column::new(schema::EVENT_ID.into(), ids),
-                    Column::new("user_id".into(), g.slim.user.as_slice()),
-                ],
-            )?;
-            let dim_codes = DataFrame::new(
-                g.dim.len(),
-                vec![Column::new(
-                    "user_id".into(),
-                    (0..g.dim.len() as u32).collect::<Vec<_>>(),
-                )],
-            )?;
-            let lookup = |t: &str| (t == gold::DIM).then(|| dim_codes.clone());
-            let ctx = Context::default();
-            let mut tests = quality::run_table(gold::FACT, &fact, &ctx, &lookup)?;
-            tests.extend(quality::run_table(gold::DIM, &dim_frame, &ctx, &lookup)?);
-            Ok(tests)
-        };
-        let tests = run().map_err(|e| self.fail(compute("gold tests")(e)))?;
-        self.gate(tests)
-    }
-
-    /// Who was active on which day: what every mart is counted from.
-    fn activity(&self) -> Result<Done, TaskError> {
-        let g = lock(&self.gold).clone().ok_or_else(|| missing("gold"))?;
-        let act = Activity::new(&g.slim, &g.dim);
-        let names = Names::new(&g.slim);
-        let pairs = act.pairs();
-        *lock(&self.last_day) = Some(act.last_day);
-        *lock(&self.activity) = Some(Arc::new((act, names)));
-        Ok(Done::rows(pairs).with_note("active (user, day) pairs"))
-    }
-
-    fn mart(&self, table: &'static str) -> Result<Done, PipelineError> {
-        let shared = lock(&self.activity)
-            .clone()
-            .ok_or_else(|| gone("activity"))?;
-        let (act, names) = (&shared.0, &shared.1);
-        let g = lock(&self.gold).clone().ok_or_else(|| gone("gold"))?;
-        let built = marts::build_one(table, &g.slim, act, names).map_err(compute("marts"))?;
-        drop((shared, g));
-        {
-            // The last mart built frees what they all shared.
-            let mut left = lock(&self.marts_left);
-            *left -= 1;
-            if *left == 0 {
-                *lock(&self.activity) = None;
-                *lock(&self.gold) = None;
-            }
-        }
-        let mut df = built;
-        let name = format!("marts.{table}");
-        let path = lock(&self.tx)
-            .as_mut()
-            .ok_or_else(|| gone("the transaction"))?
-            .stage(&format!("{name}.parquet"));
-        parquet::write(&path, &mut df)?;
-        lock(&self.tx)
-            .as_mut()
-            .ok_or_else(|| gone("the transaction"))?
-            .replace(&name, &path);
-        let rows = df.height() as u64;
-        lock(&self.rows).marts.insert(table.to_string(), rows);
-        lock(&self.marts).insert(table, df);
-        Ok(Done::rows(rows))
-    }
-
-    fn test_mart(&self, table: &'static str) -> Result<Done, TaskError> {
-        let (df, other) = {
-            let marts = lock(&self.marts);
-            let df = marts.get(table).cloned().ok_or_else(|| missing(table))?;
-            let other = reconciles_with(table).and_then(|m| marts.get(m).cloned().map(|d| (m, d)));
-            (df, other)
-        };
-        let ctx = Context {
-            last_day: lock(&self.last_day).unwrap_or_default(),
-        };
-        let lookup = |t: &str| {
-            other
-                .as_ref()
-                .filter(|(m, _)| t.strip_prefix("marts.") == Some(*m))
-                .map(|(_, d)| d.clone())
-        };
-        let tests = quality::run_table(&format!("marts.{table}"), &df, &ctx, &lookup)
-            .map_err(|e| self.fail(compute("mart tests")(e)))?;
-        self.gate(tests)
-    }
-
-    /// Commits what the run staged: every layer when everything before succeeded, only
-    /// the quarantine otherwise; the batch is recorded either way.
-    fn commit(&self, all_ok: bool) -> Result<Done, PipelineError> {
-        let ingested = lock(&self.ingested);
-        let mut tx = lock(&self.tx);
-        let (Some(ing), Some(tx)) = (ingested.as_ref(), tx.as_mut()) else {
-            // Ingest never began a batch: there is nothing to commit.
-            return Ok(Done::rows(0).with_note("nothing staged: ingest did not finish"));
-        };
-        if !all_ok {
-            tx.keep_only(&["quarantine.rows"]);
-        }
-        let gold_new = lock(&self.rows).gold_new;
-        let record = BatchRecord {
-            batch_id: ing.batch_id,
-            loaded_at: ing.loaded_at,
-            sources: ing.files.iter().map(|f| f.display().to_string()).collect(),
-            rows: ing.bronze_rows,
-            quarantined: ing.stats.quarantined,
-            new_in_gold: if all_ok { gold_new } else { 0 },
-            status: if all_ok { "loaded" } else { "failed" }.to_string(),
-        };
-        let batches = &mut tx.state_mut().batches;
-        if batches.last().map(|b| b.batch_id) != Some(record.batch_id) {
-            batches.push(record);
-        }
-        let mut wh = lock(&self.warehouse);
-        if wh.is_none() {
-            // A retry after the connection dropped: a new session, same state expected.
-            *wh = Some(Warehouse::open_for_write(&self.options.warehouse)?);
-        }
-        let Some(w) = wh.as_mut() else {
-            return Err(gone("the warehouse"));
-        };
-        if let Err(e) = tx.commit(w) {
-            if e.is_transient() {
-                *wh = None;
-            }
-            return Err(e.into());
-        }
-        *lock(&self.committed) = all_ok;
-        Ok(
-            Done::rows(if all_ok { gold_new } else { 0 }).with_note(if all_ok {
-                "every layer committed"
-            } else {
-                "only the quarantine committed: an upstream task failed"
-            }),
-        )
-    }
+    dag.validate()
 }
 
 /// What a run produced: its summary (or the error that stopped it) and its tasks.
@@ -613,53 +123,30 @@ pub fn task_list() -> Vec<TaskRecord> {
         strict: false,
         max_quarantine: super::DEFAULT_MAX_QUARANTINE,
         ingest: Default::default(),
-        progress: false,
+        progress: None,
     };
     let ctx = Ctx::new(&options);
-    build(&ctx).map(|dag| dag.records()).unwrap_or_default()
+    build(&ctx, steps())
+        .map(|dag| dag.records())
+        .unwrap_or_default()
 }
 
-fn build<'c>(ctx: &'c Ctx<'c>) -> Result<Dag<'c>, crate::orchestrator::dag::DagError> {
-    let mut dag = Dag::new();
-    dag.task("ingest", "ingest", &[], move || {
-        ctx.ingest().map_err(|e| ctx.fail(e))
-    })
-    .task("bronze", "layer", &["ingest"], move || ctx.bronze())
-    .task("test_bronze", "test", &["bronze"], move || {
-        ctx.test_bronze()
-    })
-    .task("silver", "layer", &["test_bronze"], move || ctx.silver())
-    .task("gold", "layer", &["test_bronze"], move || {
-        ctx.gold().map_err(|e| ctx.fail(e))
-    })
-    .task("test_gold", "test", &["gold"], move || ctx.test_gold())
-    .task("activity", "mart", &["test_gold"], move || ctx.activity());
-    let tables = mart_tables();
-    for &table in &tables {
-        dag.task(format!("mart_{table}"), "mart", &["activity"], move || {
-            ctx.mart(table).map_err(|e| ctx.fail(e))
-        });
+/// Logs a task's state change (the runner itself logs nothing).
+fn log(r: &TaskRecord, policy: &Policy) {
+    let error = r.error.as_deref().unwrap_or_default();
+    match r.state {
+        TaskState::Running => tracing::debug!(task = %r.name, "task started"),
+        TaskState::Success => tracing::debug!(task = %r.name, "task succeeded"),
+        TaskState::UpForRetry => tracing::warn!(
+            task = %r.name,
+            attempt = r.attempts,
+            retry_in = ?policy.backoff(r.attempts),
+            "task failed, will retry: {error}"
+        ),
+        // The run's failure is reported once, by whoever started it.
+        TaskState::Failed => tracing::info!(task = %r.name, "task failed: {error}"),
+        _ => {}
     }
-    let mut last = vec!["silver".to_string()];
-    for &table in &tables {
-        let mut upstream = vec![format!("mart_{table}")];
-        if let Some(growth) = reconciles_with(table) {
-            upstream.push(format!("mart_{growth}"));
-        }
-        let upstream: Vec<&str> = upstream.iter().map(String::as_str).collect();
-        dag.task(format!("test_{table}"), "test", &upstream, move || {
-            ctx.test_mart(table)
-        });
-        last.push(format!("test_{table}"));
-    }
-    let last: Vec<&str> = last.iter().map(String::as_str).collect();
-    // Whether everything before the commit succeeded is known when it runs: all_done.
-    dag.task("commit", "commit", &last, move || {
-        let all_ok = !ctx.trouble.load(Ordering::SeqCst);
-        ctx.commit(all_ok).map_err(|e| ctx.fail(e))
-    })
-    .trigger(Trigger::AllDone);
-    dag.validate()
 }
 
 /// Runs the pipeline's DAG with `policy`; `observe` sees every task state change.
@@ -670,7 +157,7 @@ pub fn run(
 ) -> Outcome {
     let started = std::time::Instant::now();
     let ctx = Ctx::new(options);
-    let dag = match build(&ctx) {
+    let dag = match build(&ctx, steps()) {
         Ok(dag) => dag,
         Err(e) => {
             return Outcome {
@@ -680,10 +167,12 @@ pub fn run(
         }
     };
     // The commit runs last (all_done) and must know whether anything before it failed.
+    let commit = Task::Commit.name();
     let watch = |r: &TaskRecord| {
-        if matches!(r.state, TaskState::Failed | TaskState::Skipped) && r.name != "commit" {
+        if matches!(r.state, TaskState::Failed | TaskState::Skipped) && r.name != commit {
             ctx.trouble.store(true, Ordering::SeqCst);
         }
+        log(r, policy);
         observe(r);
     };
     let tasks = dag.run(policy, &watch);
@@ -691,69 +180,8 @@ pub fn run(
         .as_ref()
         .and_then(|w| w.database_peak_rss_bytes());
     drop(dag);
-    let summary = summarize(ctx, &tasks, started, database_peak_rss_bytes);
+    let summary = summary::summarize(ctx, &tasks, started, database_peak_rss_bytes);
     Outcome { summary, tasks }
-}
-
-fn summarize(
-    ctx: Ctx<'_>,
-    tasks: &[TaskRecord],
-    started: std::time::Instant,
-    database_peak_rss_bytes: Option<u64>,
-) -> Result<RunSummary, PipelineError> {
-    let failed_hard = tasks
-        .iter()
-        .find(|t| t.state == TaskState::Failed && t.failure != Some(FailureKind::Quality));
-    if let Some(task) = failed_hard {
-        let kept = ctx.error.into_inner().unwrap_or_else(|p| p.into_inner());
-        return Err(kept.unwrap_or_else(|| PipelineError::Task {
-            task: task.name.clone(),
-            message: task.error.clone().unwrap_or_default(),
-        }));
-    }
-    let Some(ing) = ctx.ingested.into_inner().unwrap_or_else(|p| p.into_inner()) else {
-        return Err(PipelineError::Plan("ingest left no batch".into()));
-    };
-    let committed = *lock(&ctx.committed);
-    let rows = ctx.rows.into_inner().unwrap_or_else(|p| p.into_inner());
-    let mut tests = ctx.tests.into_inner().unwrap_or_else(|p| p.into_inner());
-    // Mart tests finish in any order (they run side by side): list them layer by layer.
-    let tables: Vec<&str> = MARTS.iter().map(|(m, _)| *m).chain(LIFECYCLE).collect();
-    tests.sort_by_key(|t| match t.table.split_once('.') {
-        Some(("gold", _)) => 1,
-        Some(("marts", m)) => 2 + tables.iter().position(|x| *x == m).unwrap_or(tables.len()),
-        _ => 0,
-    });
-    let stages = tasks
-        .iter()
-        .filter(|t| t.state == TaskState::Success)
-        .map(|t| Stage {
-            name: t.name.clone(),
-            seconds: match (t.started_at, t.ended_at) {
-                (Some(a), Some(b)) => (b - a).num_microseconds().unwrap_or(0) as f64 / 1e6,
-                _ => 0.0,
-            },
-            rows: t.rows.unwrap_or(0),
-        })
-        .collect();
-    Ok(RunSummary {
-        batch_id: ing.batch_id,
-        files: ing.files.iter().map(|f| f.display().to_string()).collect(),
-        ingest: ing.stats,
-        rows,
-        tests,
-        skipped: tasks
-            .iter()
-            .filter(|t| t.state == TaskState::Skipped)
-            .map(|t| t.name.clone())
-            .collect(),
-        committed,
-        stages,
-        seconds: started.elapsed().as_secs_f64(),
-        peak_rss_bytes: peak_rss_bytes(),
-        database_peak_rss_bytes,
-        quarantine_sample: ing.quarantine.sample,
-    })
 }
 
 #[cfg(test)]
@@ -764,14 +192,14 @@ mod tests {
     fn every_mart_has_a_build_and_a_test_task_before_the_commit() {
         let tasks = task_list();
         let names: Vec<&str> = tasks.iter().map(|t| t.name.as_str()).collect();
-        for table in mart_tables() {
-            assert!(names.contains(&format!("mart_{table}").as_str()));
-            assert!(names.contains(&format!("test_{table}").as_str()));
+        for table in Table::built_from_gold() {
+            assert!(names.contains(&Task::Mart(table).name().as_str()));
+            assert!(names.contains(&Task::TestMart(table).name().as_str()));
         }
         assert_eq!(names.first(), Some(&"ingest"));
         assert_eq!(names.last(), Some(&"commit"));
         let commit = tasks.last().unwrap();
-        assert_eq!(commit.upstream.len(), mart_tables().len() + 1);
+        assert_eq!(commit.upstream.len(), Table::built_from_gold().len() + 1);
         let lifecycle = tasks
             .iter()
             .find(|t| t.name == "test_user_lifecycle_week")

@@ -2,21 +2,50 @@
 //! Incremental: bronze's batch is appended only when it is newer than silver's newest.
 //! Parts are Parquet files `silver/events/batch=<id>.parquet`; appending one is a hard link
 //! to bronze's file (the bytes are identical), so silver costs no write.
+//! The `silver` task reads silver's batches from the transaction's state and appends.
 //! See: METRICS.md, Layers (silver).
+
+use runner::Done;
+
+use super::PipelineError;
+use super::catalog::{Table, part_name};
+use super::context::{Ctx, gone, lock};
 
 /// Whether bronze's batch goes into silver.
 pub fn should_append(silver_batches: &[i64], bronze_batch: i64) -> bool {
     silver_batches.iter().all(|&b| b < bronze_batch)
 }
 
-/// The part name of a batch in silver and gold.
-pub fn part_name(batch_id: i64) -> String {
-    format!("batch={batch_id:06}")
+/// The `silver` task: bronze's batch appended when it is newer than everything in silver.
+pub(super) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
+    let ingested = lock(&ctx.ingested);
+    let ing = ingested.as_ref().ok_or_else(|| gone("ingest's batch"))?;
+    let (silver_batches, before) = ctx.with_tx(|tx| {
+        let loaded: Vec<_> = tx
+            .state()
+            .batches
+            .iter()
+            .filter(|b| b.status == "loaded")
+            .collect();
+        let batches: Vec<i64> = loaded.iter().map(|b| b.batch_id).collect();
+        let rows: u64 = loaded.iter().map(|b| b.rows).sum();
+        (batches, rows)
+    })?;
+    let mut appended = 0;
+    if should_append(&silver_batches, ing.batch_id) && ing.bronze_rows > 0 {
+        ctx.link_append(Table::Silver, &ing.bronze_path, &part_name(ing.batch_id))?;
+        appended = ing.bronze_rows;
+    }
+    let mut rows = lock(&ctx.rows);
+    rows.silver_appended = appended;
+    rows.silver_total = before + appended;
+    Ok(Done::rows(appended).with_note(format!("{} rows in silver", before + appended)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::catalog::part_name;
 
     #[test]
     fn only_newer_batches_are_appended() {

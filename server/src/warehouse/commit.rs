@@ -120,8 +120,8 @@ pub(super) fn commit(root: &Path, staging: &Path, changes: &[Change], state: &St
                 .to_string_lossy()
                 .into_owned();
             let to = match &c.kind {
-                Kind::Replace => file_of(&c.table),
-                Kind::Append { part } => part_file_of(&c.table, part),
+                Kind::Replace => file_of(&c.table.name),
+                Kind::Append { part } => part_file_of(&c.table.name, part),
             };
             (from, to)
         })

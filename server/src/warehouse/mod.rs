@@ -18,6 +18,7 @@ pub mod history;
 mod location;
 pub mod parquet;
 pub mod postgres;
+mod table;
 mod transaction;
 
 use std::collections::BTreeMap;
@@ -28,6 +29,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use location::{Location, LocationError, PgUrl};
+pub use table::{TableKey, TableSpec};
 pub use transaction::Transaction;
 
 #[derive(Debug, thiserror::Error)]

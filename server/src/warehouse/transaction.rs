@@ -1,13 +1,16 @@
 //! A set of table changes that becomes visible all at once. The pipeline stages each change
 //! as a Parquet file in a local folder, then says what it is: the new contents of a table
-//! ([`Transaction::replace`]) or one more part of it ([`Transaction::append`]). The backend
+//! ([`Transaction::replace`]) or one more part of it ([`Transaction::append`]), with the
+//! table's [`TableSpec`] (its key and comment, which a database keeps). The backend
 //! applies them on [`Transaction::commit`]: renames under a journal for a folder, one
 //! database transaction for PostgreSQL.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::{Backend, Result, State, Warehouse, WarehouseError, commit, io_err, postgres};
+use super::{
+    Backend, Result, State, TableSpec, Warehouse, WarehouseError, commit, io_err, postgres,
+};
 
 /// What a staged file becomes.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,7 +24,7 @@ pub(crate) enum Kind {
 /// One staged change.
 #[derive(Debug, Clone)]
 pub(crate) struct Change {
-    pub table: String,
+    pub table: TableSpec,
     pub staged: PathBuf,
     pub kind: Kind,
 }
@@ -107,34 +110,36 @@ impl Transaction {
         self.database
     }
 
-    /// After commit, `table` (`layer.name`) is exactly the staged file.
-    pub fn replace(&mut self, table: &str, staged: &Path) {
+    /// After commit, `table` is exactly the staged file.
+    pub fn replace(&mut self, table: &TableSpec, staged: &Path) {
+        let name = table.name.as_str();
         let target = if self.is_database() {
-            table.to_string()
+            name.to_string()
         } else {
-            commit::file_of(table)
+            commit::file_of(name)
         };
-        self.state.tables.insert(table.to_string(), vec![target]);
+        self.state.tables.insert(name.to_string(), vec![target]);
         self.changes.push(Change {
-            table: table.to_string(),
+            table: table.clone(),
             staged: staged.to_path_buf(),
             kind: Kind::Replace,
         });
     }
 
     /// After commit, the staged file is one more part of `table`.
-    pub fn append(&mut self, table: &str, staged: &Path, part: &str) {
+    pub fn append(&mut self, table: &TableSpec, staged: &Path, part: &str) {
+        let name = table.name.as_str();
         let target = if self.is_database() {
             part.to_string()
         } else {
-            commit::part_file_of(table, part)
+            commit::part_file_of(name, part)
         };
-        let parts = self.state.tables.entry(table.to_string()).or_default();
+        let parts = self.state.tables.entry(name.to_string()).or_default();
         if !parts.contains(&target) {
             parts.push(target);
         }
         self.changes.push(Change {
-            table: table.to_string(),
+            table: table.clone(),
             staged: staged.to_path_buf(),
             kind: Kind::Append {
                 part: part.to_string(),
@@ -145,7 +150,8 @@ impl Transaction {
     /// Drops every staged change except those to `tables` (a failed run keeps only its
     /// quarantine); the other tables stay as committed.
     pub fn keep_only(&mut self, tables: &[&str]) {
-        self.changes.retain(|c| tables.contains(&c.table.as_str()));
+        self.changes
+            .retain(|c| tables.contains(&c.table.name.as_str()));
         let committed = &self.base.tables;
         self.state.tables = committed
             .iter()

@@ -163,7 +163,7 @@ fn run_pipeline(input: &std::path::Path, wh: &std::path::Path) {
             block_size: 1024,
             threads: 2,
         },
-        progress: false,
+        progress: None,
     })
     .unwrap();
     assert!(summary.committed, "{:?}", summary.tests);

@@ -12,8 +12,10 @@
 //! See: METRICS.md, the input table.
 
 mod chunk;
+mod progress;
 mod row;
 mod split;
+pub(in crate::pipeline) mod task;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
@@ -24,6 +26,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 pub use chunk::QuarantineRow;
+pub use progress::{Progress, Silent};
 pub use row::{MAX_FIELD_BYTES, parse_timestamp, preview};
 pub use split::MAX_LINE_BYTES;
 
@@ -260,7 +263,7 @@ fn header_hint(found: &[String]) -> String {
 pub fn ingest<E: From<IngestError>>(
     files: &[PathBuf],
     options: &IngestOptions,
-    progress: &indicatif::ProgressBar,
+    progress: &dyn Progress,
     mut sink: impl FnMut(Piece) -> Result<(), E>,
 ) -> Result<IngestStats, E> {
     let headers = files
@@ -279,7 +282,7 @@ pub fn ingest<E: From<IngestError>>(
         let mut file = File::open(path).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
         stats.bytes += len;
-        progress.inc(header.bytes);
+        progress.advance(header.bytes);
         file.seek(SeekFrom::Start(header.bytes)).map_err(io)?;
         let source: Arc<str> = path.display().to_string().into();
         let mut blocks = BlockReader::new(file.take(u64::MAX), options.block_size);
@@ -318,7 +321,7 @@ pub fn ingest<E: From<IngestError>>(
                     quarantine,
                 })?;
             }
-            progress.inc(match &block {
+            progress.advance(match &block {
                 Block::Lines(lines) => lines.len() as u64,
                 Block::Overlong { bytes, .. } => *bytes,
             });
@@ -379,16 +382,40 @@ mod tests {
             block_size: block,
             threads: 2,
         };
-        let stats =
-            ingest::<IngestError>(files, &options, &indicatif::ProgressBar::hidden(), |p| {
-                pieces.push(p);
-                Ok(())
-            })
-            .unwrap();
+        let stats = ingest::<IngestError>(files, &options, &Silent, |p| {
+            pieces.push(p);
+            Ok(())
+        })
+        .unwrap();
         (stats, pieces)
     }
 
     const HEADER: &str = "event_time,user_id,event_type,transaction_category,miles_amount,platform,utm_source,country\n";
+
+    #[test]
+    fn progress_is_told_every_byte_of_every_file() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        #[derive(Default)]
+        struct Count(AtomicU64);
+        impl Progress for Count {
+            fn advance(&self, bytes: u64) {
+                self.0.fetch_add(bytes, Ordering::SeqCst);
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut body = HEADER.as_bytes().to_vec();
+        body.extend_from_slice(b"2025-03-07 20:45:15,u_1,like,,,web,organic,SG\n");
+        body.extend_from_slice(b"2025-03-08 10:00:00,u_2,poke,,,web,organic,SG\n");
+        let a = write(dir.path(), "a.csv", &body);
+        let b = write(dir.path(), "b.csv", &body);
+        let count = Count::default();
+        let options = IngestOptions {
+            block_size: 16,
+            threads: 2,
+        };
+        ingest::<IngestError>(&[a, b], &options, &count, |_| Ok(())).unwrap();
+        assert_eq!(count.0.load(Ordering::SeqCst), 2 * body.len() as u64);
+    }
 
     #[test]
     fn bad_rows_are_quarantined_with_their_line_and_good_rows_load() {
@@ -488,7 +515,7 @@ mod tests {
             let got = ingest::<IngestError>(
                 std::slice::from_ref(&file),
                 &options,
-                &indicatif::ProgressBar::hidden(),
+                &Silent,
                 |p| {
                     pieces.push(p);
                     Ok(())
@@ -613,12 +640,9 @@ mod tests {
             Err(IngestError::Missing(_))
         ));
         let header_only = write(dir.path(), "h.csv", HEADER.as_bytes());
-        let err = ingest::<IngestError>(
-            &[header_only],
-            &IngestOptions::default(),
-            &indicatif::ProgressBar::hidden(),
-            |_| Ok(()),
-        )
+        let err = ingest::<IngestError>(&[header_only], &IngestOptions::default(), &Silent, |_| {
+            Ok(())
+        })
         .unwrap_err();
         assert!(matches!(err, IngestError::NoEvents(_)));
     }

@@ -2,19 +2,26 @@
 //! Every mart reads only gold; none reads another mart.
 
 pub mod activity;
-pub mod export;
+pub mod encoding;
 pub mod growth;
 pub mod interactions;
 pub mod lifecycle;
 pub mod retention;
+pub(in crate::pipeline) mod tasks;
+
+/// The encoding's former name, still imported by `web/marts.rs`; new code says `encoding`.
+pub use encoding as export;
 
 use polars::prelude::*;
 
+use super::catalog::Table;
 use super::slim::SlimEvents;
 use activity::Activity;
-use contract::Grain;
+use contract::{Grain, Mart};
 
-/// Mart names and their key columns (rows are unique on, and sorted by, the keys).
+/// Mart names and their key columns (rows are unique on, and sorted by, the keys), in
+/// `contract::Mart::ALL`'s order. Kept for `web/marts.rs`, which lists the marts it
+/// serves from here; the pipeline itself goes by [`Table`].
 pub const MARTS: [(&str, &[&str]); 5] = [
     ("user_growth_metrics_day", &["period", "country"]),
     ("user_growth_metrics_week", &["period", "country"]),
@@ -26,28 +33,11 @@ pub const MARTS: [(&str, &[&str]); 5] = [
     ),
 ];
 
-/// The user-level lifecycle tables (one per grain), keyed by (period, user_id). They sit
-/// with the marts but are not exported as mart files: they are read a period at a time.
-pub const LIFECYCLE: [&str; 3] = [
-    "user_lifecycle_day",
-    "user_lifecycle_week",
-    "user_lifecycle_month",
-];
-
+/// The user-level lifecycle table of a grain (`user_lifecycle_<grain>`, without its
+/// `marts.` layer), keyed by (period, user_id). It sits with the marts but is not exported
+/// as a mart file: it is read a period at a time.
 pub fn lifecycle_table(grain: Grain) -> &'static str {
-    match grain {
-        Grain::Day => LIFECYCLE[0],
-        Grain::Week => LIFECYCLE[1],
-        Grain::Month => LIFECYCLE[2],
-    }
-}
-
-pub fn growth_mart(grain: Grain) -> &'static str {
-    match grain {
-        Grain::Day => MARTS[0].0,
-        Grain::Week => MARTS[1].0,
-        Grain::Month => MARTS[2].0,
-    }
+    Table::Lifecycle(grain).short_name()
 }
 
 /// The strings behind the dictionary codes.
@@ -68,25 +58,29 @@ impl Names {
 
 /// Builds one mart or lifecycle table (the pipeline's `mart_<table>` task).
 pub fn build_one(
-    table: &str,
+    table: Table,
     slim: &SlimEvents,
     act: &Activity,
     names: &Names,
 ) -> PolarsResult<DataFrame> {
-    if let Some(grain) = Grain::ALL.into_iter().find(|&g| growth_mart(g) == table) {
-        return growth::build(act, names, grain);
+    match table {
+        Table::Mart(Mart::Growth(grain)) => growth::build(act, names, grain),
+        Table::Mart(Mart::Retention) => retention::build(act, names),
+        Table::Mart(Mart::Interactions) => interactions::build(slim, act, names),
+        Table::Lifecycle(grain) => lifecycle::build(slim, act, names, grain),
+        other => polars_bail!(ComputeError: "{} is not a mart", other.name()),
     }
-    if let Some(grain) = Grain::ALL
-        .into_iter()
-        .find(|&g| lifecycle_table(g) == table)
-    {
-        return lifecycle::build(slim, act, names, grain);
-    }
-    if table == MARTS[3].0 {
-        retention::build(act, names)
-    } else if table == MARTS[4].0 {
-        interactions::build(slim, act, names)
-    } else {
-        polars_bail!(ComputeError: "there is no mart named {table}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mart_list_is_the_contracts() {
+        let names: Vec<&str> = MARTS.iter().map(|(name, _)| *name).collect();
+        let contract: Vec<&str> = Mart::ALL.iter().map(|m| m.name()).collect();
+        assert_eq!(names, contract);
+        assert_eq!(lifecycle_table(Grain::Month), "user_lifecycle_month");
     }
 }

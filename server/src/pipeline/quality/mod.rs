@@ -4,6 +4,7 @@
 //! and the run goes on.
 
 pub mod specs;
+pub(in crate::pipeline) mod tasks;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;

@@ -7,13 +7,14 @@
 
 use std::collections::HashMap;
 
+use contract::{Grain, Mart, Status};
 use polars::prelude::*;
 
 use super::Severity::{Error, Warn};
 use super::{Check, Context, Severity, TestSpec};
+use crate::pipeline::catalog::Table;
 use crate::pipeline::marts::retention::DAYS;
 use crate::pipeline::schema::EVENT_TYPES;
-use contract::Status;
 
 const BRONZE: &[(Check, Severity)] = &[
     (Check::NotNull("event_id"), Error),
@@ -31,7 +32,7 @@ const FACT_EVENTS: &[(Check, Severity)] = &[
     (
         Check::Relationship {
             column: "user_id",
-            to: "gold.dim_users",
+            to: Table::DimUsers.name(),
             to_column: "user_id",
         },
         Error,
@@ -102,7 +103,7 @@ const INTERACTIONS: &[(Check, Severity)] = &[
 
 /// A lifecycle table's tests; it must count to the growth mart `growth` of its grain.
 macro_rules! lifecycle_specs {
-    ($growth:literal) => {
+    ($growth:expr) => {
         &[
             (Check::NotNull("period"), Error),
             (Check::NotNull("user_id"), Error),
@@ -112,33 +113,46 @@ macro_rules! lifecycle_specs {
         ]
     };
 }
-const LIFECYCLE_DAY: &[(Check, Severity)] = lifecycle_specs!("marts.user_growth_metrics_day");
-const LIFECYCLE_WEEK: &[(Check, Severity)] = lifecycle_specs!("marts.user_growth_metrics_week");
-const LIFECYCLE_MONTH: &[(Check, Severity)] = lifecycle_specs!("marts.user_growth_metrics_month");
+const LIFECYCLE_DAY: &[(Check, Severity)] =
+    lifecycle_specs!(Table::Mart(Mart::Growth(Grain::Day)).name());
+const LIFECYCLE_WEEK: &[(Check, Severity)] =
+    lifecycle_specs!(Table::Mart(Mart::Growth(Grain::Week)).name());
+const LIFECYCLE_MONTH: &[(Check, Severity)] =
+    lifecycle_specs!(Table::Mart(Mart::Growth(Grain::Month)).name());
+
+/// A table's declared tests. A `match` rather than a list, so a new mart (a new
+/// `contract::Mart` variant) does not compile until its tests are declared here.
+fn checks(table: Table) -> &'static [(Check, Severity)] {
+    match table {
+        Table::Bronze => BRONZE,
+        Table::GoldEvents => FACT_EVENTS,
+        Table::DimUsers => DIM_USERS,
+        Table::Mart(Mart::Growth(_)) => GROWTH,
+        Table::Mart(Mart::Retention) => RETENTION,
+        Table::Mart(Mart::Interactions) => INTERACTIONS,
+        Table::Lifecycle(Grain::Day) => LIFECYCLE_DAY,
+        Table::Lifecycle(Grain::Week) => LIFECYCLE_WEEK,
+        Table::Lifecycle(Grain::Month) => LIFECYCLE_MONTH,
+        // Checked elsewhere: quarantine by bronze's tests, silver is bronze's bytes.
+        Table::Quarantine | Table::Silver => &[],
+    }
+}
 
 /// Every declared test, table by table.
 pub fn declared() -> Vec<TestSpec> {
-    let tables: [(&'static str, &[(Check, Severity)]); 11] = [
-        ("bronze.events", BRONZE),
-        ("gold.fact_events", FACT_EVENTS),
-        ("gold.dim_users", DIM_USERS),
-        ("marts.user_growth_metrics_day", GROWTH),
-        ("marts.user_growth_metrics_week", GROWTH),
-        ("marts.user_growth_metrics_month", GROWTH),
-        ("marts.user_retention", RETENTION),
-        ("marts.user_interactions", INTERACTIONS),
-        ("marts.user_lifecycle_day", LIFECYCLE_DAY),
-        ("marts.user_lifecycle_week", LIFECYCLE_WEEK),
-        ("marts.user_lifecycle_month", LIFECYCLE_MONTH),
-    ];
+    let tables = [Table::Bronze, Table::GoldEvents, Table::DimUsers]
+        .into_iter()
+        .chain(Mart::ALL.map(Table::Mart))
+        .chain(Grain::ALL.map(Table::Lifecycle));
     tables
-        .iter()
-        .flat_map(|(table, checks)| {
-            checks.iter().map(|&(check, severity)| TestSpec {
-                table,
-                check,
-                severity,
-            })
+        .flat_map(|table| {
+            checks(table)
+                .iter()
+                .map(move |&(check, severity)| TestSpec {
+                    table: table.name(),
+                    check,
+                    severity,
+                })
         })
         .collect()
 }
@@ -160,42 +174,6 @@ pub fn key(table: &str) -> Option<(&'static [&'static str], bool)> {
         })
     });
     Some((columns, not_null))
-}
-
-/// What each table holds, for readers of the warehouse (PostgreSQL's table comments).
-pub fn describe(table: &str) -> &'static str {
-    match table {
-        "quarantine.rows" => {
-            "Input rows that failed parsing or validation: source file, line, raw text and reason, per batch."
-        }
-        "bronze.events" => {
-            "The latest batch exactly as it arrived, plus event_id (a hash of the event's fields), batch_id and loaded_at."
-        }
-        "silver.events" => {
-            "Append-only history of every batch ever loaded (audit trail); duplicates kept."
-        }
-        "gold.fact_events" => {
-            "Each event once: deduplicated by event_id, first load wins. The source of every mart."
-        }
-        "gold.dim_users" => {
-            "One row per user: latest non-null country, first_seen_at and last_seen_at."
-        }
-        "marts.user_growth_metrics_day"
-        | "marts.user_growth_metrics_week"
-        | "marts.user_growth_metrics_month" => {
-            "Growth accounting per period and country: new, retained, resurrected, churned and active users, growth rate and quick ratio (METRICS.md)."
-        }
-        "marts.user_retention" => {
-            "Cohort retention by first-active day and country: cohort size, users retained on day N and rates; null where day N is not observed yet."
-        }
-        "marts.user_interactions" => {
-            "Interactions by country, event type and transaction category: events, distinct users, miles and share of the country's events."
-        }
-        "marts.user_lifecycle_day" | "marts.user_lifecycle_week" | "marts.user_lifecycle_month" => {
-            "One row per user per period in which the user has a growth status (new, retained, resurrected, churned): the users behind the growth marts."
-        }
-        _ => "Written by heymax.",
-    }
 }
 
 fn i64s(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i64>>> {

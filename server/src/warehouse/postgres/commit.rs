@@ -2,7 +2,8 @@
 //! staging name and swapped in at the very end, so the old ones stay readable (and the
 //! exclusive locks of the swap last milliseconds); appended parts go into their table.
 //! The same staged file (bronze, linked as silver's and gold's new part) is sent once and
-//! copied on the server after that.
+//! copied on the server after that. Each change carries its table's key and comment
+//! ([`TableSpec`]): a table created here gets them.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -13,10 +14,9 @@ use postgres::Transaction as PgTransaction;
 
 use super::copy::{self, pg_type};
 use super::{PgError, Session, copy_err, ident, qualified, query_err, split};
-use crate::pipeline::quality::specs;
 use crate::warehouse::commit::crash_point;
 use crate::warehouse::transaction::{Change, Kind};
-use crate::warehouse::{PgUrl, Result, State, parquet};
+use crate::warehouse::{PgUrl, Result, State, TableKey, TableSpec, parquet};
 
 /// Rows per COPY statement: bounds the memory a staged file takes while it is sent.
 const SEND_BLOCK: usize = 1 << 20;
@@ -162,12 +162,12 @@ impl Writer<'_, '_> {
         Ok(sent)
     }
 
-    fn key(&mut self, table: &str, schema: &str, name: &str) -> Result<()> {
-        let Some((columns, not_null)) = specs::key(table) else {
+    fn key(&mut self, table: &TableSpec, schema: &str, name: &str) -> Result<()> {
+        let Some(TableKey { columns, not_null }) = &table.key else {
             return Ok(());
         };
         let list: Vec<String> = columns.iter().map(|c| ident(c)).collect();
-        let (suffix, kind) = if not_null {
+        let (suffix, kind) = if *not_null {
             ("pkey", "PRIMARY KEY".to_string())
         } else if self.version >= 150_000 {
             ("key", "UNIQUE NULLS NOT DISTINCT".to_string())
@@ -181,12 +181,12 @@ impl Writer<'_, '_> {
                 ident(&format!("{name}_{suffix}")),
                 list.join(", ")
             ),
-            &format!("adding the key of {table}"),
+            &format!("adding the key of {}", table.name),
         )
     }
 
-    fn key_name(table: &str, name: &str) -> Option<String> {
-        let (_, not_null) = specs::key(table)?;
+    fn key_name(table: &TableSpec, name: &str) -> Option<String> {
+        let not_null = table.key.as_ref()?.not_null;
         Some(format!("{name}_{}", if not_null { "pkey" } else { "key" }))
     }
 }
@@ -218,7 +218,7 @@ pub(crate) fn commit(
     let mut swaps: Vec<&Change> = Vec::new();
     for change in changes {
         let start = Instant::now();
-        let table = change.table.as_str();
+        let table = change.table.name.as_str();
         let (schema, name) = split(table);
         if schemas.insert(schema.to_string()) {
             w.exec(
@@ -264,11 +264,11 @@ pub(crate) fn commit(
         };
         loaded.entry(original.clone()).or_insert(target.clone());
         if fresh {
-            w.key(table, schema, &target_name)?;
+            w.key(&change.table, schema, &target_name)?;
             w.exec(
                 &format!(
                     "COMMENT ON TABLE {target} IS {}",
-                    literal(specs::describe(table))
+                    literal(&change.table.comment)
                 ),
                 &format!("commenting {table}"),
             )?;
@@ -283,7 +283,7 @@ pub(crate) fn commit(
     crash_point("mid-commit");
     // The swap: from here to COMMIT only takes catalog locks, briefly.
     for change in swaps {
-        let (schema, name) = split(&change.table);
+        let (schema, name) = split(&change.table.name);
         let staging = format!("{name}{STAGING_SUFFIX}");
         let mut sql = format!(
             "DROP TABLE IF EXISTS {}; ALTER TABLE {} RENAME TO {};",
@@ -302,7 +302,7 @@ pub(crate) fn commit(
                 ident(&to)
             ));
         }
-        w.exec(&sql, &format!("swapping in the new {}", change.table))?;
+        w.exec(&sql, &format!("swapping in the new {}", change.table.name))?;
     }
     save_state(&mut w, state)?;
     tx.commit().map_err(query_err(&url, "committing"))

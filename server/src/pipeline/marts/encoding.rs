@@ -1,12 +1,18 @@
-//! Mart files for the dashboard and outside checks: `<mart>.csv` / `<mart>.json` with
-//! METRICS.md's columns in order; null is an empty CSV field / JSON null, booleans are
-//! true/false, dates are `YYYY-MM-DD`, numbers are written unrounded (shortest exact form).
+//! The marts' encoding: a mart's frame -> its bytes as CSV or JSON, with METRICS.md's
+//! columns in order; null is an empty CSV field / JSON null, booleans are true/false,
+//! dates are `YYYY-MM-DD`, numbers are written unrounded (shortest exact form). What
+//! `heymax marts export` writes to files, the server sends and the static site holds.
+//!
+//! Only the encoding: which marts are written where is the caller's, and the command
+//! line's `--format` flag is the CLI's own type (`cli.rs`), so the pipeline needs no
+//! command-line crate.
 
 use std::io::Write;
 
 use polars::prelude::*;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// How a mart is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Csv,
     Json,

@@ -8,6 +8,12 @@
 //! Written here rather than taken from a crate: the runner is ~200 lines over std's
 //! threads, a mutex and a condvar; the workflow crates on crates.io are async (the
 //! pipeline is CPU-bound threads) or bring a scheduler service of their own.
+//!
+//! A crate of its own at the bottom of the server's layers: it knows nothing of the
+//! pipeline whose tasks it runs nor of the orchestrator that records them, so both can
+//! depend on it without depending on each other. Tasks are closures returning [`Done`]
+//! or a [`TaskError`]; callers see every state change of a [`TaskRecord`], and log what
+//! they want of it (the runner has no logger: std and chrono only).
 
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -140,15 +146,31 @@ impl Policy {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+/// A DAG that cannot run. `Display` and `Error` are written out rather than derived: the
+/// runner stays on std and chrono alone, and these are three messages.
+#[derive(Debug)]
 pub enum DagError {
-    #[error("task {task} depends on {missing}, which is not a task of this pipeline")]
     UnknownUpstream { task: String, missing: String },
-    #[error("task {0} appears twice")]
     Duplicate(String),
-    #[error("the tasks {0} depend on each other in a cycle")]
     Cycle(String),
 }
+
+impl std::fmt::Display for DagError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DagError::UnknownUpstream { task, missing } => write!(
+                f,
+                "task {task} depends on {missing}, which is not a task of this pipeline"
+            ),
+            DagError::Duplicate(task) => write!(f, "task {task} appears twice"),
+            DagError::Cycle(tasks) => {
+                write!(f, "the tasks {tasks} depend on each other in a cycle")
+            }
+        }
+    }
+}
+
+impl std::error::Error for DagError {}
 
 /// A validated DAG: tasks in an order where every task comes after its upstream.
 pub struct Dag<'a> {
@@ -354,7 +376,6 @@ impl<'a> Dag<'a> {
             drop(sched);
 
             let task = &self.tasks[i];
-            tracing::debug!(task = %task.name, "task started");
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (task.run)()))
                 .unwrap_or_else(|panic| {
                     let what = panic
@@ -376,7 +397,6 @@ impl<'a> Dag<'a> {
                     rec.note = done.note;
                     rec.error = None;
                     rec.failure = None;
-                    tracing::debug!(task = %task.name, "task succeeded");
                 }
                 Err(e) => {
                     rec.error = Some(e.message.clone());
@@ -384,18 +404,9 @@ impl<'a> Dag<'a> {
                     if e.kind == FailureKind::Transient && rec.attempts <= policy.retries {
                         let wait = policy.backoff(rec.attempts);
                         rec.state = TaskState::UpForRetry;
-                        tracing::warn!(
-                            task = %task.name,
-                            attempt = rec.attempts,
-                            retry_in = ?wait,
-                            "task failed, will retry: {}",
-                            e.message
-                        );
                         sched.retry_at[i] = Some(Instant::now() + wait);
                     } else {
                         rec.state = TaskState::Failed;
-                        // The run's failure is reported once, by whoever started it.
-                        tracing::info!(task = %task.name, "task failed: {}", e.message);
                     }
                 }
             }
@@ -648,5 +659,25 @@ mod tests {
         let mut dag = Dag::new();
         dag.task("a", "x", &[], ok).task("a", "x", &[], ok);
         assert!(matches!(dag.validate(), Err(DagError::Duplicate(_))));
+    }
+
+    #[test]
+    fn dag_errors_read_as_they_did_with_thiserror() {
+        let unknown = DagError::UnknownUpstream {
+            task: "gold".into(),
+            missing: "bronze".into(),
+        };
+        assert_eq!(
+            unknown.to_string(),
+            "task gold depends on bronze, which is not a task of this pipeline"
+        );
+        assert_eq!(
+            DagError::Duplicate("a".into()).to_string(),
+            "task a appears twice"
+        );
+        assert_eq!(
+            DagError::Cycle("a, b".into()).to_string(),
+            "the tasks a, b depend on each other in a cycle"
+        );
     }
 }
