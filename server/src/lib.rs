@@ -11,8 +11,10 @@
 
 pub mod cli;
 pub mod commands;
+pub mod drill;
 pub mod generate;
 pub mod orchestrator;
 pub mod pipeline;
+pub mod static_site;
 pub mod warehouse;
 pub mod web;

@@ -1,9 +1,8 @@
 //! Drill-down in the browser: which number was clicked (kept in the URL as
 //! `drill=<period>:<status>`), the users behind it as the server or the export lists them
-//! (`data/drill/<grain>/<period>/<status>.json`), and the user table's filtering, sorting
-//! and paging. Pure functions, unit-tested; the panel is in `components::drill`.
-
-use serde::Deserialize;
+//! (the files of `contract::drill`, at the paths of `contract::paths`), and the user table's
+//! filtering, sorting and paging. Pure functions, unit-tested; the panel is in
+//! `components::drill`.
 
 /// A growth status, as the lifecycle table names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,21 +104,9 @@ impl Selection {
     }
 }
 
-/// The users behind one growth number, as `data/drill/...` serves them.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct DrillFile {
-    pub rows: Vec<UserRow>,
-}
-
-/// `[user_id, country, first_seen, last_seen, events]`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct UserRow(
-    pub String,
-    pub Option<String>,
-    pub String,
-    pub String,
-    pub u64,
-);
+/// The users behind one growth number (`[user_id, country, first_seen, last_seen,
+/// events]` rows), as the server and the static site write them.
+pub use contract::drill::{GrowthFile as DrillFile, UserRow};
 
 pub const USER_COLUMNS: [&str; 5] = [
     "user_id",
@@ -194,36 +181,9 @@ pub fn sorted(rows: &[Vec<Cell>], sort: Sort) -> Vec<usize> {
     order
 }
 
-/// A cohort's users, as `data/drill/cohort/<grain>/<period>.json` lists them.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct CohortFile {
-    pub rows: Vec<CohortRow>,
-}
-
-/// `[user_id, country, cohort_date, d0, d1, d7, d30, d60, d90]`: seen on that day, or null
-/// when the day is past the data.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct CohortRow(
-    pub String,
-    pub Option<String>,
-    pub String,
-    pub Option<bool>,
-    pub Option<bool>,
-    pub Option<bool>,
-    pub Option<bool>,
-    pub Option<bool>,
-    pub Option<bool>,
-);
-
-impl CohortRow {
-    /// Seen on the `i`-th of the retention days (D0, D1, D7, D30, D60, D90).
-    pub fn seen(&self, i: usize) -> Option<bool> {
-        [self.3, self.4, self.5, self.6, self.7, self.8]
-            .get(i)
-            .copied()
-            .flatten()
-    }
-}
+/// A cohort's users (`[user_id, country, cohort_date, d0, ..., d90]` rows, a day null when
+/// it is past the data).
+pub use contract::drill::{CohortFile, CohortRow};
 
 pub const COHORT_COLUMNS: [&str; 4] = ["user_id", "country", "cohort day", "seen on the day"];
 
@@ -282,23 +242,8 @@ pub fn cohort_users(
     (table, observed.then_some(seen))
 }
 
-/// A country's interaction flows with their most active users
-/// (`data/drill/interactions/<country>.json`).
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct FlowsFile {
-    pub links: Vec<Flow>,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct Flow {
-    pub event_type: String,
-    pub transaction_category: Option<String>,
-    pub interactions: u64,
-    pub users: u64,
-    pub miles: f64,
-    /// `[user_id, interactions, miles]`, most interactions first.
-    pub top: Vec<(String, u64, f64)>,
-}
+/// A scope's interaction flows with their most active users.
+pub use contract::drill::{Flow, FlowsFile};
 
 /// A clicked Sankey link, kept in the URL as `flow=<event_type>:<category>` (`none` for
 /// events without a category, as the chart labels them).
@@ -406,6 +351,7 @@ mod tests {
     fn users_are_filtered_by_country_and_sorted_with_a_stable_tie_break() {
         let file = DrillFile {
             rows: vec![row("b", "SG", 3), row("a", "MY", 10), row("c", "SG", 3)],
+            ..DrillFile::default()
         };
         let ids = |rows: Vec<Vec<Cell>>, sort: Sort| {
             sorted(&rows, sort)
@@ -445,6 +391,7 @@ mod tests {
                 r("b", "MY", Some(false)),
                 r("c", "SG", Some(true)),
             ],
+            ..CohortFile::default()
         };
         let (rows, seen) = cohort_users(&file, &[], 2);
         assert_eq!((rows.len(), seen), (3, Some(2)));
@@ -482,6 +429,7 @@ mod tests {
                 miles: 0.0,
                 top: vec![("u1".into(), 2, 0.0), ("u2".into(), 1, 0.0)],
             }],
+            ..FlowsFile::default()
         };
         assert_eq!(pick.find(&file).map(|f| f.users), Some(2));
         assert_eq!(top_users(pick.find(&file).unwrap())[0][1].0, "2");

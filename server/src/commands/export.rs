@@ -7,7 +7,9 @@ use anyhow::Context;
 use app::SiteConfig;
 
 use crate::cli::SiteExportArgs;
-use crate::web::{Bundle, DrillStore, Head, MartStore, Runs, Site, export};
+use crate::drill::DrillStore;
+use crate::static_site;
+use crate::web::{Bundle, Head, MartStore, Runs, Site};
 
 pub fn export(args: &SiteExportArgs, quiet: bool) -> anyhow::Result<()> {
     let bundle = Bundle::new(args.dist.as_deref());
@@ -26,7 +28,7 @@ pub fn export(args: &SiteExportArgs, quiet: bool) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let summary = runtime
-        .block_on(export::export(site, &args.out))
+        .block_on(static_site::write_site(site, &args.out))
         .with_context(|| format!("exporting the dashboard to {}", args.out.display()))?;
     tracing::info!(
         "exported {} pages, {} marts, {} files ({:.1} MB) to {}",

@@ -15,7 +15,8 @@ use crate::orchestrator::Orchestrator;
 use crate::orchestrator::schedule::{NextRun, Schedule};
 use crate::orchestrator::sensor::{Sensor, SensorConfig};
 use crate::web::guard::RenderLimit;
-use crate::web::{AllowedInputs, Bundle, DrillStore, Head, MartStore, Runs, Site};
+use crate::drill::DrillStore;
+use crate::web::{AllowedInputs, Bundle, Head, MartStore, Runs, Site};
 
 fn seconds(flag: &str, s: f64) -> anyhow::Result<Duration> {
     Duration::try_from_secs_f64(s)

@@ -17,6 +17,18 @@ pub enum WebError {
     Internal(String),
 }
 
+/// A drill-down request naming what is not there is the client's 404; anything else is a
+/// server error.
+impl From<crate::drill::DrillError> for WebError {
+    fn from(e: crate::drill::DrillError) -> Self {
+        if e.is_not_found() {
+            WebError::NotFound(e.to_string())
+        } else {
+            WebError::Internal(e.to_string())
+        }
+    }
+}
+
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         match self {

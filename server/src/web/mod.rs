@@ -1,14 +1,15 @@
 //! `heymax serve`: axum renders the Leptos pages on the server (leptos_axum), serves the
 //! marts as `<base>data/marts/<name>.json`, and the browser bundle (built into the binary,
 //! or `--dist`) behind the routes. `router()` is separate from `serve()` so tests can drive it
-//! with `tower::ServiceExt::oneshot`, and so `export` can save its pages as files.
-//! `guard` bounds what one request may cost and sets the security headers; `inputs`
-//! decides what the run API may load.
+//! with `tower::ServiceExt::oneshot`, and so the static site (`crate::site`) can save its
+//! pages as files. Every route is a path of `contract::paths`, the ones the exporter writes
+//! and the browser fetches. `drill` and `runs` hold handlers only (their data comes from
+//! `crate::drill` and the run history); `guard` bounds what one request may cost and sets
+//! the security headers; `inputs` decides what the run API may load.
 
 mod bundle;
 mod drill;
 mod error;
-pub mod export;
 pub mod guard;
 pub mod inputs;
 mod marts;
@@ -26,6 +27,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use contract::paths::{self, routes};
 use leptos::prelude::*;
 use leptos_axum::{
     AxumRouteListing, LeptosRoutes, generate_route_list_with_exclusions_and_ssg_and_context,
@@ -33,7 +35,6 @@ use leptos_axum::{
 use tower_http::compression::CompressionLayer;
 
 pub use bundle::{Bundle, BundleError};
-pub use drill::DrillStore;
 pub use error::WebError;
 pub use guard::Guard;
 pub use inputs::AllowedInputs;
@@ -45,8 +46,8 @@ pub use shell::Head;
 #[derive(Clone)]
 pub struct Site {
     pub marts: Arc<MartStore>,
-    /// The users behind a number, one selection at a time (see `drill`).
-    pub drill: Arc<DrillStore>,
+    /// The users behind a number, one selection at a time (see `crate::drill`).
+    pub drill: Arc<crate::drill::DrillStore>,
     pub head: Head,
     pub config: SiteConfig,
     /// The browser bundle (wasm, JS, CSS, Plotly.js); `None` serves pages only.
@@ -105,50 +106,9 @@ fn json_response(json: String) -> Response {
 
 /// `name` of a `<name>.json` path segment.
 fn json_stem(file: &str) -> Result<String, WebError> {
-    file.strip_suffix(".json")
+    paths::json_stem(file)
         .map(str::to_string)
         .ok_or_else(|| WebError::NotFound(format!("no such file: {file}")))
-}
-
-/// A drill file built off the async runtime (the first one of a grain reads its table).
-async fn drill_file(
-    state: WebState,
-    build: impl FnOnce(&DrillStore) -> Result<String, WebError> + Send + 'static,
-) -> Result<Response, WebError> {
-    let store = state.site.drill.clone();
-    let json = tokio::task::spawn_blocking(move || build(&store))
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))??;
-    Ok(json_response(json))
-}
-
-/// `data/drill/<grain>/<period>/<status>.json`: the users behind one growth number.
-async fn drill_growth(
-    State(state): State<WebState>,
-    Path((grain, period, file)): Path<(String, String, String)>,
-) -> Result<Response, WebError> {
-    let (grain, status) = (drill::parse_grain(&grain)?, json_stem(&file)?);
-    drill_file(state, move |d| d.growth(grain, &period, &status)).await
-}
-
-/// `data/drill/cohort/<grain>/<period>.json`: the users of the cohorts in one period.
-async fn drill_cohort(
-    State(state): State<WebState>,
-    Path((grain, file)): Path<(String, String)>,
-) -> Result<Response, WebError> {
-    let (grain, period) = (drill::parse_grain(&grain)?, json_stem(&file)?);
-    drill_file(state, move |d| d.cohort(grain, &period)).await
-}
-
-/// `data/drill/interactions/<scope>.json`: each flow's most active users, for the scope
-/// (every country, the users without one, or a country) whose file stem this is
-/// (`app::marts::CountryScope::file_stem`, which the export and the browser use too).
-async fn drill_interactions(
-    State(state): State<WebState>,
-    Path(file): Path<String>,
-) -> Result<Response, WebError> {
-    let stem = json_stem(&file)?;
-    drill_file(state, move |d| d.interactions(&stem)).await
 }
 
 /// What every page render gets: the marts, the site config, and a way to set the status.
@@ -258,27 +218,16 @@ pub fn router_with(site: Site, guards: Guard) -> Router {
     let pages = Router::new()
         .leptos_routes_with_context(&state, routes, context, shell)
         .route_layer(from_fn_with_state(renders, guard::limit_renders));
+    let at = |route: &str| paths::url(&base, route);
     Router::new()
-        .route(&format!("{base}data/marts/{{file}}"), get(mart_json))
-        .route(
-            &format!("{base}data/drill/cohort/{{grain}}/{{file}}"),
-            get(drill_cohort),
-        )
-        .route(
-            &format!("{base}data/drill/interactions/{{file}}"),
-            get(drill_interactions),
-        )
-        .route(
-            &format!("{base}data/drill/{{grain}}/{{period}}/{{file}}"),
-            get(drill_growth),
-        )
-        .route(
-            &format!("{base}api/runs"),
-            get(runs::list).post(runs::trigger),
-        )
-        .route(&format!("{base}api/runs/{{id}}"), get(runs::get_api))
-        .route(&format!("{base}data/runs.json"), get(runs::list))
-        .route(&format!("{base}data/runs/{{file}}"), get(runs::get_file))
+        .route(&at(routes::MART), get(mart_json))
+        .route(&at(routes::COHORT_DRILL), get(drill::cohort))
+        .route(&at(routes::INTERACTIONS_DRILL), get(drill::interactions))
+        .route(&at(routes::GROWTH_DRILL), get(drill::growth))
+        .route(&at(routes::API_RUNS), get(runs::list).post(runs::trigger))
+        .route(&at(routes::API_RUN), get(runs::get_api))
+        .route(&at(routes::RUNS), get(runs::list))
+        .route(&at(routes::RUN), get(runs::get_file))
         .merge(pages)
         .fallback(move |State(state): State<WebState>, req: Request| {
             let not_found = not_found.clone();

@@ -247,7 +247,7 @@ pub(super) async fn trigger(
             StatusCode::ACCEPTED,
             Json(serde_json::json!({
                 "run_id": run_id,
-                "url": format!("{}api/runs/{run_id}", state.site.config.base),
+                "url": contract::paths::url(&state.site.config.base, &contract::paths::api_run(run_id)),
             })),
         )
             .into_response(),

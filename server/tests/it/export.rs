@@ -374,7 +374,7 @@ fn drill_files_list_exactly_the_users_behind_each_number() {
     // Interactions: each country's flows have the mart's totals, and the top users' counts
     // add up to at most the flow's interactions.
     for row in mart(&out, "user_interactions") {
-        let country = app::marts::CountryScope::Country(row["country"].as_str().unwrap());
+        let country = contract::paths::CountryScope::Country(row["country"].as_str().unwrap());
         let file = read(format!(
             "data/drill/interactions/{}.json",
             country.file_stem()

@@ -2,17 +2,18 @@
 //! `../../../../PWNED`, an absolute path, `a/b`, `a#b`, `a?b`, `a,b`, `all`, `unknown`, 1,000
 //! characters long, and user ids that are UUIDs or e-mails sharing their first 19
 //! characters. The export writes every drill file inside `--out`, named by
-//! `app::marts::CountryScope::file_stem`; `serve` answers the same files at the same URLs; and
+//! `contract::paths::CountryScope::file_stem`; `serve` answers the same files at the same URLs; and
 //! each drill file lists exactly the users the marts count.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use app::marts::{CountryScope, is_file_stem};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use heymax::web::{Bundle, DrillStore, Head, MartStore, Runs, Site, router};
+use contract::paths::{CountryScope, is_file_stem};
+use heymax::drill::DrillStore;
+use heymax::web::{Bundle, Head, MartStore, Runs, Site, router};
 use serde_json::Value;
 use tower::ServiceExt;
 

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use heymax::drill::DrillStore;
 use heymax::orchestrator::{Config, Orchestrator};
-use heymax::web::{AllowedInputs, DrillStore, Head, MartStore, Runs, Site, router};
+use heymax::web::{AllowedInputs, Head, MartStore, Runs, Site, router};
 use serde_json::Value;
 use tower::ServiceExt;
 

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
+use heymax::drill::DrillStore;
 use heymax::web::guard::{Hosts, RenderLimit};
-use heymax::web::{Bundle, DrillStore, Guard, Head, MartStore, Runs, Site, router, router_with};
+use heymax::web::{Bundle, Guard, Head, MartStore, Runs, Site, router, router_with};
 use tower::ServiceExt;
 
 use crate::util::*;
