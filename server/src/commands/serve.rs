@@ -11,11 +11,11 @@ use app::SiteConfig;
 use chrono::Utc;
 
 use crate::cli::ServeArgs;
+use crate::drill::DrillStore;
 use crate::orchestrator::Orchestrator;
 use crate::orchestrator::schedule::{NextRun, Schedule};
 use crate::orchestrator::sensor::{Sensor, SensorConfig};
 use crate::web::guard::RenderLimit;
-use crate::drill::DrillStore;
 use crate::web::{AllowedInputs, Bundle, Head, MartStore, Runs, Site};
 
 fn seconds(flag: &str, s: f64) -> anyhow::Result<Duration> {

@@ -194,7 +194,10 @@ mod tests {
             (3, 2, 32.5)
         );
         // b has more interactions than a, though fewer miles.
-        assert_eq!(dining.top, [("b".to_string(), 2, 12.5), ("a".to_string(), 1, 20.0)]);
+        assert_eq!(
+            dining.top,
+            [("b".to_string(), 2, 12.5), ("a".to_string(), 1, 20.0)]
+        );
         let like = &all.links[0];
         assert_eq!(
             (like.event_type.as_str(), like.interactions, like.users),
@@ -213,6 +216,20 @@ mod tests {
         let f = flow("like", &None, &per_user, &users);
         let ids: Vec<&str> = f.top.iter().map(|t| t.0.as_str()).collect();
         assert_eq!(ids, ["a", "b", "c"]);
-        assert!(TOP_USERS < 25);
+        let ids: Vec<String> = (0..25).map(|i| format!("u{i:02}")).collect();
+        let times = vec!["2025-03-01 10:00:00"; 25];
+        let dim = df![
+            "user_id" => &ids,
+            "country" => vec![Some("SG"); 25],
+            "first_seen_at" => &times,
+            "last_seen_at" => &times,
+        ]
+        .unwrap();
+        let many = super::super::tables::users(&dim).unwrap();
+        let per_user: HashMap<u32, (u64, f64)> = (0..25).map(|u| (u, (1, u as f64))).collect();
+        let f = flow("like", &None, &per_user, &many);
+        assert_eq!((f.top.len(), f.users), (TOP_USERS, 25));
+        // Equal interactions: the most miles first.
+        assert_eq!((f.top[0].0.as_str(), f.top[0].2), ("u24", 24.0));
     }
 }
