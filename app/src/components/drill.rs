@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use crate::charts::table::TableData;
 use crate::data::drill::{
     COHORT_COLUMNS, Cell, CohortFile, DrillFile, FlowPick, FlowsFile, HeatCell, PAGE, Selection,
-    Sort, TOP_COLUMNS, USER_COLUMNS, cohort_users, page, sorted, top_users, users,
+    Sort, TOP_COLUMNS, USER_COLUMNS, cohort_users, count, page, sorted, top_users, users,
 };
 use crate::data::format;
 use crate::data::retention::Cohort;
@@ -179,13 +179,13 @@ pub fn GrowthDrill(
     let mut breakdown: Vec<(String, u64)> = rows
         .iter()
         .filter(|r| r.period == selection.period && keep(&r.country))
-        .map(|r| (r.country.clone(), status.count(r)))
+        .map(|r| (r.country.clone(), count(status, r)))
         .collect();
     breakdown.sort();
     let count: u64 = breakdown.iter().map(|b| b.1).sum();
-    let url = expect_context::<MartClient>().drill_url(grain, &selection.period, status.key());
+    let url = expect_context::<MartClient>().drill_url(grain, &selection.period, status.name());
     let file = LocalResource::new(move || MartClient::fetch_drill::<DrillFile>(url.clone()));
-    let csv_name = format!("{}-{}.csv", status.key(), selection.period);
+    let csv_name = format!("{}-{}.csv", status.name(), selection.period);
     let list = move || match file.get() {
         None => view! { <p class="loading">"Loading the users…"</p> }.into_any(),
         Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
@@ -200,14 +200,14 @@ pub fn GrowthDrill(
     };
     view! {
         <Panel
-            title=format!("{} users · {} of {}", status.label(), grain.noun(), selection.period)
+            title=format!("{} users · {} of {}", status.label(), grain.name(), selection.period)
             tag=selection.to_query()
             count
             what="the value of the bar"
             link
             on_close
         >
-            {breakdown_table(status.key(), breakdown)}
+            {breakdown_table(status.name(), breakdown)}
             <div class="drill-list">{list}</div>
         </Panel>
     }
@@ -264,7 +264,7 @@ pub fn CohortDrill(
     };
     view! {
         <Panel
-            title=format!("Cohort of {} {} · {label}: {} retained", grain.noun(), cell.cohort, retained.map_or("n/o".to_string(), |r| format::count(r as i64)))
+            title=format!("Cohort of {} {} · {label}: {} retained", grain.name(), cell.cohort, retained.map_or("n/o".to_string(), |r| format::count(r as i64)))
             tag=cell.to_query()
             count=size
             what

@@ -23,7 +23,7 @@ pub fn GrainPicker(
                             aria-pressed=move || (value.get() == g).to_string()
                             on:click=move |_| on_change.run(g)
                         >
-                            {g.key()}
+                            {g.name()}
                         </button>
                     }
                 })

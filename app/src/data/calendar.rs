@@ -1,21 +1,14 @@
 //! Period labels for the client-side joins: the week (ISO, Monday) or month a
 //! `YYYY-MM-DD` date falls in, labelled like the marts label them. See: METRICS.md, Periods.
 
-use chrono::{Datelike, Days, NaiveDate};
+use chrono::NaiveDate;
 
 use crate::marts::Grain;
 
 /// The label of the `grain` period holding `date`; `None` if `date` is not `YYYY-MM-DD`.
 pub fn period_of(date: &str, grain: Grain) -> Option<String> {
     let d = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
-    let start = match grain {
-        Grain::Day => d,
-        Grain::Week => {
-            d.checked_sub_days(Days::new(u64::from(d.weekday().num_days_from_monday())))?
-        }
-        Grain::Month => d.with_day(1)?,
-    };
-    Some(start.format("%Y-%m-%d").to_string())
+    Some(grain.period_start(d).format("%Y-%m-%d").to_string())
 }
 
 #[cfg(test)]

@@ -4,58 +4,16 @@
 //! filtering, sorting and paging. Pure functions, unit-tested; the panel is in
 //! `components::drill`.
 
-/// A growth status, as the lifecycle table names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    New,
-    Retained,
-    Resurrected,
-    Churned,
-}
+/// The growth statuses are the contract's (the lifecycle tables' values).
+pub use contract::Status;
 
-impl Status {
-    pub const ALL: [Status; 4] = [
-        Status::New,
-        Status::Retained,
-        Status::Resurrected,
-        Status::Churned,
-    ];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Status::New => "new",
-            Status::Retained => "retained",
-            Status::Resurrected => "resurrected",
-            Status::Churned => "churned",
-        }
-    }
-
-    /// The growth chart's series name for it.
-    pub fn label(self) -> &'static str {
-        match self {
-            Status::New => "New",
-            Status::Retained => "Retained",
-            Status::Resurrected => "Resurrected",
-            Status::Churned => "Churned",
-        }
-    }
-
-    pub fn from_key(key: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.key() == key)
-    }
-
-    pub fn from_label(label: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.label() == label)
-    }
-
-    /// This status's count in a growth row.
-    pub fn count(self, row: &crate::marts::GrowthRow) -> u64 {
-        match self {
-            Status::New => row.new_users,
-            Status::Retained => row.retained_users,
-            Status::Resurrected => row.resurrected_users,
-            Status::Churned => row.churned_users,
-        }
+/// A status's count in a growth row.
+pub fn count(status: Status, row: &crate::marts::GrowthRow) -> u64 {
+    match status {
+        Status::New => row.new_users,
+        Status::Retained => row.retained_users,
+        Status::Resurrected => row.resurrected_users,
+        Status::Churned => row.churned_users,
     }
 }
 
@@ -92,7 +50,7 @@ impl Selection {
     pub fn parse(text: &str) -> Option<Self> {
         let (period, status) = text.rsplit_once(':')?;
         let valid = period.len() == 10 && period.chars().all(|c| c.is_ascii_digit() || c == '-');
-        let status = Status::from_key(status)?;
+        let status = Status::parse(status)?;
         valid.then(|| Self {
             period: period.to_string(),
             status,
@@ -100,7 +58,7 @@ impl Selection {
     }
 
     pub fn to_query(&self) -> String {
-        format!("{}:{}", self.period, self.status.key())
+        format!("{}:{}", self.period, self.status.name())
     }
 }
 

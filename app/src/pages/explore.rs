@@ -18,8 +18,9 @@ use crate::components::notice::{Loading, MartProblem};
 use crate::data::drill::periods_in_range;
 use crate::data::explore::{ExploreState, Joined, SeriesSpec, join, preset};
 use crate::data::growth::countries;
-use crate::marts::{GrowthRow, MartClient, RETENTION, RetentionRow};
+use crate::marts::{GrowthRow, MartClient, RetentionRow};
 use crate::state::{Key, QueryState, Updates};
+use contract::Mart;
 
 mod series;
 
@@ -38,10 +39,13 @@ pub fn Explore() -> impl IntoView {
         let client = client.clone();
         Resource::new(
             move || state.with(|s| s.grain),
-            move |g| client.fetch::<GrowthRow>(g.mart()),
+            move |g| client.fetch::<GrowthRow>(Mart::Growth(g).name()),
         )
     };
-    let retention = Resource::new(|| (), move |_| client.fetch::<RetentionRow>(RETENTION));
+    let retention = Resource::new(
+        || (),
+        move |_| client.fetch::<RetentionRow>(Mart::Retention.name()),
+    );
     view! {
         <PageHead
             title="Explore"
@@ -192,7 +196,7 @@ fn Builder(
             id="explore-chart"
             title=Signal::derive(move || {
                 let s = state.get();
-                format!("{} by {}", s.series.iter().map(SeriesSpec::label).collect::<Vec<_>>().join(" and "), s.grain.noun())
+                format!("{} by {}", s.series.iter().map(SeriesSpec::label).collect::<Vec<_>>().join(" and "), s.grain.name())
             })
             subtitle="One x axis, unified tooltip: each series once, with its own value."
             figure=Signal::derive(move || joined.with(figure))

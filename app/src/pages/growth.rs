@@ -23,6 +23,7 @@ use crate::data::growth::{Filter, Period, aggregate, countries};
 use crate::marts::{GrowthRow, MartClient};
 use crate::state::Key;
 use crate::state::filters::PageFilters;
+use contract::Mart;
 
 /// Query keys that name periods of one grain: a new grain drops them.
 const PERIOD_KEYS: &[Key] = &[Key::From, Key::To, Key::Drill];
@@ -34,7 +35,7 @@ pub fn Growth() -> impl IntoView {
     let client = expect_context::<MartClient>();
     let rows = Resource::new(
         move || grain.get(),
-        move |g| client.fetch::<GrowthRow>(g.mart()),
+        move |g| client.fetch::<GrowthRow>(Mart::Growth(g).name()),
     );
     view! {
         <PageHead
@@ -222,7 +223,7 @@ fn AccountingChart(
     view! {
         <ChartCard
             id="growth-chart"
-            title=Signal::derive(move || format!("Growth accounting by {}", grain.get().noun()))
+            title=Signal::derive(move || format!("Growth accounting by {}", grain.get().name()))
             subtitle="Bars: new, retained and resurrected users above zero, churned below. Line: active users."
             figure=Signal::derive(move || periods.with(|p| accounting(p, grain.get())))
             table=Signal::derive(move || periods.with(|p| table(p)))

@@ -16,15 +16,19 @@ use crate::components::notice::{Empty, mart_view};
 use crate::data::drill::FlowPick;
 use crate::data::format;
 use crate::data::growth::countries;
-use crate::marts::{INTERACTIONS, InteractionRow, MartClient};
+use crate::marts::{InteractionRow, MartClient};
 use crate::state::Key;
 use crate::state::filters::PageFilters;
+use contract::Mart;
 
 #[component]
 pub fn Interactions() -> impl IntoView {
     let filters = PageFilters::new();
     let client = expect_context::<MartClient>();
-    let rows = Resource::new(|| (), move |_| client.fetch::<InteractionRow>(INTERACTIONS));
+    let rows = Resource::new(
+        || (),
+        move |_| client.fetch::<InteractionRow>(Mart::Interactions.name()),
+    );
     view! {
         <PageHead
             title="Interactions"

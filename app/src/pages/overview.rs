@@ -14,8 +14,9 @@ use crate::components::notice::{Loading, MartProblem};
 use crate::data::format;
 use crate::data::growth::{Filter, Period, aggregate, kpis};
 use crate::data::retention::{cohorts, day_index, pooled_rate};
-use crate::marts::{Grain, GrowthRow, MartClient, RETENTION, RetentionRow};
+use crate::marts::{Grain, GrowthRow, MartClient, RetentionRow};
 use crate::state::filters::PageFilters;
+use contract::Mart;
 
 /// How many periods the trend lines cover.
 const TREND: usize = 12;
@@ -29,10 +30,13 @@ pub fn Overview() -> impl IntoView {
         let client = client.clone();
         Resource::new(
             move || grain.get(),
-            move |g| client.fetch::<GrowthRow>(g.mart()),
+            move |g| client.fetch::<GrowthRow>(Mart::Growth(g).name()),
         )
     };
-    let retention = Resource::new(|| (), move |_| client.fetch::<RetentionRow>(RETENTION));
+    let retention = Resource::new(
+        || (),
+        move |_| client.fetch::<RetentionRow>(Mart::Retention.name()),
+    );
     let on_grain = filters.on_grain(&[]);
     let site = expect_context::<crate::SiteConfig>();
     view! {
@@ -92,7 +96,7 @@ fn growth_cards(
     complete: &[&Period],
     grain: Grain,
 ) -> Vec<Kpi> {
-    let noun = grain.noun();
+    let noun = grain.name();
     let versus = prev
         .map(|p| format!(" vs {noun} of {}", p.period))
         .unwrap_or_default();
@@ -144,7 +148,7 @@ fn growth_cards(
 /// the latest `grain` cohorts against those of the period before; `None` for a day that is
 /// not one of `RETENTION_DAYS`.
 fn retention_card(retention: &[RetentionRow], grain: Grain, day: u32) -> Option<Kpi> {
-    let noun = grain.noun();
+    let noun = grain.name();
     let i = day_index(day)?;
     let all = cohorts(retention, Grain::Day, |_| true);
     let by_period = cohorts(retention, grain, |_| true);
@@ -186,7 +190,7 @@ fn Cards(
         return view! {
             <div class="problem" role="status">
                 <h2>"No complete period yet"</h2>
-                <p>{format!("The data does not cover a whole {} yet; pick a shorter grain or load more events.", grain.noun())}</p>
+                <p>{format!("The data does not cover a whole {} yet; pick a shorter grain or load more events.", grain.name())}</p>
             </div>
         }
         .into_any();
@@ -198,8 +202,8 @@ fn Cards(
         .max();
     view! {
         <p class="period-note">
-            {format!("Last complete {}: {}.", grain.noun(), last.period)}
-            {incomplete.map(|p| format!(" The {} of {p} is still in progress and not counted here.", grain.noun()))}
+            {format!("Last complete {}: {}.", grain.name(), last.period)}
+            {incomplete.map(|p| format!(" The {} of {p} is still in progress and not counted here.", grain.name()))}
         </p>
         <div class="kpis">{kpis.into_iter().map(|kpi| view! { <KpiCard kpi /> }).collect_view()}</div>
     }

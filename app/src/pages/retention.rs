@@ -19,9 +19,10 @@ use crate::data::drill::HeatCell;
 use crate::data::format;
 use crate::data::growth::countries;
 use crate::data::retention::{Cohort, cohorts, pooled_rate};
-use crate::marts::{Grain, MartClient, RETENTION, RETENTION_DAYS, RetentionRow};
+use crate::marts::{Grain, MartClient, RETENTION_DAYS, RetentionRow};
 use crate::state::Key;
 use crate::state::filters::PageFilters;
+use contract::Mart;
 
 /// How many of the latest cohorts the curves by cohort show.
 const LATEST_COHORTS: usize = 6;
@@ -30,7 +31,10 @@ const LATEST_COHORTS: usize = 6;
 pub fn Retention() -> impl IntoView {
     let filters = PageFilters::new();
     let client = expect_context::<MartClient>();
-    let rows = Resource::new(|| (), move |_| client.fetch::<RetentionRow>(RETENTION));
+    let rows = Resource::new(
+        || (),
+        move |_| client.fetch::<RetentionRow>(Mart::Retention.name()),
+    );
     view! {
         <PageHead
             title="Retention"
@@ -191,7 +195,7 @@ fn Heatmap(buckets: Memo<Vec<Cohort>>, filters: PageFilters) -> impl IntoView {
     view! {
         <ChartCard
             id="retention-heatmap"
-            title=Signal::derive(move || format!("Retention by {} cohort", grain.get().noun()))
+            title=Signal::derive(move || format!("Retention by {} cohort", grain.get().name()))
             subtitle="Rate = users active on day N / cohort size, pooled over the selected countries."
             figure=Signal::derive(move || buckets.with(|b| heatmap(b)))
             table=Signal::derive(move || buckets.with(|b| heatmap_table(b)))

@@ -82,7 +82,7 @@ impl PageFilters {
     /// the old grain (a date range, an open bar or cell).
     pub fn on_grain(self, resets: &'static [Key]) -> Callback<Grain> {
         Callback::new(move |g: Grain| {
-            let mut updates = vec![(Key::Grain, Some(g.key().to_string()))];
+            let mut updates = vec![(Key::Grain, Some(g.name().to_string()))];
             updates.extend(resets.iter().map(|&k| (k, None)));
             self.query.set(updates)
         })

@@ -29,7 +29,7 @@ fn sources(path: &Path, out: &mut Vec<PathBuf>) {
         for e in entries {
             sources(&e, out);
         }
-    } else if path.extension().is_some_and(|e| e == "rs") {
+    } else if path.is_file() && path.extension().is_some_and(|e| e == "rs") {
         out.push(path.to_path_buf());
     }
 }
@@ -73,7 +73,11 @@ fn each_server_layer_names_only_the_layers_below_it() {
         }
     }
     assert!(checked > 50, "only {checked} files read");
-    assert!(wrong.is_empty(), "imports pointing up:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "imports pointing up:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]

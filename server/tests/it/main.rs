@@ -6,6 +6,7 @@ mod export;
 mod hostile;
 mod incremental;
 mod input;
+mod layers;
 mod orchestrator;
 mod postgres;
 mod properties;

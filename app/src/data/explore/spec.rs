@@ -309,7 +309,7 @@ pub fn preset(i: usize) -> Option<(&'static str, ExploreState)> {
 impl ExploreState {
     /// Query pairs (`grain`, `countries`, `series`); the inverse of `from_query`.
     pub fn to_query(&self) -> Vec<(Key, String)> {
-        let mut q = vec![(Key::Grain, self.grain.key().to_string())];
+        let mut q = vec![(Key::Grain, self.grain.name().to_string())];
         if let Some(countries) = crate::state::list_value(&self.countries) {
             q.push((Key::Countries, countries));
         }
