@@ -20,12 +20,12 @@ const REFRESH_MS: u64 = 1500;
 
 /// `<base>data/runs.json`: the run history.
 pub fn runs_url(base: &str) -> String {
-    format!("{base}data/runs.json")
+    contract::paths::url(base, contract::paths::RUNS)
 }
 
 /// `<base>data/runs/<id>.json`: one run with its tasks.
 pub fn run_url(base: &str, id: i64) -> String {
-    format!("{base}data/runs/{id}.json")
+    contract::paths::url(base, &contract::paths::run(id))
 }
 
 /// An RFC 3339 time as `YYYY-MM-DD HH:MM:SS UTC`; the text as given if it does not parse.
