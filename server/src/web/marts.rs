@@ -7,8 +7,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::{WebError, off_runtime};
-use crate::pipeline::marts::{MARTS, export};
+use crate::pipeline::catalog::Table;
+use crate::pipeline::marts::encoding;
 use crate::warehouse::{Location, Stamp, Warehouse, WarehouseError};
+use contract::Mart;
 
 #[derive(Default)]
 struct Snapshot {
@@ -67,16 +69,16 @@ impl MartStore {
             }
         };
         let mut out = HashMap::new();
-        for (name, _) in MARTS {
-            let table = format!("marts.{name}");
-            if !wh.has_table(&table) {
+        for mart in Mart::ALL {
+            let (name, table) = (mart.name(), Table::Mart(mart).name());
+            if !wh.has_table(table) {
                 continue;
             }
             let df = wh
-                .read_table(&table, None)
+                .read_table(table, None)
                 .map_err(|e| WebError::Internal(format!("reading {table}: {e}")))?;
             let mut json = Vec::new();
-            export::write(&df, export::Format::Json, &mut json)
+            encoding::write(&df, encoding::Format::Json, &mut json)
                 .map_err(|e| WebError::Internal(format!("writing {table} as JSON: {e:#}")))?;
             let text = String::from_utf8(json).map_err(|e| WebError::Internal(e.to_string()))?;
             out.insert(name.to_string(), Arc::from(text));

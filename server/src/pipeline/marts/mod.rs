@@ -10,28 +10,12 @@ pub mod retention;
 pub(in crate::pipeline) mod tasks;
 
 /// The encoding's former name, still imported by `web/marts.rs`; new code says `encoding`.
-pub use encoding as export;
-
 use polars::prelude::*;
 
 use super::catalog::Table;
 use super::slim::SlimEvents;
 use activity::Activity;
 use contract::{Grain, Mart};
-
-/// Mart names and their key columns (rows are unique on, and sorted by, the keys), in
-/// `contract::Mart::ALL`'s order. Kept for `web/marts.rs`, which lists the marts it
-/// serves from here; the pipeline itself goes by [`Table`].
-pub const MARTS: [(&str, &[&str]); 5] = [
-    ("user_growth_metrics_day", &["period", "country"]),
-    ("user_growth_metrics_week", &["period", "country"]),
-    ("user_growth_metrics_month", &["period", "country"]),
-    ("user_retention", &["cohort_date", "country"]),
-    (
-        "user_interactions",
-        &["country", "event_type", "transaction_category"],
-    ),
-];
 
 /// The user-level lifecycle table of a grain (`user_lifecycle_<grain>`, without its
 /// `marts.` layer), keyed by (period, user_id). It sits with the marts but is not exported
@@ -77,10 +61,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_mart_list_is_the_contracts() {
-        let names: Vec<&str> = MARTS.iter().map(|(name, _)| *name).collect();
-        let contract: Vec<&str> = Mart::ALL.iter().map(|m| m.name()).collect();
-        assert_eq!(names, contract);
+    fn the_lifecycle_table_of_a_grain_is_named_for_it() {
         assert_eq!(lifecycle_table(Grain::Month), "user_lifecycle_month");
     }
 }
