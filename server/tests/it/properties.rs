@@ -162,6 +162,7 @@ fn run_pipeline(input: &std::path::Path, wh: &std::path::Path) {
         ingest: IngestOptions {
             block_size: 1024,
             threads: 2,
+            ..IngestOptions::default()
         },
         progress: None,
     })

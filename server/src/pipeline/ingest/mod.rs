@@ -16,6 +16,7 @@ mod progress;
 mod row;
 mod split;
 pub(in crate::pipeline) mod task;
+pub mod time;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
@@ -27,8 +28,9 @@ use rayon::prelude::*;
 
 pub use chunk::QuarantineRow;
 pub use progress::{Progress, Silent};
-pub use row::{MAX_FIELD_BYTES, parse_timestamp, preview};
+pub use row::{MAX_FIELD_BYTES, preview};
 pub use split::MAX_LINE_BYTES;
+pub use time::{TimeOptions, parse_timestamp};
 
 use crate::pipeline::schema::INPUT_COLUMNS;
 use crate::pipeline::slim::SlimChunk;
@@ -107,6 +109,7 @@ pub struct IngestStats {
 pub struct IngestOptions {
     pub block_size: usize,
     pub threads: usize,
+    pub time: TimeOptions,
 }
 
 impl Default for IngestOptions {
@@ -114,6 +117,7 @@ impl Default for IngestOptions {
         Self {
             block_size: 16 << 20,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            time: TimeOptions::default(),
         }
     }
 }
@@ -291,7 +295,7 @@ pub fn ingest<E: From<IngestError>>(
             let parsed = match &block {
                 Block::Lines(lines) => split_block(lines, options.threads)
                     .par_iter()
-                    .map(|p| parse_piece(p, &header.order))
+                    .map(|p| parse_piece(p, &header.order, &options.time))
                     .collect::<PolarsResult<Vec<_>>>(),
                 Block::Overlong { prefix, bytes } => {
                     overlong_piece(prefix, *bytes).map(|p| vec![p])
@@ -334,7 +338,7 @@ pub fn ingest<E: From<IngestError>>(
     Ok(stats)
 }
 
-fn parse_piece(piece: &[u8], order: &[usize; 8]) -> PolarsResult<ParsedPiece> {
+fn parse_piece(piece: &[u8], order: &[usize; 8], time: &TimeOptions) -> PolarsResult<ParsedPiece> {
     let mut builder = ChunkBuilder::with_capacity(piece.len() / 64 + 16);
     let mut line = 0u64;
     for record in Records::new(piece) {
@@ -344,7 +348,7 @@ fn parse_piece(piece: &[u8], order: &[usize; 8]) -> PolarsResult<ParsedPiece> {
             continue;
         }
         let parsed = row::with_fields(record, |fields| {
-            row::parse_row(fields, order).map(|r| builder.push(&r))
+            row::parse_row(fields, order, time).map(|r| builder.push(&r))
         });
         if let Err(reason) = parsed.and_then(|r| r) {
             builder.reject(line, record, reason);

@@ -15,6 +15,7 @@ fn run(files: &[PathBuf], block: usize) -> (IngestStats, Vec<Piece>) {
     let options = IngestOptions {
         block_size: block,
         threads: 2,
+        ..IngestOptions::default()
     };
     let stats = ingest::<IngestError>(files, &options, &Silent, |p| {
         pieces.push(p);
@@ -47,6 +48,7 @@ fn progress_is_told_every_byte_of_every_file() {
     let options = IngestOptions {
         block_size: 16,
         threads: 2,
+        ..IngestOptions::default()
     };
     ingest::<IngestError>(&[a, b], &options, &count, |_| Ok(())).unwrap();
     assert_eq!(count.0.load(Ordering::SeqCst), 2 * body.len() as u64);
@@ -146,7 +148,11 @@ proptest::proptest! {
         content.extend_from_slice(&body);
         let file = write(dir.path(), "p.csv", &content);
         let mut pieces = Vec::new();
-        let options = IngestOptions { block_size: block, threads: 2 };
+        let options = IngestOptions {
+            block_size: block,
+            threads: 2,
+            ..IngestOptions::default()
+        };
         let got = ingest::<IngestError>(
             std::slice::from_ref(&file),
             &options,
