@@ -42,6 +42,21 @@ pub enum Command {
     /// Write the dashboard as static files (pages pre-rendered, marts as JSON, the bundle)
     /// for GitHub Pages or any static host.
     Export(SiteExportArgs),
+    /// Look at an event file and write a commented heymax.toml that reads it (format,
+    /// delimiter, time format, columns), printing what was detected.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// An event file: CSV (any delimiter), NDJSON or Parquet, optionally .gz or .zst.
+    pub file: PathBuf,
+    /// Where to write the configuration. Default: heymax.toml beside the file.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Replace an existing configuration file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +146,10 @@ pub struct OrchestrationArgs {
     /// batch's rows is quarantined; a batch where nothing loads always fails.
     #[arg(long, default_value_t = 10.0, value_name = "PERCENT")]
     pub max_quarantine: f64,
+    /// How to read the input (column names, time format, event types): a heymax.toml.
+    /// Default: the heymax.toml beside the input, if there is one (`heymax init` writes it).
+    #[arg(long, env = "HEYMAX_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

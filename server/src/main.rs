@@ -41,6 +41,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => commands::serve::serve(&args).map(|()| 0),
         Command::Runs(args) => commands::runs::runs(&args).map(|()| 0),
         Command::Export(args) => commands::export::export(&args, cli.quiet).map(|()| 0),
+        Command::Init(args) => commands::init::init(&args, cli.quiet).map(|()| 0),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod export;
 pub mod generate;
+pub mod init;
 pub mod marts;
 pub mod run;
 pub mod runs;

@@ -29,6 +29,7 @@ pub fn config(warehouse: &Location, o: &OrchestrationArgs) -> anyhow::Result<Con
         ..Policy::default()
     };
     config.notify_url = o.notify_url.clone();
+    config.source_config = o.config.clone();
     if !(o.max_quarantine.is_finite() && (0.0..=100.0).contains(&o.max_quarantine)) {
         anyhow::bail!("--max-quarantine must be a percentage from 0 to 100");
     }
@@ -126,6 +127,28 @@ pub fn render(s: &RunSummary, warehouse: &Location) -> String {
         s.seconds,
         warehouse
     );
+    // How files were read, when it is not the sample's plain layout.
+    let notable: Vec<_> = s
+        .ingest
+        .detected
+        .iter()
+        .filter(|d| {
+            d.format != "CSV"
+                || !d.compression.is_empty()
+                || d.delimiter != ","
+                || !(d.mapped.is_empty() && d.missing.is_empty() && d.ignored.is_empty())
+        })
+        .collect();
+    for d in notable.iter().take(10) {
+        let _ = writeln!(o, "  read         {}", d.describe());
+    }
+    if notable.len() > 10 {
+        let _ = writeln!(
+            o,
+            "               ... and {} more files",
+            notable.len() - 10
+        );
+    }
     let _ = writeln!(o, "  quarantine   {:>12}", thousands(r.quarantined));
     for (file, line, reason) in &s.quarantine_sample {
         let _ = writeln!(o, "               {file}:{line}: {reason}");

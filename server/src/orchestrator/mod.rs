@@ -15,7 +15,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use chrono::Utc;
 use contract::runs::{RunRow, RunStatus, TaskRow};
 
-use crate::pipeline::ingest::{self, IngestError, IngestOptions, Progress};
+use crate::pipeline::ingest::{self, IngestError, IngestOptions, Progress, SourceConfig};
 use crate::pipeline::{PipelineError, RunOptions, RunSummary, plan};
 use crate::warehouse::Location;
 use crate::warehouse::history::{RunHistory, RunHistoryError, seconds, timestamp};
@@ -34,6 +34,9 @@ pub struct Config {
     pub notify_url: Option<String>,
     /// Told how far each run's ingest has read (the CLI's progress bar).
     pub progress: Option<Arc<dyn Progress>>,
+    /// `--config`: the `heymax.toml` every run reads its input with; `None`: the one
+    /// beside each input, if any.
+    pub source_config: Option<PathBuf>,
 }
 
 impl Config {
@@ -45,6 +48,7 @@ impl Config {
             max_quarantine: crate::pipeline::DEFAULT_MAX_QUARANTINE,
             notify_url: None,
             progress: None,
+            source_config: None,
         }
     }
 }
@@ -61,12 +65,19 @@ pub enum OrchestratorError {
     Input(#[from] IngestError),
 }
 
-/// What every run checks before it is recorded.
-fn check_input(input: &Path) -> Result<(), IngestError> {
-    for file in ingest::resolve_inputs(input)? {
-        ingest::read_header(&file)?;
+impl Config {
+    /// How a run reads `input`: its `heymax.toml`, checked against every file's header
+    /// (what every run checks before it is recorded).
+    pub fn check_input(&self, input: &Path) -> Result<IngestOptions, IngestError> {
+        let source = SourceConfig::find(input, self.source_config.as_deref())?;
+        for file in ingest::resolve_inputs(input)? {
+            ingest::read_header(&file, &source)?;
+        }
+        Ok(IngestOptions {
+            source,
+            ..IngestOptions::default()
+        })
     }
-    Ok(())
 }
 
 /// A finished run: its history row and the pipeline's summary (or the error that
@@ -155,7 +166,7 @@ impl Orchestrator {
 
     /// Runs the pipeline on `input`, after waiting for any run in progress to finish.
     pub fn run(&self, trigger: &str, input: &Path) -> Result<Finished, OrchestratorError> {
-        check_input(input)?;
+        let ingest = self.config.check_input(input)?;
         let run = {
             let mut slot = self.slot();
             while slot.is_some() {
@@ -163,7 +174,7 @@ impl Orchestrator {
             }
             self.begin(&mut slot, trigger, input)?
         };
-        Ok(self.execute(run, input))
+        Ok(self.execute(run, input, ingest))
     }
 
     /// Starts a run on a thread of its own unless one is in progress; returns its id.
@@ -172,7 +183,7 @@ impl Orchestrator {
         trigger: &str,
         input: PathBuf,
     ) -> Result<i64, OrchestratorError> {
-        check_input(&input)?;
+        let ingest = self.config.check_input(&input)?;
         let run = {
             let mut slot = self.slot();
             if let Some(id) = *slot {
@@ -185,7 +196,7 @@ impl Orchestrator {
         let spawned = std::thread::Builder::new()
             .name(format!("run-{id}"))
             .spawn(move || {
-                me.execute(run, &input);
+                me.execute(run, &input, ingest);
             });
         if let Err(e) = spawned {
             *self.slot() = None;
@@ -197,13 +208,13 @@ impl Orchestrator {
 
     /// Runs the DAG for a recorded run, keeps its history current, notifies on failure,
     /// and frees the slot.
-    fn execute(&self, mut run: RunRow, input: &Path) -> Finished {
+    fn execute(&self, mut run: RunRow, input: &Path, ingest: IngestOptions) -> Finished {
         let options = RunOptions {
             input: input.to_path_buf(),
             warehouse: self.config.warehouse.clone(),
             strict: self.config.strict,
             max_quarantine: self.config.max_quarantine,
-            ingest: IngestOptions::default(),
+            ingest,
             progress: self.config.progress.clone(),
         };
         let positions: Vec<String> = plan::task_list().into_iter().map(|t| t.name).collect();

@@ -1,4 +1,5 @@
-//! `serve --watch <inbox>`: a file sensor. Each `*.csv` put in the inbox is loaded once
+//! `serve --watch <inbox>`: a file sensor. Each event file (`*.csv`, `*.ndjson`, `*.parquet`,
+//! optionally compressed) put in the inbox is loaded once
 //! it is completely written, which it knows from a marker (`<name>.csv.done` or
 //! `<name>.done`) or, without one and unless `--require-done`, from its length and
 //! modification time staying the same for `settle`. Then:
@@ -158,12 +159,12 @@ impl Sensor {
         if self.config.require_done {
             tracing::info!(
                 inbox = %self.config.inbox.display(),
-                "watching for event files (*.csv; taken once their .done marker exists)"
+                "watching for event files (CSV, NDJSON, Parquet; taken once their .done marker exists)"
             );
         } else {
             tracing::info!(
                 inbox = %self.config.inbox.display(),
-                "watching for event files (*.csv; complete when unchanged for {:?} or with a .done marker)",
+                "watching for event files (CSV, NDJSON, Parquet; complete when unchanged for {:?} or with a .done marker)",
                 self.config.settle
             );
         }
@@ -207,9 +208,7 @@ impl Sensor {
         };
         let mut csvs: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                is_regular_file(p) && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("csv"))
-            })
+            .filter(|p| is_regular_file(p) && ingest::input::format_of(p).is_some())
             .collect();
         csvs.sort();
         self.seen.retain(|p, _| csvs.contains(p));
@@ -264,7 +263,7 @@ impl Sensor {
             self.requeue(file, "changed after it settled");
             return;
         }
-        if let Err(e) = ingest::read_header(file) {
+        if let Err(e) = orchestrator.config().check_input(file) {
             tracing::warn!(file = %file.display(), "rejected: {e}");
             self.settle_file(file, &picked, REJECTED, Some(&e.to_string()));
             return;

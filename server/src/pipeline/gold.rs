@@ -13,6 +13,7 @@ use runner::Done;
 use super::catalog::{Table, part_name};
 use super::context::{Ctx, Gold, gone, lock};
 use super::schema::EVENT_ID;
+use super::schema::EventTypes;
 use super::slim::{DimUsers, SlimEvents};
 use super::{PipelineError, compute};
 use crate::warehouse::{Result, Warehouse, WarehouseError, parquet};
@@ -45,7 +46,7 @@ pub struct Existing {
     pub slim: SlimEvents,
 }
 
-pub fn load_existing(wh: &mut Warehouse) -> Result<Existing> {
+pub fn load_existing(wh: &mut Warehouse, types: &EventTypes) -> Result<Existing> {
     let mut existing = Existing {
         dedup: Dedup::default(),
         ids: Vec::new(),
@@ -75,7 +76,7 @@ pub fn load_existing(wh: &mut Warehouse) -> Result<Existing> {
         let ids: Vec<i64> = ids.into_no_null_iter().collect();
         existing.dedup.keep(&ids);
         existing.ids.extend(ids);
-        existing.slim.append_frame(&df).map_err(err)?;
+        existing.slim.append_frame(&df, types).map_err(err)?;
         Ok(())
     })?;
     Ok(existing)

@@ -3,6 +3,7 @@
 //! gold's slim events for the marts. Runs on its own thread while the next pieces parse.
 //! See: METRICS.md, Layers.
 
+use crate::pipeline::schema::EventTypes;
 use std::sync::Arc;
 
 use polars::prelude::*;
@@ -28,6 +29,8 @@ pub struct Load {
     pub duplicates: u64,
     pub quarantine: QuarantineTable,
     pub bronze_tests: quality::Streamed,
+    /// What bronze's tests check against (the declared event types).
+    tests_context: quality::Context,
     batch_id: i64,
     loaded_at: i64,
 }
@@ -39,6 +42,7 @@ impl Load {
         batch_id: i64,
         loaded_at: i64,
         input_bytes: u64,
+        event_types: EventTypes,
     ) -> Self {
         let Existing {
             mut dedup,
@@ -55,6 +59,10 @@ impl Load {
             duplicates: 0,
             quarantine: QuarantineTable::default(),
             bronze_tests: quality::Streamed::default(),
+            tests_context: quality::Context {
+                event_types,
+                ..quality::Context::default()
+            },
             batch_id,
             loaded_at,
         }
@@ -64,7 +72,7 @@ impl Load {
         let bronze = bronze::build(piece.events, self.batch_id, self.loaded_at)
             .map_err(compute("bronze"))?;
         self.bronze_tests
-            .add(Table::Bronze.name(), &bronze)
+            .add(Table::Bronze.name(), &bronze, &self.tests_context)
             .map_err(compute("bronze tests"))?;
         self.writer.write(&bronze)?;
         let ids = bronze

@@ -7,7 +7,7 @@
 use polars::prelude::*;
 
 use super::codes::{Interner, NULL_CODE, remap};
-use super::schema::EVENT_TYPES;
+use super::schema::{EventTypes, UNDECLARED};
 
 /// Slim columns of one parsed chunk, with codes local to the chunk.
 #[derive(Debug, Default)]
@@ -76,8 +76,10 @@ impl SlimEvents {
         }
     }
 
-    /// Reads slim columns out of gold-shaped frames (strings are interned here).
-    pub fn append_frame(&mut self, df: &DataFrame) -> PolarsResult<()> {
+    /// Reads slim columns out of gold-shaped frames (strings are interned here). A type
+    /// `types` does not declare (declared in an earlier run, or kept as unknown) is
+    /// [`UNDECLARED`]: still activity, not an interaction.
+    pub fn append_frame(&mut self, df: &DataFrame, types: &EventTypes) -> PolarsResult<()> {
         let user = df.column("user_id")?.str()?;
         let time = df.column("event_time")?.cast(&DataType::Int64)?;
         let time = time.i64()?;
@@ -89,12 +91,14 @@ impl SlimEvents {
             let (Some(u), Some(t), Some(ty)) = (user.get(i), time.get(i), event_type.get(i)) else {
                 polars_bail!(ComputeError: "gold row {i} has a null user_id, event_time or event_type");
             };
-            let Some(code) = EVENT_TYPES.iter().position(|e| *e == ty) else {
-                polars_bail!(ComputeError: "gold row {i} has unknown event_type {ty:?}");
-            };
+            let code = types
+                .names()
+                .iter()
+                .position(|e| e.as_bytes().eq_ignore_ascii_case(ty.as_bytes()))
+                .map_or(UNDECLARED, |c| c as u8);
             self.user.push(self.users.intern(u));
             self.time.push(t);
-            self.event_type.push(code as u8);
+            self.event_type.push(code);
             self.category.push(
                 category
                     .get(i)
@@ -178,7 +182,8 @@ mod tests {
         )
         .unwrap_or_default();
         let mut slim = SlimEvents::default();
-        slim.append_frame(&df).unwrap_or_else(|e| panic!("{e}"));
+        slim.append_frame(&df, &EventTypes::default())
+            .unwrap_or_else(|e| panic!("{e}"));
         slim
     }
 

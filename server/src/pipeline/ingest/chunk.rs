@@ -6,7 +6,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::row::{Reason, Row};
 use crate::pipeline::codes::{Interner, NULL_CODE};
-use crate::pipeline::schema::{EVENT_ID, EVENT_TYPES, INPUT_COLUMNS};
+use crate::pipeline::schema::{EVENT_ID, INPUT_COLUMNS};
 use crate::pipeline::slim::SlimChunk;
 
 /// A row that failed validation, kept with where it came from and why.
@@ -69,25 +69,28 @@ impl ChunkBuilder {
     }
 
     pub fn push(&mut self, row: &Row<'_>) {
+        use crate::pipeline::schema::{CATEGORY, COUNTRY, EVENT_TYPE, PLATFORM, UTM_SOURCE};
         self.records += 1;
         self.event_time.push(row.event_time);
-        self.user_id.append_value(row.user_id);
-        self.event_type
-            .append_value(EVENT_TYPES[row.event_type as usize]);
-        append_opt(&mut self.category, row.category);
+        self.user_id.append_value(row.user_id());
+        self.event_type.append_value(&*row.fields[EVENT_TYPE]);
+        append_opt(&mut self.category, row.text(CATEGORY));
         self.miles.push(row.miles);
-        append_opt(&mut self.platform, row.platform);
-        append_opt(&mut self.utm_source, row.utm_source);
-        append_opt(&mut self.country, row.country);
-        self.event_id.push(event_id(&mut self.hash_buf, &row.raw));
+        append_opt(&mut self.platform, row.text(PLATFORM));
+        append_opt(&mut self.utm_source, row.text(UTM_SOURCE));
+        append_opt(&mut self.country, row.text(COUNTRY));
+        let fields: [&[u8]; 8] = std::array::from_fn(|i| row.fields[i].as_bytes());
+        self.event_id.push(event_id(&mut self.hash_buf, &fields));
 
         let slim = &mut self.slim;
-        slim.user.push(slim.users.intern(row.user_id));
+        slim.user.push(slim.users.intern(row.user_id()));
         slim.time.push(row.event_time);
         slim.event_type.push(row.event_type);
-        slim.category.push(code(&mut slim.categories, row.category));
+        slim.category
+            .push(code(&mut slim.categories, row.text(CATEGORY)));
         slim.miles.push(row.miles.unwrap_or(0.0));
-        slim.country.push(code(&mut slim.countries, row.country));
+        slim.country
+            .push(code(&mut slim.countries, row.text(COUNTRY)));
     }
 
     pub fn reject(&mut self, line: u64, raw: &[u8], reason: Reason) {
@@ -159,8 +162,11 @@ fn code(interner: &mut Interner, value: Option<&str>) -> u32 {
     value.map_or(NULL_CODE, |v| interner.intern(v))
 }
 
-/// Deterministic surrogate key: xxh3 of the event's eight fields as they arrived, in
-/// canonical column order, separated by a unit separator. Stored as i64 (bit pattern)
+/// Deterministic surrogate key: xxh3 of the event's eight fields as stored (trimmed, the
+/// country in upper case, the declared type spelling; the time as written when it is a
+/// zone-less UTC time, else the UTC time written `YYYY-MM-DD HH:MM:SS[.ffffff]`), in
+/// canonical column order, separated by a unit separator. The same event has the same id
+/// whatever file format brought it. Stored as i64 (bit pattern)
 /// so that every backend has a native type for it.
 /// See: METRICS.md, Layers (event_id is a hash of the event's own fields).
 pub fn event_id(buf: &mut Vec<u8>, fields: &[&[u8]; 8]) -> i64 {

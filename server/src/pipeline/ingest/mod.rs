@@ -12,37 +12,49 @@
 //! See: METRICS.md, the input table.
 
 mod chunk;
+pub mod config;
+pub mod guess;
+mod header;
+pub mod input;
+mod ndjson;
+mod parquet;
 mod progress;
 mod row;
 mod split;
 pub(in crate::pipeline) mod task;
 pub mod time;
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use polars::prelude::*;
 use rayon::prelude::*;
 
 pub use chunk::QuarantineRow;
+pub use config::{ConfigError, SourceConfig};
+pub use header::{Detected, Header, read_header};
+pub use input::{Format, resolve_inputs};
 pub use progress::{Progress, Silent};
 pub use row::{MAX_FIELD_BYTES, preview};
 pub use split::MAX_LINE_BYTES;
 pub use time::{TimeOptions, parse_timestamp};
 
-use crate::pipeline::schema::INPUT_COLUMNS;
 use crate::pipeline::slim::SlimChunk;
 use chunk::{ChunkBuilder, ParsedPiece};
-use row::Reason;
+use row::{Layout, Reason};
 use split::{Block, BlockReader, Records, split_block};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
-    #[error("input path {0} does not exist: pass a CSV file or a directory of CSV files")]
+    #[error(
+        "input path {0} does not exist: pass an event file (CSV, NDJSON or Parquet) or a folder of them"
+    )]
     Missing(PathBuf),
-    #[error("{0} holds no .csv files: put event CSVs in it or pass a file")]
+    #[error(
+        "{0} holds no event files: put .csv, .ndjson or .parquet files (optionally .gz or .zst) in it, or pass a file"
+    )]
     NoCsv(PathBuf),
     #[error("{path} is empty: expected a header line ({expected}) followed by events")]
     Empty { path: PathBuf, expected: String },
@@ -79,6 +91,11 @@ pub enum IngestError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The sink refused a piece (its own error is returned instead of this one).
+    #[error("the loader stopped")]
+    SinkStopped,
     #[error("building frames from {path}: {source}")]
     Frame { path: PathBuf, source: PolarsError },
 }
@@ -103,6 +120,9 @@ pub struct IngestStats {
     pub good: u64,
     pub quarantined: u64,
     pub blank_lines: u64,
+    /// How each file was read and mapped.
+    #[serde(default)]
+    pub detected: Vec<Detected>,
 }
 
 #[derive(Debug, Clone)]
@@ -110,6 +130,8 @@ pub struct IngestOptions {
     pub block_size: usize,
     pub threads: usize,
     pub time: TimeOptions,
+    /// How the files are read (`heymax.toml`).
+    pub source: SourceConfig,
 }
 
 impl Default for IngestOptions {
@@ -118,148 +140,9 @@ impl Default for IngestOptions {
             block_size: 16 << 20,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             time: TimeOptions::default(),
+            source: SourceConfig::default(),
         }
     }
-}
-
-/// The CSV files named by `input`: the file itself, or a directory's `*.csv` sorted by name.
-pub fn resolve_inputs(input: &Path) -> Result<Vec<PathBuf>, IngestError> {
-    if !input.exists() {
-        return Err(IngestError::Missing(input.to_path_buf()));
-    }
-    if input.is_file() {
-        return Ok(vec![input.to_path_buf()]);
-    }
-    let io = |source| IngestError::Io {
-        path: input.to_path_buf(),
-        source,
-    };
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(input).map_err(io)? {
-        let path = entry.map_err(io)?.path();
-        if path.is_file()
-            && path
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-        {
-            files.push(path);
-        }
-    }
-    files.sort();
-    if files.is_empty() {
-        return Err(IngestError::NoCsv(input.to_path_buf()));
-    }
-    Ok(files)
-}
-
-/// A file's header: where each input column sits and how many bytes/lines it takes.
-#[derive(Debug, Clone)]
-pub struct Header {
-    pub order: [usize; 8],
-    pub bytes: u64,
-    pub lines: u64,
-}
-
-/// Reads and checks a file's header line (a UTF-8 BOM and spaces around names are allowed).
-/// Reads at most one line's limit, and quotes at most a short, escaped prefix of it.
-pub fn read_header(path: &Path) -> Result<Header, IngestError> {
-    let io = |source| IngestError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = File::open(path).map_err(io)?;
-    let mut reader = BufReader::new(file.take(MAX_LINE_BYTES as u64 + 1));
-    let mut line = Vec::new();
-    reader.read_until(b'\n', &mut line).map_err(io)?;
-    let expected = INPUT_COLUMNS.join(", ");
-    if line.starts_with(b"\xff\xfe") || line.starts_with(b"\xfe\xff") || line.contains(&0) {
-        return Err(IngestError::Utf16 {
-            path: path.to_path_buf(),
-        });
-    }
-    let content = line.strip_suffix(b"\n").unwrap_or(&line);
-    let content = content.strip_suffix(b"\r").unwrap_or(content);
-    if content.contains(&b'\r') {
-        return Err(IngestError::CrLineEnds {
-            path: path.to_path_buf(),
-        });
-    }
-    if line.len() > MAX_LINE_BYTES {
-        return Err(IngestError::HeaderTooLong {
-            path: path.to_path_buf(),
-            limit: MAX_LINE_BYTES,
-            expected,
-        });
-    }
-    let bytes = line.len() as u64;
-    let text = content.strip_prefix(b"\xef\xbb\xbf").unwrap_or(content);
-    let found: Vec<String> = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(text)
-        .byte_records()
-        .next()
-        .and_then(Result::ok)
-        .map(|r| {
-            r.iter()
-                .map(|f| String::from_utf8_lossy(f).trim().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    if found.is_empty() || (found.len() == 1 && found[0].is_empty()) {
-        return Err(IngestError::Empty {
-            path: path.to_path_buf(),
-            expected,
-        });
-    }
-    let position = |name: &str| found.iter().position(|f| f == name);
-    let mut order = [0usize; 8];
-    for (i, name) in INPUT_COLUMNS.iter().enumerate() {
-        match position(name) {
-            Some(p) if found.len() == INPUT_COLUMNS.len() => order[i] = p,
-            _ => {
-                return Err(IngestError::BadHeader {
-                    path: path.to_path_buf(),
-                    expected,
-                    found: header_preview(&found),
-                    hint: header_hint(&found),
-                });
-            }
-        }
-    }
-    Ok(Header {
-        order,
-        bytes,
-        lines: 1,
-    })
-}
-
-/// The found column names as an error quotes them: the first few, each short and escaped.
-fn header_preview(found: &[String]) -> String {
-    const SHOWN: usize = 12;
-    let mut names: Vec<String> = found
-        .iter()
-        .take(SHOWN)
-        .map(|n| preview(n).escape_debug().to_string())
-        .collect();
-    if found.len() > SHOWN {
-        names.push(format!("… {} more", found.len() - SHOWN));
-    }
-    names.join(", ")
-}
-
-/// What to do about a wrong header: a delimiter that is not a comma is the usual cause.
-fn header_hint(found: &[String]) -> String {
-    if let [only] = found {
-        for (sep, name) in [(';', "semicolons"), ('\t', "tabs"), ('|', "pipes")] {
-            let parts: Vec<&str> = only.split(sep).map(str::trim).collect();
-            if parts.len() > 1 && INPUT_COLUMNS.iter().all(|c| parts.contains(c)) {
-                return format!(
-                    "the columns look separated by {name}: heymax reads comma-separated files, so convert the file to commas (quoting fields that hold a comma)"
-                );
-            }
-        }
-    }
-    "fix the header line and run again".into()
 }
 
 /// Parses every file in order and hands each piece to `sink`. All headers are checked
@@ -272,30 +155,74 @@ pub fn ingest<E: From<IngestError>>(
 ) -> Result<IngestStats, E> {
     let headers = files
         .iter()
-        .map(|f| read_header(f))
+        .map(|f| read_header(f, &options.source))
         .collect::<Result<Vec<_>, _>>()?;
     let mut stats = IngestStats {
         files: files.len(),
+        detected: headers.iter().map(|h| h.detected.clone()).collect(),
         ..Default::default()
     };
     for (path, header) in files.iter().zip(&headers) {
+        let len = std::fs::metadata(path)
+            .map_err(|source| IngestError::Io {
+                path: path.clone(),
+                source,
+            })?
+            .len();
+        stats.bytes += len;
+        let source: Arc<str> = path.display().to_string().into();
+        // Lines before the current piece (the header is line 1 of a CSV).
+        let mut line_base = header.lines;
+        let mut hand = |piece: ParsedPiece, line_base: u64| -> Result<(), E> {
+            stats.records += piece.records;
+            stats.quarantined += piece.quarantine.len() as u64;
+            stats.blank_lines += piece.blank_lines;
+            let quarantine = piece
+                .quarantine
+                .into_iter()
+                .map(|q| QuarantineRow {
+                    line: line_base + q.line,
+                    ..q
+                })
+                .collect();
+            sink(Piece {
+                source: source.clone(),
+                events: piece.events,
+                slim: piece.slim,
+                quarantine,
+            })
+        };
+        if header.format == Format::Parquet {
+            let mut failed = None;
+            parquet::read(path, header, options, |piece, before| {
+                hand(piece, before).map_err(|e| {
+                    failed = Some(e);
+                    IngestError::SinkStopped
+                })
+            })
+            .or_else(|e| match failed.take() {
+                Some(stopped) => Err(stopped),
+                None => Err(E::from(e)),
+            })?;
+            progress.advance(len);
+            continue;
+        }
         let io = |source| IngestError::Io {
             path: path.clone(),
             source,
         };
-        let mut file = File::open(path).map_err(io)?;
-        let len = file.metadata().map_err(io)?.len();
-        stats.bytes += len;
-        progress.advance(header.bytes);
-        file.seek(SeekFrom::Start(header.bytes)).map_err(io)?;
-        let source: Arc<str> = path.display().to_string().into();
-        let mut blocks = BlockReader::new(file.take(u64::MAX), options.block_size);
-        let mut line_base = header.lines; // lines before the current piece
+        let opened = input::open(path)?;
+        let consumed = opened.consumed.clone();
+        let mut reader = opened.reader;
+        // Past the header: read again rather than sought, as a compressed file cannot seek.
+        std::io::copy(&mut (&mut reader).take(header.bytes), &mut std::io::sink()).map_err(io)?;
+        let mut reported = 0u64;
+        let mut blocks = BlockReader::new(reader, options.block_size);
         while let Some(block) = blocks.next_block().map_err(io)? {
             let parsed = match &block {
                 Block::Lines(lines) => split_block(lines, options.threads)
                     .par_iter()
-                    .map(|p| parse_piece(p, &header.order, &options.time))
+                    .map(|p| parse_piece(p, header, options))
                     .collect::<PolarsResult<Vec<_>>>(),
                 Block::Overlong { prefix, bytes } => {
                     overlong_piece(prefix, *bytes).map(|p| vec![p])
@@ -306,30 +233,15 @@ pub fn ingest<E: From<IngestError>>(
                 source,
             })?;
             for piece in parsed {
-                stats.records += piece.records;
-                stats.quarantined += piece.quarantine.len() as u64;
-                stats.blank_lines += piece.blank_lines;
-                let quarantine = piece
-                    .quarantine
-                    .into_iter()
-                    .map(|q| QuarantineRow {
-                        line: line_base + q.line,
-                        ..q
-                    })
-                    .collect();
-                line_base += piece.lines;
-                sink(Piece {
-                    source: source.clone(),
-                    events: piece.events,
-                    slim: piece.slim,
-                    quarantine,
-                })?;
+                let lines = piece.lines;
+                hand(piece, line_base)?;
+                line_base += lines;
             }
-            progress.advance(match &block {
-                Block::Lines(lines) => lines.len() as u64,
-                Block::Overlong { bytes, .. } => *bytes,
-            });
+            let now = consumed.load(Ordering::Relaxed).min(len);
+            progress.advance(now - reported);
+            reported = now;
         }
+        progress.advance(len - reported);
     }
     stats.good = stats.records - stats.quarantined;
     if stats.records == 0 {
@@ -338,23 +250,44 @@ pub fn ingest<E: From<IngestError>>(
     Ok(stats)
 }
 
-fn parse_piece(piece: &[u8], order: &[usize; 8], time: &TimeOptions) -> PolarsResult<ParsedPiece> {
+fn parse_piece(
+    piece: &[u8],
+    header: &Header,
+    options: &IngestOptions,
+) -> PolarsResult<ParsedPiece> {
     let mut builder = ChunkBuilder::with_capacity(piece.len() / 64 + 16);
     let mut line = 0u64;
+    let canonical = Layout::canonical();
     for record in Records::new(piece) {
         line += 1;
         if record.is_empty() {
             builder.blank_lines += 1;
             continue;
         }
-        let parsed = row::with_fields(record, |fields| {
-            row::parse_row(fields, order, time).map(|r| builder.push(&r))
-        });
+        let parsed = match header.format {
+            Format::Ndjson => ndjson_record(record, header).map(|fields| {
+                let fields: [&[u8]; 8] = std::array::from_fn(|i| fields[i].as_bytes());
+                row::parse_row(&fields, &canonical, options).map(|r| builder.push(&r))
+            }),
+            _ => row::with_fields(record, header.delimiter, |fields| {
+                row::parse_row(fields, &header.layout, options).map(|r| builder.push(&r))
+            }),
+        };
         if let Err(reason) = parsed.and_then(|r| r) {
             builder.reject(line, record, reason);
         }
     }
     builder.finish(line)
+}
+
+/// An NDJSON line's fields, under the same line limit as a CSV line.
+fn ndjson_record(record: &[u8], header: &Header) -> Result<[String; 8], Reason> {
+    if record.len() > MAX_LINE_BYTES {
+        return Err(Reason::LineTooLong {
+            bytes: record.len() as u64,
+        });
+    }
+    ndjson::fields(record, &header.paths)
 }
 
 /// The one-line piece of a line too long to read: quarantined with its first bytes.

@@ -9,26 +9,54 @@
 use std::fmt;
 
 use super::split::MAX_LINE_BYTES;
-use super::time::TimeOptions;
 
-use crate::pipeline::schema::{
-    CATEGORY, COUNTRY, EVENT_TIME, EVENT_TYPE, EVENT_TYPES, INPUT_COLUMNS, MILES, PLATFORM,
-    USER_ID, UTM_SOURCE, event_type_code,
-};
+use std::borrow::Cow;
+
+use super::IngestOptions;
+use super::config::CountryCase;
+use crate::pipeline::schema::{COUNTRY, EVENT_TIME, EVENT_TYPE, INPUT_COLUMNS, MILES, USER_ID};
 
 /// Why a record went to quarantine.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reason {
-    LineTooLong { bytes: u64 },
+    LineTooLong {
+        bytes: u64,
+    },
     UnbalancedQuote,
-    ColumnCount { expected: usize, found: usize },
-    FieldTooLong { column: &'static str, bytes: usize },
-    ControlByte { column: &'static str, byte: u8 },
-    InvalidUtf8 { column: &'static str },
-    Timestamp { value: String },
+    ColumnCount {
+        expected: usize,
+        found: usize,
+    },
+    FieldTooLong {
+        column: &'static str,
+        bytes: usize,
+    },
+    ControlByte {
+        column: &'static str,
+        byte: u8,
+    },
+    InvalidUtf8 {
+        column: &'static str,
+    },
+    Timestamp {
+        value: String,
+    },
     EmptyUserId,
-    EventType { value: String },
-    Miles { value: String },
+    EventType {
+        value: String,
+        expected: String,
+    },
+    Miles {
+        value: String,
+    },
+    /// An NDJSON line that is not a JSON object.
+    Json {
+        message: String,
+    },
+    /// An NDJSON value that is an object or an array where a column's text should be.
+    Nested {
+        column: &'static str,
+    },
 }
 
 impl fmt::Display for Reason {
@@ -58,12 +86,16 @@ impl fmt::Display for Reason {
                 "unparseable event_time {value:?} (expected YYYY-MM-DD HH:MM:SS[.ffffff])"
             ),
             Reason::EmptyUserId => write!(f, "empty user_id"),
-            Reason::EventType { value } => write!(
+            Reason::EventType { value, expected } => write!(
                 f,
-                "unknown event_type {value:?} (expected one of {})",
-                EVENT_TYPES.join(", ")
+                "unknown event_type {value:?} (expected one of {expected}; declare more in heymax.toml's [events] types, or keep unknown types with unknown = \"keep\")"
             ),
             Reason::Miles { value } => write!(f, "non-numeric miles_amount {value:?}"),
+            Reason::Json { message } => write!(f, "not a JSON object: {}", preview(message)),
+            Reason::Nested { column } => write!(
+                f,
+                "{column} is a JSON object or array: map it to a path that holds a value (e.g. properties.{column})"
+            ),
         }
     }
 }
@@ -90,25 +122,57 @@ fn has_control(bytes: &[u8]) -> bool {
         .fold(false, |found, &b| found | (b < 0x20) | (b == 0x7f))
 }
 
-/// A record's fields, validated and typed, borrowed from the record.
+/// A record's fields, validated, normalised and typed; borrowed from the record unless
+/// normalising changed them.
 #[derive(Debug, PartialEq)]
 pub struct Row<'a> {
     pub event_time: i64,
-    pub user_id: &'a str,
+    /// The event type's code (see `EventTypes::code`).
     pub event_type: u8,
-    pub category: Option<&'a str>,
     pub miles: Option<f64>,
-    pub platform: Option<&'a str>,
-    pub utm_source: Option<&'a str>,
-    pub country: Option<&'a str>,
-    /// The fields in canonical column order, for the event id.
-    pub raw: [&'a [u8]; 8],
+    /// The fields as stored, in [`INPUT_COLUMNS`] order: trimmed, the country in upper
+    /// case, the event type in its declared spelling. The event id hashes these.
+    pub fields: [Cow<'a, str>; 8],
 }
 
-/// Calls `f` with the record's fields: a plain comma split unless the record holds a
+impl Row<'_> {
+    /// Field `i` as text, `None` when empty.
+    pub fn text(&self, i: usize) -> Option<&str> {
+        Some(&*self.fields[i]).filter(|s| !s.is_empty())
+    }
+
+    pub fn user_id(&self) -> &str {
+        &self.fields[USER_ID]
+    }
+}
+
+/// Where each input column sits in a record, and how many fields a record has.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    /// `order[i]`: the record position of input column `i`, `None` when the source has
+    /// no such column (an optional one: it is empty for every event).
+    pub order: [Option<usize>; 8],
+    pub fields: usize,
+}
+
+impl Layout {
+    /// Records that hold exactly the input columns in their order (NDJSON, Parquet).
+    pub fn canonical() -> Self {
+        Self {
+            order: std::array::from_fn(Some),
+            fields: INPUT_COLUMNS.len(),
+        }
+    }
+}
+
+/// Calls `f` with the record's fields: a plain split on the delimiter unless the record holds a
 /// quote, in which case the `csv` crate parses it (RFC 4180 quoting and escapes). A record
 /// over the line limit or with an odd number of quotes is refused before it is split.
-pub fn with_fields<R>(record: &[u8], f: impl FnOnce(&[&[u8]]) -> R) -> Result<R, Reason> {
+pub fn with_fields<R>(
+    record: &[u8],
+    delimiter: u8,
+    f: impl FnOnce(&[&[u8]]) -> R,
+) -> Result<R, Reason> {
     if record.len() > MAX_LINE_BYTES {
         return Err(Reason::LineTooLong {
             bytes: record.len() as u64,
@@ -118,7 +182,7 @@ pub fn with_fields<R>(record: &[u8], f: impl FnOnce(&[&[u8]]) -> R) -> Result<R,
     let mut fields: [&[u8]; MAX] = [&[]; MAX];
     let mut n = 0;
     if memchr::memchr(b'"', record).is_none() {
-        for field in record.split(|&b| b == b',') {
+        for field in record.split(|&b| b == delimiter) {
             if n < MAX {
                 fields[n] = field;
             }
@@ -138,6 +202,7 @@ pub fn with_fields<R>(record: &[u8], f: impl FnOnce(&[&[u8]]) -> R) -> Result<R,
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .delimiter(delimiter)
         .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(record);
     if !matches!(reader.read_byte_record(&mut parsed), Ok(true)) {
@@ -147,19 +212,20 @@ pub fn with_fields<R>(record: &[u8], f: impl FnOnce(&[&[u8]]) -> R) -> Result<R,
     Ok(f(&all))
 }
 
-/// Validates fields (in file order; `order[i]` is the file position of input column `i`).
+/// Validates fields (in record order, placed by `layout`), normalises them as the
+/// options say and types them.
 pub fn parse_row<'a>(
     fields: &[&'a [u8]],
-    order: &[usize; 8],
-    time: &TimeOptions,
+    layout: &Layout,
+    options: &'a IngestOptions,
 ) -> Result<Row<'a>, Reason> {
-    if fields.len() != INPUT_COLUMNS.len() {
+    if fields.len() != layout.fields {
         return Err(Reason::ColumnCount {
-            expected: INPUT_COLUMNS.len(),
+            expected: layout.fields,
             found: fields.len(),
         });
     }
-    let raw: [&[u8]; 8] = std::array::from_fn(|i| fields[order[i]]);
+    let raw: [&[u8]; 8] = std::array::from_fn(|i| layout.order[i].map_or(&b""[..], |p| fields[p]));
     for (i, field) in raw.iter().enumerate() {
         let column = INPUT_COLUMNS[i];
         if field.len() > MAX_FIELD_BYTES {
@@ -177,47 +243,56 @@ pub fn parse_row<'a>(
             return Err(Reason::ControlByte { column, byte });
         }
     }
-    let text = |i: usize| -> Result<&'a str, Reason> {
-        std::str::from_utf8(raw[i]).map_err(|_| Reason::InvalidUtf8 {
+    let source = &options.source;
+    let mut text: [Cow<'a, str>; 8] = Default::default();
+    for (i, field) in raw.iter().enumerate() {
+        let value = std::str::from_utf8(field).map_err(|_| Reason::InvalidUtf8 {
             column: INPUT_COLUMNS[i],
-        })
-    };
-    let optional = |i: usize| -> Result<Option<&'a str>, Reason> {
-        text(i).map(|s| if s.is_empty() { None } else { Some(s) })
-    };
-    let time_text = text(EVENT_TIME)?;
+        })?;
+        text[i] = Cow::Borrowed(if source.trim {
+            value.trim_matches(' ')
+        } else {
+            value
+        });
+    }
+    if source.country == CountryCase::Upper && text[COUNTRY].bytes().any(|b| b.is_ascii_lowercase())
+    {
+        text[COUNTRY] = Cow::Owned(text[COUNTRY].to_ascii_uppercase());
+    }
+    let time = &options.time;
+    let time_text = &text[EVENT_TIME];
     let event_time = time
         .parse(time_text.as_bytes())
         .ok_or_else(|| Reason::Timestamp {
             value: preview(time_text),
         })?;
-    let user_id = text(USER_ID)?;
-    if user_id.trim().is_empty() {
+    if text[USER_ID].trim().is_empty() {
         return Err(Reason::EmptyUserId);
     }
-    let type_text = text(EVENT_TYPE)?;
-    let event_type = event_type_code(raw[EVENT_TYPE]).ok_or_else(|| Reason::EventType {
-        value: preview(type_text),
-    })?;
-    let miles = match optional(MILES)? {
-        None => None,
-        Some(s) => match s.trim().parse::<f64>() {
+    let events = &source.events;
+    let event_type = events
+        .code(text[EVENT_TYPE].as_bytes())
+        .ok_or_else(|| Reason::EventType {
+            value: preview(&text[EVENT_TYPE]),
+            expected: preview(&events.names().join(", ")),
+        })?;
+    if let Some(name) = events.name(event_type) {
+        if name != text[EVENT_TYPE] {
+            text[EVENT_TYPE] = Cow::Borrowed(name);
+        }
+    }
+    let miles = match &*text[MILES] {
+        "" => None,
+        s => match s.trim().parse::<f64>() {
             Ok(v) if v.is_finite() => Some(v),
-            _ => {
-                return Err(Reason::Miles { value: preview(s) });
-            }
+            _ => return Err(Reason::Miles { value: preview(s) }),
         },
     };
     Ok(Row {
         event_time,
-        user_id,
         event_type,
-        category: optional(CATEGORY)?,
         miles,
-        platform: optional(PLATFORM)?,
-        utm_source: optional(UTM_SOURCE)?,
-        country: optional(COUNTRY)?,
-        raw,
+        fields: text,
     })
 }
 
@@ -225,23 +300,83 @@ pub fn parse_row<'a>(
 mod tests {
     use super::*;
 
-    const ORDER: [usize; 8] = [0, 1, 2, 3, 4, 5, 6, 7];
+    static DEFAULTS: std::sync::LazyLock<IngestOptions> =
+        std::sync::LazyLock::new(IngestOptions::default);
 
     fn parse(line: &str) -> Result<Row<'_>, Reason> {
+        parse_with(line, &DEFAULTS)
+    }
+
+    fn parse_with<'a>(line: &'a str, options: &'a IngestOptions) -> Result<Row<'a>, Reason> {
         let fields: Vec<&[u8]> = line.as_bytes().split(|&b| b == b',').collect();
-        parse_row(&fields, &ORDER, &TimeOptions::default())
+        parse_row(&fields, &Layout::canonical(), options)
     }
 
     #[test]
     fn a_good_row_is_typed() {
         let row = parse("2025-05-04 09:50:20.784808,u_1,miles_earned,dining,516.0,web,organic,TH")
             .unwrap();
-        assert_eq!(row.user_id, "u_1");
+        assert_eq!(row.user_id(), "u_1");
         assert_eq!(row.event_type, 0);
         assert_eq!(row.miles, Some(516.0));
-        assert_eq!(row.country, Some("TH"));
+        assert_eq!(row.text(COUNTRY), Some("TH"));
         let row = parse("2025-05-04 09:50:20,u_1,share,,,web,organic,TH").unwrap();
-        assert_eq!((row.category, row.miles), (None, None));
+        assert_eq!((row.text(3), row.miles), (None, None));
+    }
+
+    #[test]
+    fn values_are_normalised_as_configured() {
+        let row =
+            parse("2025-05-04 09:50:20, u_1 ,MILES_EARNED, dining , 5 ,web,organic, sg ").unwrap();
+        assert_eq!(row.user_id(), "u_1");
+        assert_eq!(row.fields[EVENT_TYPE], "miles_earned");
+        assert_eq!(row.text(3), Some("dining"));
+        assert_eq!(row.miles, Some(5.0));
+        assert_eq!(row.text(COUNTRY), Some("SG"));
+        let mut options = IngestOptions::default();
+        options.source.trim = false;
+        options.source.country = CountryCase::AsIs;
+        let row = parse_with("2025-05-04 09:50:20,u_1,like,,,web,organic, sg", &options).unwrap();
+        assert_eq!(row.text(COUNTRY), Some(" sg"));
+    }
+
+    #[test]
+    fn declared_event_types_replace_the_sample_ones() {
+        use crate::pipeline::schema::{EventTypes, UNDECLARED, Unknown};
+        let mut options = IngestOptions::default();
+        options.source.events = EventTypes::new(
+            vec!["app_open".into(), "purchase".into()],
+            Unknown::Quarantine,
+        );
+        let line = "2025-05-04 09:50:20,u_1,Purchase,,,web,organic,SG";
+        assert_eq!(parse_with(line, &options).unwrap().event_type, 1);
+        let share = "2025-05-04 09:50:20,u_1,share,,,web,organic,SG";
+        let reason = parse_with(share, &options).unwrap_err().to_string();
+        assert!(reason.contains("app_open, purchase"), "{reason}");
+        options.source.events = EventTypes::new(vec!["app_open".into()], Unknown::Keep);
+        let row = parse_with(share, &options).unwrap();
+        assert_eq!(row.event_type, UNDECLARED);
+        assert_eq!(row.fields[EVENT_TYPE], "share");
+    }
+
+    #[test]
+    fn missing_optional_columns_are_empty() {
+        let layout = Layout {
+            order: [Some(1), Some(0), Some(2), None, None, None, None, None],
+            fields: 3,
+        };
+        let fields: [&[u8]; 3] = [b"u_1", b"2025-05-04 09:50:20", b"like"];
+        let row = parse_row(&fields, &layout, &DEFAULTS).unwrap();
+        assert_eq!(row.user_id(), "u_1");
+        assert_eq!(row.text(COUNTRY), None);
+        let short: [&[u8]; 2] = [b"u_1", b"x"];
+        assert!(matches!(
+            parse_row(&short, &layout, &DEFAULTS),
+            Err(Reason::ColumnCount {
+                expected: 3,
+                found: 2
+            })
+        ));
     }
 
     #[test]
@@ -281,34 +416,37 @@ mod tests {
             b"",
         ];
         assert_eq!(
-            parse_row(&fields, &ORDER, &TimeOptions::default()).unwrap_err(),
+            parse_row(&fields, &Layout::canonical(), &DEFAULTS).unwrap_err(),
             Reason::InvalidUtf8 { column: "user_id" }
         );
     }
 
     #[test]
     fn quoted_fields_are_split_by_the_csv_crate() {
-        let out = with_fields(b"a,\"b,c\",\"d\"\"e\"", |f| {
+        let out = with_fields(b"a,\"b,c\",\"d\"\"e\"", b',', |f| {
             f.iter().map(|x| x.to_vec()).collect::<Vec<_>>()
         });
         assert_eq!(
             out,
             Ok(vec![b"a".to_vec(), b"b,c".to_vec(), b"d\"e".to_vec()])
         );
-        assert_eq!(with_fields(&[b','; 40], |f| f.len()), Ok(41));
+        assert_eq!(with_fields(&[b','; 40], b',', |f| f.len()), Ok(41));
     }
 
     #[test]
     fn hostile_records_are_refused_with_a_short_reason() {
         // A quote opened and never closed: this line only, not the rest of the file.
         assert_eq!(
-            with_fields(b"2025-05-04 09:50:20,\"u_1,share,,,web,organic,TH", |f| f
-                .len()),
+            with_fields(
+                b"2025-05-04 09:50:20,\"u_1,share,,,web,organic,TH",
+                b',',
+                |f| f.len()
+            ),
             Err(Reason::UnbalancedQuote)
         );
         let long = vec![b'a'; MAX_LINE_BYTES + 1];
         assert_eq!(
-            with_fields(&long, |f| f.len()),
+            with_fields(&long, b',', |f| f.len()),
             Err(Reason::LineTooLong {
                 bytes: long.len() as u64
             })
@@ -337,10 +475,10 @@ mod tests {
         // A lone `\r` in a quoted line does not end it early (the rest is not dropped).
         let line = "2025-05-04 09:50:20,\"u_1\",share,,,web,organic,TH\r2025-05-04 09:50:20,u_2";
         assert!(matches!(
-            with_fields(line.as_bytes(), |f| parse_row(
+            with_fields(line.as_bytes(), b',', |f| parse_row(
                 f,
-                &ORDER,
-                &TimeOptions::default()
+                &Layout::canonical(),
+                &DEFAULTS
             )
             .map(|_| ())),
             Ok(Err(Reason::ColumnCount { .. } | Reason::ControlByte { .. }))
@@ -352,6 +490,7 @@ mod tests {
         assert!(reason.len() < 200, "{reason}");
         let reason = Reason::EventType {
             value: preview("po\u{1b}[2Jke"),
+            expected: String::new(),
         }
         .to_string();
         assert!(reason.contains("\\u{1b}"), "{reason}");

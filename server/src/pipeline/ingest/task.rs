@@ -22,14 +22,14 @@ pub(in crate::pipeline) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
     let files = ingest::resolve_inputs(&options.input)?;
     // A wrong header must fail before anything is written, the warehouse included.
     for f in &files {
-        ingest::read_header(f)?;
+        ingest::read_header(f, &options.ingest.source)?;
     }
     let total_bytes: u64 = files
         .iter()
         .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
         .sum();
     let mut wh = Warehouse::open_for_write(&options.warehouse)?;
-    let existing = gold::load_existing(&mut wh)?;
+    let existing = gold::load_existing(&mut wh, &options.ingest.source.events)?;
     let mut tx = wh.begin()?;
     let batch_id = tx.state().next_batch_id;
     tx.state_mut().next_batch_id += 1;
@@ -40,7 +40,14 @@ pub(in crate::pipeline) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
     progress.start(total_bytes);
     let bronze_path = tx.stage(&staged_name(Table::Bronze));
     let writer = parquet::StreamWriter::create(&bronze_path, &bronze::schema())?;
-    let mut load = load::Load::new(existing, writer, batch_id, loaded_at, total_bytes);
+    let mut load = load::Load::new(
+        existing,
+        writer,
+        batch_id,
+        loaded_at,
+        total_bytes,
+        options.ingest.source.events.clone(),
+    );
     // Parsing (all cores) and loading (bronze file, dedup) overlap: pieces flow through
     // a short queue to a loader thread, so memory holds only a few pieces at a time.
     let (stats, loaded) = std::thread::scope(|scope| {

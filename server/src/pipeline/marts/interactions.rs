@@ -11,7 +11,7 @@ use polars::prelude::*;
 use super::Names;
 use super::activity::Activity;
 use crate::pipeline::codes::NULL_CODE;
-use crate::pipeline::schema::EVENT_TYPES;
+use crate::pipeline::schema::UNDECLARED;
 use crate::pipeline::slim::SlimEvents;
 
 pub const COLUMNS: [&str; 7] = [
@@ -60,6 +60,10 @@ pub fn build(slim: &SlimEvents, act: &Activity, names: &Names) -> PolarsResult<D
     let mut index: PlHashMap<(u32, u8, u32), usize> = PlHashMap::new();
     let mut groups: Vec<Group> = Vec::new();
     for i in 0..slim.len() {
+        // An undeclared (kept) type is activity, not an interaction.
+        if slim.event_type[i] == UNDECLARED {
+            continue;
+        }
         let user = slim.user[i];
         let key = (
             act.country[user as usize],
@@ -106,7 +110,7 @@ pub fn build(slim: &SlimEvents, act: &Activity, names: &Names) -> PolarsResult<D
     for (&(c, kind, cat), &g) in &index {
         let group = &groups[g];
         country.push(name(&names.countries, c));
-        kind_name.push(EVENT_TYPES[kind as usize]);
+        kind_name.push(names.event_types[usize::from(kind)].as_str());
         category.push(name(&names.categories, cat));
         interactions.push(group.interactions);
         users.push(group.users.count());

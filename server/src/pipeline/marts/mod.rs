@@ -13,6 +13,7 @@ pub(in crate::pipeline) mod tasks;
 use polars::prelude::*;
 
 use super::catalog::Table;
+use super::schema::EventTypes;
 use super::slim::SlimEvents;
 use activity::Activity;
 use contract::{Grain, Mart};
@@ -28,14 +29,17 @@ pub fn lifecycle_table(grain: Grain) -> &'static str {
 pub struct Names {
     pub countries: Vec<String>,
     pub categories: Vec<String>,
+    /// The declared event types (a slim event type code is a position here).
+    pub event_types: Vec<String>,
 }
 
 impl Names {
-    pub fn new(slim: &SlimEvents) -> Self {
+    pub fn new(slim: &SlimEvents, types: &EventTypes) -> Self {
         let list = |v: &[Box<str>]| v.iter().map(|s| s.to_string()).collect();
         Self {
             countries: list(slim.countries.values()),
             categories: list(slim.categories.values()),
+            event_types: types.names().to_vec(),
         }
     }
 }

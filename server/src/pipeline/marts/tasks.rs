@@ -17,7 +17,7 @@ use crate::pipeline::{PipelineError, compute};
 pub(in crate::pipeline) fn activity(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
     let g = lock(&ctx.gold).clone().ok_or_else(|| gone("gold"))?;
     let act = Activity::new(&g.slim, &g.dim);
-    let names = Names::new(&g.slim);
+    let names = Names::new(&g.slim, &ctx.options.ingest.source.events);
     let pairs = act.pairs();
     *lock(&ctx.last_day) = Some(act.last_day);
     *lock(&ctx.activity) = Some(Arc::new((act, names)));

@@ -12,6 +12,8 @@ use std::fmt;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::pipeline::schema::{EventTypes, Unknown};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -44,6 +46,13 @@ pub enum Check {
     /// Rows whose key appears more than once (all but the first of each key).
     Unique(&'static [&'static str]),
     AcceptedValues(&'static str, &'static [&'static str]),
+    /// Values of the column that are not a declared event type (none fail when unknown
+    /// types are kept and `everywhere` is set: bronze keeps them, the interactions mart
+    /// never does).
+    EventTypes {
+        column: &'static str,
+        kept_count: bool,
+    },
     /// Non-null numbers outside `[min, max]`.
     Range(&'static str, f64, f64),
     /// Non-null values of `column` missing from `to_column` of the table `to`.
@@ -66,7 +75,9 @@ impl Check {
         match self {
             Check::NotNull(c) => format!("not_null({c})"),
             Check::Unique(cs) => format!("unique({})", cs.join(", ")),
-            Check::AcceptedValues(c, _) => format!("accepted_values({c})"),
+            Check::AcceptedValues(c, _) | Check::EventTypes { column: c, .. } => {
+                format!("accepted_values({c})")
+            }
             Check::Range(c, lo, hi) if *hi == f64::MAX => format!("range({c} >= {lo})"),
             Check::Range(c, lo, hi) => format!("range({c}, {lo}..={hi})"),
             Check::Relationship {
@@ -85,6 +96,8 @@ impl Check {
 pub struct Context {
     /// Last calendar day in gold (days since 1970-01-01).
     pub last_day: i64,
+    /// The declared event types, for [`Check::EventTypes`].
+    pub event_types: EventTypes,
 }
 
 /// A declared test.
@@ -186,6 +199,18 @@ pub fn failing_rows(
                 .flatten()
                 .filter(|v| !accepted.contains(v))
                 .count() as u64
+        }
+        Check::EventTypes { column, kept_count } => {
+            if kept_count && ctx.event_types.unknown() == Unknown::Keep {
+                0
+            } else {
+                df.column(column)?
+                    .str()?
+                    .iter()
+                    .flatten()
+                    .filter(|v| !ctx.event_types.names().iter().any(|n| n == v))
+                    .count() as u64
+            }
         }
         Check::Range(c, lo, hi) => df
             .column(c)?
@@ -307,9 +332,9 @@ pub struct Streamed {
 }
 
 impl Streamed {
-    pub fn add(&mut self, table: &str, df: &DataFrame) -> PolarsResult<()> {
+    pub fn add(&mut self, table: &str, df: &DataFrame, ctx: &Context) -> PolarsResult<()> {
         let none = |_: &str| None;
-        let chunk = run_table(table, df, &Context::default(), &none)?;
+        let chunk = run_table(table, df, ctx, &none)?;
         if self.results.is_empty() {
             self.results = chunk;
         } else {

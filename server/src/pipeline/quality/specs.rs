@@ -14,14 +14,19 @@ use super::Severity::{Error, Warn};
 use super::{Check, Context, Severity, TestSpec};
 use crate::pipeline::catalog::Table;
 use crate::pipeline::marts::retention::DAYS;
-use crate::pipeline::schema::EVENT_TYPES;
 
 const BRONZE: &[(Check, Severity)] = &[
     (Check::NotNull("event_id"), Error),
     (Check::NotNull("event_time"), Error),
     (Check::NotNull("user_id"), Error),
     (Check::NotNull("event_type"), Error),
-    (Check::AcceptedValues("event_type", &EVENT_TYPES), Error),
+    (
+        Check::EventTypes {
+            column: "event_type",
+            kept_count: true,
+        },
+        Error,
+    ),
     (Check::NotNull("country"), Warn),
     (Check::Range("miles_amount", 0.0, f64::MAX), Warn),
 ];
@@ -92,7 +97,13 @@ const INTERACTIONS: &[(Check, Severity)] = &[
         Check::Unique(&["country", "event_type", "transaction_category"]),
         Error,
     ),
-    (Check::AcceptedValues("event_type", &EVENT_TYPES), Error),
+    (
+        Check::EventTypes {
+            column: "event_type",
+            kept_count: false,
+        },
+        Error,
+    ),
     (Check::Range("share", 0.0, 1.0), Error),
     (Check::Rows("shares_sum_to_one", shares_sum_to_one), Error),
     (

@@ -111,7 +111,10 @@ pub(in crate::pipeline) fn test_gold(ctx: &Ctx<'_>) -> Result<Done, PipelineErro
             )],
         )?;
         let lookup = |t: &str| (t == Table::DimUsers.name()).then(|| dim_codes.clone());
-        let context = Context::default();
+        let context = Context {
+            event_types: ctx.options.ingest.source.events.clone(),
+            ..Context::default()
+        };
         let mut tests = run_table(Table::GoldEvents.name(), &fact, &context, &lookup)?;
         tests.extend(run_table(
             Table::DimUsers.name(),
@@ -141,6 +144,7 @@ pub(in crate::pipeline) fn test_mart(ctx: &Ctx<'_>, table: Table) -> Result<Done
     };
     let context = Context {
         last_day: lock(&ctx.last_day).unwrap_or_default(),
+        event_types: ctx.options.ingest.source.events.clone(),
     };
     let lookup = |t: &str| {
         other
