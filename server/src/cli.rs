@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::pipeline::marts::encoding;
+use crate::static_site::{ByteSize, SizeLimits};
 use crate::warehouse::Location;
 
 #[derive(Debug, Parser)]
@@ -74,6 +75,25 @@ pub struct SiteExportArgs {
     /// into heymax: for development.
     #[arg(long, env = "HEYMAX_DIST")]
     pub dist: Option<PathBuf>,
+    /// Refuse to write a site larger than this (GitHub Pages publishes at most 1 GB):
+    /// 1GB, 500MB, 25MiB or a number of bytes.
+    #[arg(long, env = "HEYMAX_MAX_SIZE", value_name = "SIZE",
+          default_value_t = ByteSize::GITHUB_PAGES_SITE)]
+    pub max_size: ByteSize,
+    /// Refuse to write a site with any file larger than this (Cloudflare Pages takes at
+    /// most 25 MiB a file).
+    #[arg(long, env = "HEYMAX_MAX_FILE_SIZE", value_name = "SIZE",
+          default_value_t = ByteSize::CLOUDFLARE_PAGES_FILE)]
+    pub max_file_size: ByteSize,
+}
+
+impl SiteExportArgs {
+    pub fn limits(&self) -> SizeLimits {
+        SizeLimits {
+            max_size: self.max_size,
+            max_file_size: self.max_file_size,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,5 @@
-//! `heymax export`: checks the warehouse and the bundle, writes the static site, and says
-//! how to serve it.
+//! `heymax export`: checks the warehouse and the bundle, writes the static site within its
+//! size limits, and says what it weighs and how to serve it.
 
 use std::sync::Arc;
 
@@ -8,7 +8,7 @@ use app::SiteConfig;
 
 use crate::cli::SiteExportArgs;
 use crate::drill::DrillStore;
-use crate::static_site;
+use crate::static_site::{self, SizeLimits, SizeReport, StaticSiteSummary, size::human};
 use crate::web::{Bundle, Head, MartStore, Runs, Site};
 
 pub fn export(args: &SiteExportArgs, quiet: bool) -> anyhow::Result<()> {
@@ -27,26 +27,16 @@ pub fn export(args: &SiteExportArgs, quiet: bool) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let limits = args.limits();
     let summary = runtime
-        .block_on(static_site::write_site(site, &args.out))
+        .block_on(static_site::write_site(site, &args.out, limits))
         .with_context(|| format!("exporting the dashboard to {}", args.out.display()))?;
-    tracing::info!(
-        "exported {} pages, {} marts, {} files ({:.1} MB) to {}",
-        summary.pages.len(),
-        summary.marts,
-        summary.files,
-        summary.bytes as f64 / 1e6,
-        args.out.display()
-    );
+    let headline = headline(&summary, &args.out);
+    tracing::info!("{headline}; {}", parts_line(&summary.size));
     if !quiet {
         let out = args.out.display();
-        println!(
-            "heymax export: {} pages, {} marts, {} files ({:.1} MB) in {out}",
-            summary.pages.len(),
-            summary.marts,
-            summary.files,
-            summary.bytes as f64 / 1e6
-        );
+        println!("{headline}\n{}", summary.size);
+        println!("{}", limits_line(&summary.size, limits));
         println!(
             "The site expects to be served at {} on its host. To try it locally:",
             config.base
@@ -64,4 +54,43 @@ pub fn export(args: &SiteExportArgs, quiet: bool) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `heymax export: 5 pages, 5 marts, 1,234 files (12.3 MB) in <out>`.
+fn headline(summary: &StaticSiteSummary, out: &std::path::Path) -> String {
+    format!(
+        "heymax export: {} pages, {} marts, {} files ({}) in {}",
+        summary.pages.len(),
+        summary.marts,
+        summary.size.files,
+        human(summary.size.total),
+        out.display()
+    )
+}
+
+/// The parts on one line, for the log.
+fn parts_line(size: &SizeReport) -> String {
+    let parts: Vec<String> = size
+        .parts
+        .iter()
+        .map(|p| format!("{} {}", p.part.name(), human(p.bytes)))
+        .collect();
+    let largest = size
+        .largest
+        .first()
+        .map(|f| format!("; largest file {} {}", f.path, human(f.bytes)))
+        .unwrap_or_default();
+    format!("{}{largest}", parts.join(", "))
+}
+
+/// How close the site came to its limits, so a growing site is seen before it is refused.
+fn limits_line(size: &SizeReport, limits: SizeLimits) -> String {
+    let largest = size.largest.first().map_or(0, |f| f.bytes);
+    format!(
+        "  limits: {} of --max-size {}, largest file {} of --max-file-size {}",
+        human(size.total),
+        limits.max_size,
+        human(largest),
+        limits.max_file_size
+    )
 }

@@ -1,10 +1,13 @@
 //! The static site's output folder: what may be replaced (only a previous export, marked
 //! by [`MARKER`], or nothing), the files written into a staging folder beside it, and the
 //! swap of the staging folder into place, so a failed export leaves the previous one whole.
+//! The staging folder also keeps the size of each file it takes, so the size limits are
+//! checked on what was really written before anything replaces the previous export.
 
 use std::path::Path;
 
-use super::{MARKER, StaticSiteError, StaticSiteSummary};
+use super::size::{Part, SiteSize};
+use super::{MARKER, StaticSiteError};
 use crate::web::Bundle;
 
 pub(super) fn io<'a>(
@@ -33,41 +36,64 @@ pub(super) fn check_output(out: &Path) -> Result<(), StaticSiteError> {
     Err(StaticSiteError::ForeignOutput(out.to_path_buf()))
 }
 
+/// The folder the export is written to, beside `out`: deleted when dropped, so an error
+/// (a refused size included) leaves nothing half-written behind.
+pub(super) struct Staging {
+    dir: tempfile::TempDir,
+    size: SiteSize,
+}
+
+impl Staging {
+    pub(super) fn new_in(parent: &Path) -> Result<Self, StaticSiteError> {
+        let dir = tempfile::Builder::new()
+            .prefix(".heymax-export-")
+            .tempdir_in(parent)
+            .map_err(io("creating a staging folder in", parent))?;
+        Ok(Staging {
+            dir,
+            size: SiteSize::default(),
+        })
+    }
+
+    /// Writes `bytes` to `rel` (a path of `contract::paths`, relative to the site) and
+    /// counts it in `part`.
+    pub(super) fn write(
+        &mut self,
+        part: Part,
+        rel: &str,
+        bytes: &[u8],
+    ) -> Result<(), StaticSiteError> {
+        let path = self.dir.path().join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io("creating", dir))?;
+        }
+        std::fs::write(&path, bytes).map_err(io("writing", &path))?;
+        self.size.add(rel, part, bytes.len() as u64);
+        Ok(())
+    }
+
+    pub(super) fn size(&self) -> &SiteSize {
+        &self.size
+    }
+}
+
 /// The browser bundle, without its `index.html` (a template the pages replace) and
 /// without the `.gz` copies made for `serve` (static hosts compress themselves).
-pub(super) fn copy_bundle(
-    bundle: &Bundle,
-    staging: &Path,
-    summary: &mut StaticSiteSummary,
-) -> Result<(), StaticSiteError> {
+pub(super) fn copy_bundle(bundle: &Bundle, staging: &mut Staging) -> Result<(), StaticSiteError> {
     for rel in bundle.files()? {
         if rel == "index.html" || rel.ends_with(".gz") {
             continue;
         }
         let bytes = bundle.read(&rel)?;
-        write(&staging.join(&rel), &bytes, summary)?;
+        staging.write(Part::Bundle, &rel, &bytes)?;
     }
-    Ok(())
-}
-
-pub(super) fn write(
-    path: &Path,
-    bytes: &[u8],
-    summary: &mut StaticSiteSummary,
-) -> Result<(), StaticSiteError> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io("creating", dir))?;
-    }
-    std::fs::write(path, bytes).map_err(io("writing", path))?;
-    summary.files += 1;
-    summary.bytes += bytes.len() as u64;
     Ok(())
 }
 
 /// Renames the finished staging folder to `out`; a previous `out` is moved aside first and
 /// deleted after, or moved back if the rename fails.
 pub(super) fn swap_into_place(
-    staging: tempfile::TempDir,
+    staging: Staging,
     out: &Path,
     parent: &Path,
 ) -> Result<(), StaticSiteError> {
@@ -82,7 +108,7 @@ pub(super) fn swap_into_place(
     } else {
         None
     };
-    let staged = staging.keep();
+    let staged = staging.dir.keep();
     if let Err(e) = std::fs::rename(&staged, out) {
         if let Some(old) = &old {
             let _ = std::fs::rename(old.path(), out);
@@ -124,15 +150,24 @@ mod tests {
         let out = dir.path().join("site");
         std::fs::create_dir(&out).unwrap();
         std::fs::write(out.join("old.html"), "old").unwrap();
-        let staging = tempfile::tempdir_in(dir.path()).unwrap();
-        let mut summary = StaticSiteSummary::default();
-        write(&staging.path().join("data/new.json"), b"[]", &mut summary).unwrap();
-        assert_eq!((summary.files, summary.bytes), (1, 2));
+        let mut staging = Staging::new_in(dir.path()).unwrap();
+        staging.write(Part::Marts, "data/new.json", b"[]").unwrap();
+        let report = staging.size().report();
+        assert_eq!((report.files, report.total), (1, 2));
         swap_into_place(staging, &out, dir.path()).unwrap();
         assert!(!out.join("old.html").exists());
         assert_eq!(std::fs::read(out.join("data/new.json")).unwrap(), b"[]");
         // Nothing is left beside it: neither the staging folder nor the old export.
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(left.len(), 1);
+    }
+
+    #[test]
+    fn a_dropped_staging_folder_is_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut staging = Staging::new_in(dir.path()).unwrap();
+        staging.write(Part::Pages, "index.html", b"<p>").unwrap();
+        drop(staging);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

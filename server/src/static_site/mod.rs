@@ -21,9 +21,12 @@
 //! The output folder is replaced as a whole ([`folder`]): everything is written to a
 //! sibling staging folder first and renamed into place at the end, so a failed export
 //! leaves the previous one untouched and a reader never sees old and new files mixed.
+//! The size limits ([`size`]) are checked on the staging folder before that rename, so a
+//! site too large for its host is refused the same way.
 
 mod folder;
 mod pages;
+pub mod size;
 
 use std::path::{Path, PathBuf};
 
@@ -33,7 +36,8 @@ use contract::{Grain, Status};
 
 use crate::drill::DrillError;
 use crate::web::{BundleError, Site, WebError};
-use folder::{check_output, copy_bundle, io, swap_into_place, write};
+use folder::{Staging, check_output, copy_bundle, io, swap_into_place};
+pub use size::{ByteSize, OverLimit, Part, SizeLimits, SizeReport};
 
 /// Marks a folder as written by `heymax export`, the only kind it replaces.
 pub const MARKER: &str = ".heymax-export";
@@ -65,6 +69,8 @@ pub enum StaticSiteError {
         expected: StatusCode,
         body: String,
     },
+    #[error(transparent)]
+    TooLarge(#[from] Box<OverLimit>),
     #[error("{action} {path}: {source}")]
     Io {
         action: &'static str,
@@ -89,13 +95,17 @@ pub struct StaticSiteSummary {
     pub marts: usize,
     /// Periods written to `data/drill/` (each with its statuses and cohort file).
     pub drill_files: usize,
-    pub files: usize,
-    pub bytes: u64,
+    /// Every file written, by part, with the largest.
+    pub size: SizeReport,
 }
 
 /// Writes the whole site for `site` (its base path included) to `out`, replacing a
-/// previous export there.
-pub async fn write_site(site: Site, out: &Path) -> Result<StaticSiteSummary, StaticSiteError> {
+/// previous export there, unless it passes one of `limits`: then `out` is left as it was.
+pub async fn write_site(
+    site: Site,
+    out: &Path,
+    limits: SizeLimits,
+) -> Result<StaticSiteSummary, StaticSiteError> {
     let site = Site {
         prerender: true,
         ..site
@@ -108,53 +118,41 @@ pub async fn write_site(site: Site, out: &Path) -> Result<StaticSiteSummary, Sta
     };
     std::fs::create_dir_all(&parent).map_err(io("creating", &parent))?;
     // Dropped (and deleted) on any error below: nothing half-written survives.
-    let staging = tempfile::Builder::new()
-        .prefix(".heymax-export-")
-        .tempdir_in(&parent)
-        .map_err(io("creating a staging folder in", &parent))?;
+    let mut staging = Staging::new_in(&parent)?;
     let mut summary = StaticSiteSummary::default();
-    pages::write_pages(&site, staging.path(), &mut summary).await?;
+    pages::write_pages(&site, &mut staging, &mut summary).await?;
     for (name, json) in &marts {
-        write(
-            &staging.path().join(paths::mart(name)),
-            json.as_bytes(),
-            &mut summary,
-        )?;
+        staging.write(Part::Marts, &paths::mart(name), json.as_bytes())?;
         summary.marts += 1;
     }
     // The read side blocks (PostgreSQL runs a runtime of its own): off this one.
-    crate::web::off_runtime(|| write_drill(&site, staging.path(), &mut summary))?;
-    write_runs(&site, staging.path(), &mut summary)?;
+    crate::web::off_runtime(|| write_drill(&site, &mut staging, &mut summary))?;
+    write_runs(&site, &mut staging)?;
     if let Some(bundle) = &site.bundle {
-        copy_bundle(bundle, staging.path(), &mut summary)?;
+        copy_bundle(bundle, &mut staging)?;
     }
     // GitHub Pages: publish the files as they are, without a Jekyll build.
-    write(&staging.path().join(".nojekyll"), b"", &mut summary)?;
-    write(
-        &staging.path().join(MARKER),
-        format!("base {}\n", site.config.base).as_bytes(),
-        &mut summary,
-    )?;
+    staging.write(Part::Host, ".nojekyll", b"")?;
+    let marker = format!("base {}\n", site.config.base);
+    staging.write(Part::Host, MARKER, marker.as_bytes())?;
+    // Before the swap: a refusal drops `staging`, and `out` is as it was.
+    summary.size = limits.check(staging.size())?;
     swap_into_place(staging, out, &parent)?;
     Ok(summary)
 }
 
 /// The run history as of the export, at the URLs the Pipeline page reads:
 /// `data/runs.json` and `data/runs/<id>.json` for each run listed.
-fn write_runs(
-    site: &Site,
-    staging: &Path,
-    summary: &mut StaticSiteSummary,
-) -> Result<(), StaticSiteError> {
+fn write_runs(site: &Site, staging: &mut Staging) -> Result<(), StaticSiteError> {
     fn json<T: serde::Serialize>(value: &T) -> Result<String, StaticSiteError> {
         serde_json::to_string(value).map_err(|e| StaticSiteError::Runs(e.to_string()))
     }
     let list = site.runs.list(crate::web::runs::DEFAULT_LIMIT)?;
-    write(&staging.join(paths::RUNS), json(&list)?.as_bytes(), summary)?;
+    staging.write(Part::Runs, paths::RUNS, json(&list)?.as_bytes())?;
     for run in &list.runs {
         if let Some(detail) = site.runs.get(run.run_id)? {
-            let path = staging.join(paths::run(run.run_id));
-            write(&path, json(&detail)?.as_bytes(), summary)?;
+            let path = paths::run(run.run_id);
+            staging.write(Part::Runs, &path, json(&detail)?.as_bytes())?;
         }
     }
     Ok(())
@@ -195,7 +193,7 @@ fn json<T: serde::Serialize>(file: &T) -> Result<String, StaticSiteError> {
 /// country, each country), the interaction flows' most active users.
 fn write_drill(
     site: &Site,
-    staging: &Path,
+    staging: &mut Staging,
     summary: &mut StaticSiteSummary,
 ) -> Result<(), StaticSiteError> {
     for grain in Grain::ALL {
@@ -203,11 +201,11 @@ fn write_drill(
             for status in Status::ALL {
                 let file = site.drill.growth(grain, &period, status)?;
                 let path = paths::growth_drill(grain, period.as_str(), status.name());
-                write(&staging.join(path), json(&file)?.as_bytes(), summary)?;
+                staging.write(Part::Drill, &path, json(&file)?.as_bytes())?;
             }
             let file = site.drill.cohort(grain, &period)?;
             let path = paths::cohort_drill(grain, period.as_str());
-            write(&staging.join(path), json(&file)?.as_bytes(), summary)?;
+            staging.write(Part::Drill, &path, json(&file)?.as_bytes())?;
             summary.drill_files += 1;
         }
     }
@@ -219,7 +217,7 @@ fn write_drill(
         }
         let file = site.drill.interactions(&stem)?;
         let path = paths::interactions_drill_file(&stem);
-        write(&staging.join(path), json(&*file)?.as_bytes(), summary)?;
+        staging.write(Part::Drill, &path, json(&*file)?.as_bytes())?;
     }
     Ok(())
 }

@@ -4,20 +4,19 @@
 //! `serve` answers, except the per-response CSP nonce, which a file cannot match.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use tower::ServiceExt;
 
-use super::folder::write;
-use super::{StaticSiteError, StaticSiteSummary};
+use super::folder::Staging;
+use super::{Part, StaticSiteError, StaticSiteSummary};
 use crate::web::{Site, page_routes, router};
 
 /// Each page route as `<page>/index.html`, and the not-found page as `404.html`.
 pub(super) async fn write_pages(
     site: &Site,
-    staging: &Path,
+    staging: &mut Staging,
     summary: &mut StaticSiteSummary,
 ) -> Result<(), StaticSiteError> {
     let base = site.config.base.clone();
@@ -33,16 +32,13 @@ pub(super) async fn write_pages(
         let rel = path
             .strip_prefix(&base)
             .unwrap_or(path.trim_start_matches('/'));
-        write(
-            &staging.join(rel).join("index.html"),
-            html.as_bytes(),
-            summary,
-        )?;
+        // `rel` is empty or ends in `/`: the routes kept are the trailing-slash ones.
+        staging.write(Part::Pages, &format!("{rel}index.html"), html.as_bytes())?;
         summary.pages.push(path);
     }
     // Static hosts (GitHub Pages included) answer a missing path with this file.
     let html = render(&app, &format!("{base}404.html"), StatusCode::NOT_FOUND).await?;
-    write(&staging.join("404.html"), html.as_bytes(), summary)?;
+    staging.write(Part::Pages, "404.html", html.as_bytes())?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 mod atomic;
 mod binary;
 mod export;
+mod export_size;
 mod hostile;
 mod incremental;
 mod input;

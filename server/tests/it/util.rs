@@ -23,7 +23,9 @@ pub fn heymax_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_heymax"));
     cmd.args(args)
         .env_remove("HEYMAX_WAREHOUSE")
-        .env_remove("HEYMAX_CRASH_AT");
+        .env_remove("HEYMAX_CRASH_AT")
+        .env_remove("HEYMAX_MAX_SIZE")
+        .env_remove("HEYMAX_MAX_FILE_SIZE");
     for (k, v) in env {
         cmd.env(k, v);
     }
