@@ -89,6 +89,12 @@ fn hostile_warehouse() -> (tempfile::TempDir, PathBuf, Vec<String>) {
     let countries = countries(&abs);
     let input = dir.path().join("events.csv");
     write_events(&input, &countries);
+    // The names must reach the site as they are: no trimming or upper-casing on the way.
+    std::fs::write(
+        dir.path().join("heymax.toml"),
+        "[values]\ntrim = false\ncountry = \"as_is\"\n",
+    )
+    .unwrap();
     let wh = dir.path().join("wh");
     run(&input, &wh);
     (dir, wh, countries)
@@ -152,7 +158,7 @@ fn the_export_writes_drill_files_only_inside_out_named_by_the_shared_rule() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    let expected = BTreeSet::from(["dist", "events.csv", "wh", "www"].map(String::from));
+    let expected = BTreeSet::from(["dist", "events.csv", "heymax.toml", "wh", "www"].map(String::from));
     assert_eq!(top, expected, "files outside --out");
     let www: Vec<String> = std::fs::read_dir(dir.path().join("www"))
         .unwrap()

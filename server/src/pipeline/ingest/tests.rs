@@ -1,5 +1,6 @@
 use super::*;
 use std::io::Write;
+use std::path::Path;
 
 fn write(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
     let path = dir.join(name);
@@ -8,6 +9,10 @@ fn write(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
         .write_all(content)
         .unwrap();
     path
+}
+
+fn read_header_default(path: &Path) -> Result<Header, IngestError> {
+    read_header(path, &SourceConfig::default())
 }
 
 fn run(files: &[PathBuf], block: usize) -> (IngestStats, Vec<Piece>) {
@@ -235,37 +240,40 @@ fn header_problems_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let empty = write(dir.path(), "empty.csv", b"");
     assert!(matches!(
-        read_header(&empty),
+        read_header_default(&empty),
         Err(IngestError::Empty { .. })
     ));
     let bad = write(dir.path(), "bad.csv", b"time,user\n1,2\n");
-    let err = read_header(&bad).unwrap_err().to_string();
+    let err = read_header_default(&bad).unwrap_err().to_string();
     assert!(
         err.contains("expected columns [event_time, user_id"),
         "{err}"
     );
     assert!(err.contains("found [time, user]"), "{err}");
+    // Another delimiter is detected; a missing required column says how to map it.
     let semi = write(dir.path(), "semi.csv", HEADER.replace(',', ";").as_bytes());
-    let err = read_header(&semi).unwrap_err().to_string();
-    assert!(err.contains("separated by semicolons"), "{err}");
+    assert_eq!(read_header_default(&semi).unwrap().delimiter, b';');
+    let renamed = write(dir.path(), "renamed.csv", b"timestamp,user_id,event_type\n");
+    let err = read_header_default(&renamed).unwrap_err().to_string();
+    assert!(err.contains("heymax init"), "{err}");
     let mut utf16 = vec![0xff, 0xfe];
     for b in HEADER.bytes() {
         utf16.extend_from_slice(&[b, 0]);
     }
-    let err = read_header(&write(dir.path(), "u16.csv", &utf16)).unwrap_err();
+    let err = read_header_default(&write(dir.path(), "u16.csv", &utf16)).unwrap_err();
     assert!(matches!(err, IngestError::Utf16 { .. }), "{err}");
     let cr = format!(
         "{}\r2025-03-07 20:45:15,u_1,like,,,web,organic,SG\r",
         HEADER.trim_end()
     );
-    let err = read_header(&write(dir.path(), "cr.csv", cr.as_bytes())).unwrap_err();
+    let err = read_header_default(&write(dir.path(), "cr.csv", cr.as_bytes())).unwrap_err();
     assert!(matches!(err, IngestError::CrLineEnds { .. }), "{err}");
     // A huge header is neither read whole nor echoed.
     let huge = write(dir.path(), "huge.csv", &vec![b'h'; 50 << 20]);
-    let err = read_header(&huge).unwrap_err().to_string();
+    let err = read_header_default(&huge).unwrap_err().to_string();
     assert!(err.len() < 500, "{} bytes", err.len());
     let wide = write(dir.path(), "wide.csv", "x".repeat(60_000).as_bytes());
-    let err = read_header(&wide).unwrap_err().to_string();
+    let err = read_header_default(&wide).unwrap_err().to_string();
     assert!(err.len() < 500, "{} bytes", err.len());
     let shuffled = write(
         dir.path(),
@@ -273,9 +281,19 @@ fn header_problems_are_clear_errors() {
         b"\xef\xbb\xbfcountry,user_id,event_type,transaction_category,miles_amount,platform,utm_source,event_time\r\n",
     );
     assert_eq!(
-        read_header(&shuffled).unwrap().order,
-        [7, 1, 2, 3, 4, 5, 6, 0]
+        read_header_default(&shuffled).unwrap().layout.order,
+        [7, 1, 2, 3, 4, 5, 6, 0].map(Some)
     );
+    // Names in another case, an extra column and absent optional ones.
+    let loose = write(
+        dir.path(),
+        "loose.csv",
+        b"USER_ID,Event_Time,event_type,session_id\n",
+    );
+    let h = read_header_default(&loose).unwrap();
+    assert_eq!(h.layout.fields, 4);
+    assert_eq!(h.detected.ignored, ["session_id"]);
+    assert_eq!(h.detected.missing.len(), 5);
     assert!(matches!(
         resolve_inputs(&dir.path().join("nope")),
         Err(IngestError::Missing(_))
