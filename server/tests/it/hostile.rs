@@ -158,7 +158,8 @@ fn the_export_writes_drill_files_only_inside_out_named_by_the_shared_rule() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    let expected = BTreeSet::from(["dist", "events.csv", "heymax.toml", "wh", "www"].map(String::from));
+    let expected =
+        BTreeSet::from(["dist", "events.csv", "heymax.toml", "wh", "www"].map(String::from));
     assert_eq!(top, expected, "files outside --out");
     let www: Vec<String> = std::fs::read_dir(dir.path().join("www"))
         .unwrap()

@@ -9,6 +9,7 @@ mod incremental;
 mod input;
 mod layers;
 mod orchestrator;
+mod own_events;
 mod postgres;
 mod properties;
 mod run_api;

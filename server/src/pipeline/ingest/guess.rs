@@ -181,7 +181,8 @@ fn time_format(examples: &[&str]) -> &'static str {
     }
 }
 
-type Sample = (Vec<String>, Vec<Vec<String>>, Option<u8>);
+/// A file's names, its first rows as texts, and (CSV) its delimiter.
+pub type Sample = (Vec<String>, Vec<Vec<String>>, Option<u8>);
 
 fn text_sample(path: &Path, format: Format) -> Result<Sample, IngestError> {
     let io = |source| IngestError::Io {

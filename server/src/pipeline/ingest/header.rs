@@ -279,10 +279,10 @@ pub(super) fn detect_delimiter(line: &[u8]) -> u8 {
 /// What to do about a missing required column.
 fn hint(found: &[String], config: &SourceConfig, missing: usize) -> String {
     let wanted = &config.columns[missing];
-    if let [only] = found {
-        if only.contains(',') || only.contains(';') || only.contains('\t') {
-            return "the names are not split by the delimiter configured in heymax.toml ([input] delimiter): fix it, or remove it to detect the delimiter".into();
-        }
+    if let [only] = found
+        && (only.contains(',') || only.contains(';') || only.contains('\t'))
+    {
+        return "the names are not split by the delimiter configured in heymax.toml ([input] delimiter): fix it, or remove it to detect the delimiter".into();
     }
     match config.path.as_ref() {
         Some(p) => format!(

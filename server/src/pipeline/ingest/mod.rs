@@ -200,10 +200,7 @@ pub fn ingest<E: From<IngestError>>(
                     IngestError::SinkStopped
                 })
             })
-            .or_else(|e| match failed.take() {
-                Some(stopped) => Err(stopped),
-                None => Err(E::from(e)),
-            })?;
+            .map_err(|e| failed.take().unwrap_or_else(|| E::from(e)))?;
             progress.advance(len);
             continue;
         }

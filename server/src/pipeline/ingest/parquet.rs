@@ -59,10 +59,7 @@ pub fn read_header(path: &Path, config: &SourceConfig) -> Result<Header, IngestE
 }
 
 /// The file's column names and its first `rows` rows as texts (for `heymax init`).
-pub fn sample(
-    path: &Path,
-    rows: usize,
-) -> Result<(Vec<String>, Vec<Vec<String>>, Option<u8>), IngestError> {
+pub fn sample(path: &Path, rows: usize) -> Result<super::guess::Sample, IngestError> {
     let df = open(path)?
         .with_slice(Some((0, rows)))
         .finish()

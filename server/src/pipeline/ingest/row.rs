@@ -276,10 +276,10 @@ pub fn parse_row<'a>(
             value: preview(&text[EVENT_TYPE]),
             expected: preview(&events.names().join(", ")),
         })?;
-    if let Some(name) = events.name(event_type) {
-        if name != text[EVENT_TYPE] {
-            text[EVENT_TYPE] = Cow::Borrowed(name);
-        }
+    if let Some(name) = events.name(event_type)
+        && name != text[EVENT_TYPE]
+    {
+        text[EVENT_TYPE] = Cow::Borrowed(name);
     }
     let miles = match &*text[MILES] {
         "" => None,
