@@ -186,6 +186,8 @@ export function sampleSite(csv) {
     } else {
       const input = mkdtempSync(join(tmpdir(), 'heymax-events-'));
       writeFileSync(join(input, 'events.csv'), csv);
+      // The fixture's names must reach the pages as they are: no trimming or upper-casing.
+      writeFileSync(join(input, 'heymax.toml'), '[values]\ntrim = false\ncountry = "as_is"\n');
       try {
         wh = buildWarehouse(join(input, 'events.csv'));
       } finally {
