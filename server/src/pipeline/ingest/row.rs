@@ -55,7 +55,7 @@ impl fmt::Display for Reason {
             Reason::InvalidUtf8 { column } => write!(f, "invalid UTF-8 in {column}"),
             Reason::Timestamp { value } => write!(
                 f,
-                "unparseable event_time {value:?} (expected YYYY-MM-DD HH:MM:SS[.ffffff])"
+                "unparseable event_time {value:?} (expected ISO 8601 like 2025-05-04T09:50:20.5+08:00, or epoch seconds/millis; a local time in a DST gap does not exist)"
             ),
             Reason::EmptyUserId => write!(f, "empty user_id"),
             Reason::EventType { value } => write!(
@@ -188,6 +188,7 @@ pub fn parse_row<'a>(
     let time_text = text(EVENT_TIME)?;
     let event_time = time
         .parse(time_text.as_bytes())
+        .map(|t| t.local)
         .ok_or_else(|| Reason::Timestamp {
             value: preview(time_text),
         })?;
