@@ -3,7 +3,10 @@
 
 use std::path::PathBuf;
 
+use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand};
+
+use crate::pipeline::ingest::time;
 
 use crate::pipeline::marts::encoding;
 use crate::warehouse::Location;
@@ -131,6 +134,15 @@ pub struct OrchestrationArgs {
     /// batch's rows is quarantined; a batch where nothing loads always fails.
     #[arg(long, default_value_t = 10.0, value_name = "PERCENT")]
     pub max_quarantine: f64,
+    /// The reporting time zone, an IANA name (Asia/Singapore, Europe/Berlin): every day,
+    /// week, month and cohort day is a calendar period on its clock. A warehouse keeps the
+    /// zone of its first load and refuses runs in another.
+    #[arg(long, env = "HEYMAX_TIMEZONE", default_value = "UTC", value_name = "IANA", value_parser = time::parse_zone)]
+    pub timezone: Tz,
+    /// The zone of event times written without an offset (`2025-05-04 09:50:20`); times
+    /// with `Z` or `+08:00`, and epoch numbers, are instants already.
+    #[arg(long, env = "HEYMAX_SOURCE_TIMEZONE", default_value = "UTC", value_name = "IANA", value_parser = time::parse_zone)]
+    pub source_timezone: Tz,
 }
 
 #[derive(Debug, Args)]

@@ -15,7 +15,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use chrono::Utc;
 use contract::runs::{RunRow, RunStatus, TaskRow};
 
-use crate::pipeline::ingest::{self, IngestError, IngestOptions, Progress};
+use crate::pipeline::ingest::{self, IngestError, IngestOptions, Progress, TimeOptions};
 use crate::pipeline::{PipelineError, RunOptions, RunSummary, plan};
 use crate::warehouse::Location;
 use crate::warehouse::history::{RunHistory, RunHistoryError, seconds, timestamp};
@@ -34,6 +34,8 @@ pub struct Config {
     pub notify_url: Option<String>,
     /// Told how far each run's ingest has read (the CLI's progress bar).
     pub progress: Option<Arc<dyn Progress>>,
+    /// How event times are read and the reporting zone (`--timezone`).
+    pub time: TimeOptions,
 }
 
 impl Config {
@@ -45,6 +47,7 @@ impl Config {
             max_quarantine: crate::pipeline::DEFAULT_MAX_QUARANTINE,
             notify_url: None,
             progress: None,
+            time: TimeOptions::default(),
         }
     }
 }
@@ -203,7 +206,10 @@ impl Orchestrator {
             warehouse: self.config.warehouse.clone(),
             strict: self.config.strict,
             max_quarantine: self.config.max_quarantine,
-            ingest: IngestOptions::default(),
+            ingest: IngestOptions {
+                time: self.config.time,
+                ..IngestOptions::default()
+            },
             progress: self.config.progress.clone(),
         };
         let positions: Vec<String> = plan::task_list().into_iter().map(|t| t.name).collect();

@@ -160,7 +160,7 @@ pub enum ZoneError {
     /// Periods already in the warehouse were cut on another clock; mixing clocks would
     /// put the same hour in two days. Nothing is written.
     #[error(
-        "this warehouse cuts periods in {warehouse}; run with --timezone {warehouse}, or load into a new warehouse (this run asked for {run}). Nothing was written."
+        "this warehouse cuts periods in {warehouse}; run with --timezone {warehouse}, or load into a new warehouse (this run asked for {run}). Nothing was loaded."
     )]
     Mismatch { warehouse: String, run: String },
 }
