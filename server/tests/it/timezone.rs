@@ -39,10 +39,13 @@ fn rewrite_sample(out: &Path, f: impl Fn(NaiveDateTime) -> String) {
     writer.flush().unwrap();
 }
 
+/// How a test writes a sample time.
+type Rewrite = fn(NaiveDateTime) -> String;
+
 #[test]
 fn the_sample_in_iso_z_offsets_and_epoch_millis_gives_the_reference_marts() {
     let dir = tempfile::tempdir().unwrap();
-    let forms: [(&str, fn(NaiveDateTime) -> String); 3] = [
+    let forms: [(&str, Rewrite); 3] = [
         ("iso_z", |t| t.format("%Y-%m-%dT%H:%M:%S%.fZ").to_string()),
         ("offset", |t| {
             (t + TimeDelta::hours(8))
