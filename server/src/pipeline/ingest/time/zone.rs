@@ -16,7 +16,9 @@ use std::cell::RefCell;
 use chrono::{DateTime, LocalResult, NaiveDateTime, Offset, TimeZone};
 use chrono_tz::Tz;
 
-const SLOTS: usize = 4096;
+/// Hours cached per way (zone-less source times and the reporting clock each have theirs,
+/// so that the two do not evict each other's hours).
+const HOURS: usize = 4096;
 const MICROS_PER_HOUR: i64 = 3_600_000_000;
 
 #[derive(Clone, Copy)]
@@ -31,7 +33,7 @@ const EMPTY: Slot = Slot {
 };
 
 thread_local! {
-    static CACHE: RefCell<Vec<Slot>> = RefCell::new(vec![EMPTY; SLOTS]);
+    static CACHE: RefCell<Vec<Slot>> = RefCell::new(vec![EMPTY; 2 * HOURS]);
 }
 
 /// Which way an hour's offset was looked up (the same hour index means different hours).
@@ -48,8 +50,8 @@ fn key(hour: i64, tz: Tz, way: Way) -> i64 {
 
 /// The offset of an hour from the cache, or from `compute` (stored); `None` when
 /// `compute` finds no single offset for the whole hour (the caller looks up the second).
-fn cached(hour: i64, key: i64, compute: impl FnOnce() -> Option<i32>) -> Option<i32> {
-    let slot = hour.rem_euclid(SLOTS as i64) as usize;
+fn cached(hour: i64, way: Way, key: i64, compute: impl FnOnce() -> Option<i32>) -> Option<i32> {
+    let slot = hour.rem_euclid(HOURS as i64) as usize * 2 + way as usize;
     CACHE.with(|cache| {
         let hit = cache.borrow()[slot];
         if hit.key == key {
@@ -82,7 +84,7 @@ pub fn utc_to_local(tz: Tz, utc: i64) -> Option<i64> {
         let first = offset_at_utc(tz, start)?;
         (offset_at_utc(tz, start + 3599)? == first).then_some(first)
     };
-    let offset = match cached(hour, key(hour, tz, Way::FromUtc), whole_hour) {
+    let offset = match cached(hour, Way::FromUtc, key(hour, tz, Way::FromUtc), whole_hour) {
         Some(o) => o,
         None => offset_at_utc(tz, utc.div_euclid(1_000_000))?,
     };
@@ -120,7 +122,12 @@ pub fn local_to_utc(tz: Tz, local: i64) -> Option<i64> {
         (Offsets::Single(a), Offsets::Single(b)) => (a == b).then_some(a),
         _ => None,
     };
-    let offset = match cached(hour, key(hour, tz, Way::FromLocal), whole_hour) {
+    let offset = match cached(
+        hour,
+        Way::FromLocal,
+        key(hour, tz, Way::FromLocal),
+        whole_hour,
+    ) {
         Some(o) => o,
         None => match offset_at_local(tz, local.div_euclid(1_000_000))? {
             Offsets::Single(o) | Offsets::Twice(o) => o,
