@@ -3,7 +3,10 @@
 
 use std::path::PathBuf;
 
+use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand};
+
+use crate::pipeline::ingest::time;
 
 use crate::pipeline::marts::encoding;
 use crate::static_site::{ByteSize, SizeLimits};
@@ -170,6 +173,17 @@ pub struct OrchestrationArgs {
     /// Default: the heymax.toml beside the input, if there is one (`heymax init` writes it).
     #[arg(long, env = "HEYMAX_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// The reporting time zone, an IANA name (Asia/Singapore, Europe/Berlin): every day,
+    /// week, month and cohort day is a calendar period on its clock. A warehouse keeps the
+    /// zone of its first load and refuses runs in another. Default: heymax.toml's
+    /// `[time] timezone`, else UTC.
+    #[arg(long, env = "HEYMAX_TIMEZONE", value_name = "IANA", value_parser = time::parse_zone)]
+    pub timezone: Option<Tz>,
+    /// The zone of event times written without an offset (`2025-05-04 09:50:20`); times
+    /// with `Z` or `+08:00`, and epoch numbers, are instants already. Default: heymax.toml's
+    /// `[time] source_timezone`, else UTC.
+    #[arg(long, env = "HEYMAX_SOURCE_TIMEZONE", value_name = "IANA", value_parser = time::parse_zone)]
+    pub source_timezone: Option<Tz>,
 }
 
 #[derive(Debug, Args)]

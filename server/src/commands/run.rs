@@ -34,6 +34,8 @@ pub fn config(warehouse: &Location, o: &OrchestrationArgs) -> anyhow::Result<Con
         anyhow::bail!("--max-quarantine must be a percentage from 0 to 100");
     }
     config.max_quarantine = o.max_quarantine / 100.0;
+    config.time.zone = o.timezone;
+    config.time.source_zone = o.source_timezone;
     Ok(config)
 }
 

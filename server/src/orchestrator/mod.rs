@@ -15,7 +15,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use chrono::Utc;
 use contract::runs::{RunRow, RunStatus, TaskRow};
 
-use crate::pipeline::ingest::{self, IngestError, IngestOptions, Progress, SourceConfig};
+use crate::pipeline::ingest::{
+    self, IngestError, IngestOptions, Progress, SourceConfig, TimeChoice,
+};
 use crate::pipeline::{PipelineError, RunOptions, RunSummary, plan};
 use crate::warehouse::Location;
 use crate::warehouse::history::{RunHistory, RunHistoryError, seconds, timestamp};
@@ -37,6 +39,8 @@ pub struct Config {
     /// `--config`: the `heymax.toml` every run reads its input with; `None`: the one
     /// beside each input, if any.
     pub source_config: Option<PathBuf>,
+    /// `--timezone` and `--source-timezone` (they win over `heymax.toml`'s `[time]`).
+    pub time: TimeChoice,
 }
 
 impl Config {
@@ -49,6 +53,7 @@ impl Config {
             notify_url: None,
             progress: None,
             source_config: None,
+            time: TimeChoice::default(),
         }
     }
 }
@@ -74,6 +79,7 @@ impl Config {
             ingest::read_header(&file, &source)?;
         }
         Ok(IngestOptions {
+            time: source.time_options(self.time)?,
             source,
             ..IngestOptions::default()
         })

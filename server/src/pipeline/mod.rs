@@ -40,6 +40,8 @@ pub enum PipelineError {
     Ingest(#[from] IngestError),
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
+    #[error(transparent)]
+    Zone(#[from] ingest::time::ZoneError),
     #[error("the loader thread stopped unexpectedly; see the error logged before this one")]
     LoaderStopped,
     /// Ingest stopped early: so many lines were bad that the batch would fail anyway, and

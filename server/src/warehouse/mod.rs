@@ -104,6 +104,10 @@ pub struct State {
     /// Table name (`layer.table`) -> its parts: files relative to the warehouse root, or,
     /// in PostgreSQL, the batches appended to it (`batch=000001`) or the table itself.
     pub tables: BTreeMap<String, Vec<String>>,
+    /// The IANA zone the warehouse's periods are cut in (`--timezone`); absent in a
+    /// warehouse from before zones were recorded, which is UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
 }
 
 impl State {

@@ -241,9 +241,9 @@ fn a_batch_that_loads_nothing_or_too_little_fails_and_keeps_the_marts() {
     let (dir, wh, before) = one_good_load();
 
     let unreadable = write(
-        &dir.path().join("iso.csv"),
+        &dir.path().join("us_dates.csv"),
         &format!(
-            "{HEADER}2025-03-08 10:00:00+08:00,u_2,like,,,web,organic,SG\n2025-03-09 10:00:00+08:00,u_3,like,,,web,organic,SG\n"
+            "{HEADER}03/08/2025 10:00 AM,u_2,like,,,web,organic,SG\n03/09/2025 10:00 AM,u_3,like,,,web,organic,SG\n"
         ),
     );
     // A run that must fail with exit 2: its summary.

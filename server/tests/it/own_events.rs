@@ -1,7 +1,8 @@
 //! Your own events: the sample written the ways real exports write it (other names and
 //! cases, other delimiters, extra columns, padded values, NDJSON with nested properties,
-//! gzip, zstd; Parquet input is not covered yet: a Parquet copy of the sample still quarantines) loads into the reference marts with the same event ids; declared
-//! event types; `heymax init`; configuration errors that name their line.
+//! gzip, zstd, Parquet with typed columns, ISO 8601 times with `T` and `Z`) loads into the
+//! reference marts with the same event ids; declared event types; `heymax init`;
+//! configuration errors that name their line.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -82,6 +83,52 @@ fn ndjson(rows: &[Vec<String>]) -> String {
     out
 }
 
+/// The sample as Parquet: `event_time` a microsecond timestamp, `miles_amount` a double,
+/// the rest text (empty text as null).
+fn write_parquet(rows: &[Vec<String>], path: &Path) {
+    let micros: Vec<i64> = rows
+        .iter()
+        .map(|r| {
+            let format = if r[0].len() > 19 {
+                "%Y-%m-%d %H:%M:%S%.f"
+            } else {
+                "%Y-%m-%d %H:%M:%S"
+            };
+            chrono::NaiveDateTime::parse_from_str(&r[0], format)
+                .unwrap()
+                .and_utc()
+                .timestamp_micros()
+        })
+        .collect();
+    let text = |i: usize| -> Vec<Option<&str>> {
+        rows.iter()
+            .map(|r| (!r[i].is_empty()).then_some(r[i].as_str()))
+            .collect()
+    };
+    let miles: Vec<Option<f64>> = rows.iter().map(|r| r[4].parse().ok()).collect();
+    let mut columns = vec![
+        Series::new("event_time".into(), micros)
+            .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
+            .unwrap()
+            .into_column(),
+    ];
+    for (i, name) in [
+        (1, "user_id"),
+        (2, "event_type"),
+        (3, "transaction_category"),
+    ] {
+        columns.push(Column::new(name.into(), text(i)));
+    }
+    columns.push(Column::new("miles_amount".into(), miles));
+    for (i, name) in [(5, "platform"), (6, "utm_source"), (7, "country")] {
+        columns.push(Column::new(name.into(), text(i)));
+    }
+    let mut df = DataFrame::new(rows.len(), columns).unwrap();
+    ParquetWriter::new(std::fs::File::create(path).unwrap())
+        .finish(&mut df)
+        .unwrap();
+}
+
 const NDJSON_CONFIG: &str = r#"
 [columns]
 event_time = "timestamp"
@@ -136,6 +183,24 @@ fn the_sample_in_every_format_gives_the_reference_marts_and_the_same_event_ids()
     let zst = folder("zstd").join("events.csv.zst");
     std::fs::write(&zst, zstd::stream::encode_all(&sample_text[..], 3).unwrap()).unwrap();
     inputs.push(zst);
+
+    // Parquet as a warehouse tool writes it: a timestamp column and a float column.
+    let parquet = folder("parquet").join("events.parquet");
+    write_parquet(&rows, &parquet);
+    inputs.push(parquet);
+    // ISO 8601 with `T` and `Z`, as Segment or BigQuery write it: the same instants.
+    let iso: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r[0] = format!("{}Z", r[0].replacen(' ', "T", 1));
+            r
+        })
+        .collect();
+    inputs.push(write(
+        &folder("iso").join("events.csv"),
+        &csv_like(&iso, ','),
+    ));
 
     for input in &inputs {
         let wh = dir.path().join(format!(

@@ -114,6 +114,60 @@ fn postgres_marts_match_the_independent_reference() {
 }
 
 #[test]
+fn a_database_records_its_reporting_zone_and_refuses_another() {
+    let Some(url) = database("heymax_timezone") else {
+        return;
+    };
+    let wh = Path::new(&url);
+    ok(&heymax(&[
+        "--quiet",
+        "run",
+        "--input",
+        p(&sample()),
+        "--warehouse",
+        &url,
+        "--timezone",
+        "Asia/Singapore",
+    ]));
+    let zone = |db: &mut postgres::Client| -> Option<String> {
+        db.query_one(
+            "SELECT state->>'timezone' FROM heymax.state WHERE id = 1",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+    };
+    assert_eq!(zone(&mut sql(&url)).as_deref(), Some("Asia/Singapore"));
+    let dir = tempfile::tempdir().unwrap();
+    let marts = export(wh, dir.path());
+    let out = heymax(&[
+        "--quiet",
+        "run",
+        "--input",
+        p(&sample()),
+        "--warehouse",
+        &url,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(
+            "this warehouse cuts periods in Asia/Singapore; run with --timezone Asia/Singapore"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(export(wh, dir.path()), marts);
+    let batches: i64 = sql(&url)
+        .query_one(
+            "SELECT jsonb_array_length(state->'batches')::bigint FROM heymax.state",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(batches, 1);
+}
+
+#[test]
 fn tables_have_types_keys_and_comments() {
     let Some(url) = database("heymax_catalog") else {
         return;

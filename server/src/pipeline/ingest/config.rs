@@ -9,9 +9,11 @@
 
 use std::path::{Path, PathBuf};
 
+use chrono_tz::Tz;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::time::{self, TimeFormat, TimeOptions};
 pub use crate::pipeline::schema::Unknown;
 use crate::pipeline::schema::{DEFAULT_EVENT_TYPES, EventTypes, INPUT_COLUMNS};
 
@@ -134,7 +136,7 @@ fn yes() -> bool {
 }
 
 /// How the input is read: what ingest needs from `heymax.toml` (the time keys go to
-/// `TimeOptions`, see [`SourceConfig::time`]).
+/// `TimeOptions`, see [`SourceConfig::time_options`]).
 #[derive(Debug, Clone)]
 pub struct SourceConfig {
     /// Where it came from (`None`: no file, the defaults).
@@ -149,6 +151,13 @@ pub struct SourceConfig {
     pub country: CountryCase,
     /// `[time]`, as written (checked where the time options are built).
     pub time: TimeKeys,
+}
+
+/// The time settings given on the command line (`None`: not given).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeChoice {
+    pub source_zone: Option<Tz>,
+    pub zone: Option<Tz>,
 }
 
 /// `[time]`'s values with the line each is on.
@@ -303,6 +312,36 @@ impl SourceConfig {
                 format: keys(&file.time.format),
                 source_timezone: keys(&file.time.source_timezone),
                 timezone: keys(&file.time.timezone),
+            },
+        })
+    }
+
+    /// How event times are read: each of `cli`'s settings (`--timezone`,
+    /// `--source-timezone`) wins over `[time]`'s, which wins over the default (ISO or epoch
+    /// detected, UTC). A bad `[time]` value is an error naming its line.
+    pub fn time_options(&self, cli: TimeChoice) -> Result<TimeOptions, ConfigError> {
+        let zone = |key: &Option<(String, usize)>| -> Result<Option<Tz>, ConfigError> {
+            key.as_ref()
+                .map(|(name, line)| {
+                    time::parse_zone(name).map_err(|e| self.time_error(*line, e.to_string()))
+                })
+                .transpose()
+        };
+        let format = match &self.time.format {
+            Some((name, line)) => {
+                TimeFormat::parse(name).map_err(|message| self.time_error(*line, message))?
+            }
+            None => TimeFormat::Auto,
+        };
+        Ok(TimeOptions {
+            format,
+            source_zone: match cli.source_zone {
+                Some(tz) => tz,
+                None => zone(&self.time.source_timezone)?.unwrap_or(Tz::UTC),
+            },
+            zone: match cli.zone {
+                Some(tz) => tz,
+                None => zone(&self.time.timezone)?.unwrap_or(Tz::UTC),
             },
         })
     }

@@ -33,7 +33,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 pub use chunk::QuarantineRow;
-pub use config::{ConfigError, SourceConfig};
+pub use config::{ConfigError, SourceConfig, TimeChoice};
 pub use header::{Detected, Header, read_header};
 pub use input::{Format, resolve_inputs};
 pub use progress::{Progress, Silent};

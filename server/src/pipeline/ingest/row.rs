@@ -14,6 +14,7 @@ use std::borrow::Cow;
 
 use super::IngestOptions;
 use super::config::CountryCase;
+use super::time::write_utc_text;
 use crate::pipeline::schema::{COUNTRY, EVENT_TIME, EVENT_TYPE, INPUT_COLUMNS, MILES, USER_ID};
 
 /// Why a record went to quarantine.
@@ -83,7 +84,7 @@ impl fmt::Display for Reason {
             Reason::InvalidUtf8 { column } => write!(f, "invalid UTF-8 in {column}"),
             Reason::Timestamp { value } => write!(
                 f,
-                "unparseable event_time {value:?} (expected YYYY-MM-DD HH:MM:SS[.ffffff])"
+                "unparseable event_time {value:?} (expected ISO 8601 like 2025-05-04T09:50:20.5+08:00, or epoch seconds/millis; a local time in a DST gap does not exist)"
             ),
             Reason::EmptyUserId => write!(f, "empty user_id"),
             Reason::EventType { value, expected } => write!(
@@ -259,13 +260,19 @@ pub fn parse_row<'a>(
     {
         text[COUNTRY] = Cow::Owned(text[COUNTRY].to_ascii_uppercase());
     }
-    let time = &options.time;
-    let time_text = &text[EVENT_TIME];
-    let event_time = time
-        .parse(time_text.as_bytes())
+    let time = options
+        .time
+        .parse(text[EVENT_TIME].as_bytes())
         .ok_or_else(|| Reason::Timestamp {
-            value: preview(time_text),
+            value: preview(&text[EVENT_TIME]),
         })?;
+    if time.rewritten {
+        // The id hashes the instant's canonical text, so the same event has the same id
+        // whether its time came as `...T09:50:20Z`, `+08:00`, epoch millis or the sample's.
+        let mut canonical = Vec::with_capacity(26);
+        write_utc_text(time.utc, &mut canonical);
+        text[EVENT_TIME] = Cow::Owned(String::from_utf8_lossy(&canonical).into_owned());
+    }
     if text[USER_ID].trim().is_empty() {
         return Err(Reason::EmptyUserId);
     }
@@ -289,7 +296,7 @@ pub fn parse_row<'a>(
         },
     };
     Ok(Row {
-        event_time,
+        event_time: time.local,
         event_type,
         miles,
         fields: text,

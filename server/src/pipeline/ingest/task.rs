@@ -29,10 +29,12 @@ pub(in crate::pipeline) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
         .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
         .sum();
     let mut wh = Warehouse::open_for_write(&options.warehouse)?;
+    options.ingest.time.check_warehouse(wh.state())?;
     let existing = gold::load_existing(&mut wh, &options.ingest.source.events)?;
     let mut tx = wh.begin()?;
     let batch_id = tx.state().next_batch_id;
     tx.state_mut().next_batch_id += 1;
+    options.ingest.time.record(tx.state_mut());
     let loaded_at = now_micros();
 
     // ingest -> bronze, streamed: each piece is tested, written and deduplicated as it comes.
