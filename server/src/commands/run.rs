@@ -130,17 +130,7 @@ pub fn render(s: &RunSummary, warehouse: &Location) -> String {
         warehouse
     );
     // How files were read, when it is not the sample's plain layout.
-    let notable: Vec<_> = s
-        .ingest
-        .detected
-        .iter()
-        .filter(|d| {
-            d.format != "CSV"
-                || !d.compression.is_empty()
-                || d.delimiter != ","
-                || !(d.mapped.is_empty() && d.missing.is_empty() && d.ignored.is_empty())
-        })
-        .collect();
+    let notable: Vec<_> = s.ingest.detected.iter().filter(|d| !d.is_plain()).collect();
     for d in notable.iter().take(10) {
         let _ = writeln!(o, "  read         {}", d.describe());
     }

@@ -62,6 +62,17 @@ pub struct Detected {
 }
 
 impl Detected {
+    /// Read as the sample is (plain CSV with commas and the sample's column names): the
+    /// summaries say nothing about such a file.
+    pub fn is_plain(&self) -> bool {
+        self.format == "CSV"
+            && self.compression.is_empty()
+            && self.delimiter == ","
+            && self.mapped.is_empty()
+            && self.missing.is_empty()
+            && self.ignored.is_empty()
+    }
+
     /// One line for the CLI's summary.
     pub fn describe(&self) -> String {
         let mut parts = vec![self.format.clone()];

@@ -102,7 +102,7 @@ pub(in crate::pipeline) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
     } = loaded;
     let bronze_rows = writer.rows;
     writer.finish()?;
-    let note = format!("{} file(s), {} quarantined", files.len(), stats.quarantined);
+    let note = note(files.len(), &stats, &options.ingest.time);
     let records = stats.records;
     *lock(&ctx.ingested) = Some(Ingested {
         files,
@@ -122,4 +122,73 @@ pub(in crate::pipeline) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
     *lock(&ctx.tx) = Some(tx);
     *lock(&ctx.warehouse) = Some(wh);
     Ok(Done::rows(records).with_note(note))
+}
+
+/// The ingest task's note (the Pipeline page's task panel and `heymax runs show`): what
+/// was read, how files that are not plain CSV were read and mapped, and the reporting
+/// zone when it is not UTC.
+fn note(files: usize, stats: &ingest::IngestStats, time: &ingest::TimeOptions) -> String {
+    const SHOWN: usize = 3;
+    let mut note = format!("{files} file(s), {} quarantined", stats.quarantined);
+    let notable: Vec<_> = stats.detected.iter().filter(|d| !d.is_plain()).collect();
+    for d in notable.iter().take(SHOWN) {
+        note.push_str("; read ");
+        note.push_str(&d.describe());
+    }
+    if notable.len() > SHOWN {
+        note.push_str(&format!(
+            "; {} more files read likewise",
+            notable.len() - SHOWN
+        ));
+    }
+    if time.zone != chrono_tz::Tz::UTC {
+        note.push_str(&format!("; periods in {}", time.zone.name()));
+    }
+    if time.source_zone != chrono_tz::Tz::UTC {
+        note.push_str(&format!(
+            "; times without an offset in {}",
+            time.source_zone.name()
+        ));
+    }
+    note
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::ingest::{Detected, IngestStats, TimeOptions};
+
+    #[test]
+    fn the_note_says_how_files_were_read_and_the_zone() {
+        let plain = Detected {
+            file: "a.csv".into(),
+            format: "CSV".into(),
+            delimiter: ",".into(),
+            ..Detected::default()
+        };
+        let mapped = Detected {
+            file: "b.ndjson".into(),
+            format: "NDJSON".into(),
+            mapped: vec!["user_id <- distinct_id".into()],
+            ..Detected::default()
+        };
+        let stats = IngestStats {
+            quarantined: 2,
+            detected: vec![plain, mapped],
+            ..IngestStats::default()
+        };
+        let utc = TimeOptions::default();
+        let text = note(2, &stats, &utc);
+        assert!(
+            text.starts_with("2 file(s), 2 quarantined; read b.ndjson: NDJSON"),
+            "{text}"
+        );
+        assert!(text.contains("user_id <- distinct_id"), "{text}");
+        assert!(!text.contains("a.csv"), "{text}");
+        let singapore = TimeOptions {
+            zone: chrono_tz::Tz::Asia__Singapore,
+            ..utc
+        };
+        assert!(note(1, &stats, &singapore).ends_with("; periods in Asia/Singapore"));
+    }
 }
