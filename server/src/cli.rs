@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::pipeline::ingest::time;
 
+use crate::generate::Shape;
 use crate::pipeline::marts::encoding;
 use crate::static_site::{ByteSize, SizeLimits};
 use crate::warehouse::Location;
@@ -280,6 +281,10 @@ pub struct GenerateArgs {
     pub seed: u64,
     #[arg(long, default_value_t = 91)]
     pub days: i64,
+    /// `steady`: everyone signs up in the first week and stays active to the end (the
+    /// harsh shape for benchmarks: lifecycle tables twice as large).
+    #[arg(long, value_enum, default_value_t = Shape::Default)]
+    pub shape: Shape,
     #[arg(long, short)]
     pub out: PathBuf,
 }
@@ -292,6 +297,14 @@ pub struct BenchArgs {
     /// Also time these input files.
     #[arg(long, short)]
     pub input: Vec<PathBuf>,
+    /// Data shapes to time each size in (`default`, `steady`: users active most days).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "default,steady"
+    )]
+    pub shapes: Vec<Shape>,
     /// Runs per size (the best wall time is reported).
     #[arg(long, default_value_t = 1)]
     pub repeat: u32,

@@ -4,6 +4,9 @@
 //!
 //! Users sign up over the whole span (more early on) and stay active for a random
 //! lifetime, so the growth marts see new, retained, churned and resurrected users.
+//! [`Shape::Steady`] is the harsh shape of a sticky app: everyone signs up in the first
+//! week and stays to the end, so users are active on about half the days and the
+//! lifecycle tables hold ~1.2 rows per event (twice the default shape's).
 
 use std::io::Write;
 
@@ -18,6 +21,18 @@ pub struct GenerateOptions {
     pub days: i64,
     /// First day, as days since 1970-01-01 (default 2025-03-07, like the sample).
     pub start_day: i64,
+    pub shape: Shape,
+}
+
+/// How users' active spans are drawn.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Shape {
+    /// Signups over the whole span (more early on), random lifetimes.
+    #[default]
+    Default,
+    /// Signups in the first week, everyone active to the end.
+    Steady,
 }
 
 impl Default for GenerateOptions {
@@ -28,6 +43,7 @@ impl Default for GenerateOptions {
             seed: 1,
             days: 91,
             start_day: 20_154,
+            shape: Shape::Default,
         }
     }
 }
@@ -89,8 +105,10 @@ pub fn generate(options: &GenerateOptions, out: &mut dyn Write) -> std::io::Resu
         .map(|i| {
             // Signups lean early (the square of a uniform draw), lifetimes run 1 day to the end.
             let u: f64 = rng.random();
-            let first = ((u * u) * days as f64) as i64;
-            let lifetime = rng.random_range(1..=days);
+            let (first, lifetime) = match options.shape {
+                Shape::Default => (((u * u) * days as f64) as i64, rng.random_range(1..=days)),
+                Shape::Steady => (((u * 7.0) as i64).min(days - 1), days),
+            };
             User {
                 id: format!("u_{:0width$}", i + 1),
                 country: pick(&mut rng, &COUNTRIES),
@@ -170,5 +188,31 @@ mod tests {
             assert_eq!(country.entry(f[1]).or_insert(f[7]), &f[7]);
         }
         assert_eq!(country.len(), 20);
+    }
+
+    #[test]
+    fn steady_users_sign_up_in_the_first_week_and_stay() {
+        let options = GenerateOptions {
+            events: 2_000,
+            users: 20,
+            shape: Shape::Steady,
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        generate(&options, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let mut days: std::collections::HashMap<&str, std::collections::BTreeSet<&str>> =
+            Default::default();
+        for l in text.lines().skip(1) {
+            let (time, rest) = l.split_once(',').unwrap();
+            let user = rest.split(',').next().unwrap();
+            days.entry(user).or_default().insert(&time[..10]);
+        }
+        assert_eq!(days.len(), 20);
+        for set in days.values() {
+            assert!(set.first().unwrap() <= &"2025-03-13", "{set:?}");
+            // 100 events over 91 days: about 60 distinct days each.
+            assert!(set.len() > 40, "{}", set.len());
+        }
     }
 }

@@ -12,13 +12,15 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 
 use crate::cli::BenchArgs;
-use crate::generate::GenerateOptions;
+use crate::generate::{GenerateOptions, Shape};
 use crate::pipeline::{RunSummary, Stage};
 use crate::warehouse::{Location, postgres};
 
 #[derive(Debug, Serialize)]
 pub struct BenchResult {
     pub input: String,
+    /// The generated shape (`None`: a file of the user's).
+    pub shape: Option<Shape>,
     pub events: u64,
     pub wall_seconds: f64,
     pub rows_per_second: f64,
@@ -39,8 +41,12 @@ fn data_dir(args: &BenchArgs) -> PathBuf {
     })
 }
 
-fn generated(dir: &Path, events: u64) -> anyhow::Result<PathBuf> {
-    let path = dir.join(format!("events_{events}_seed1.csv"));
+fn generated(dir: &Path, events: u64, shape: Shape) -> anyhow::Result<PathBuf> {
+    let name = match shape {
+        Shape::Default => format!("events_{events}_seed1.csv"),
+        Shape::Steady => format!("events_{events}_seed1_steady.csv"),
+    };
+    let path = dir.join(name);
     if !path.exists() {
         std::fs::create_dir_all(dir)?;
         eprintln!("generating {events} events -> {}", path.display());
@@ -50,6 +56,7 @@ fn generated(dir: &Path, events: u64) -> anyhow::Result<PathBuf> {
             events,
             users: (events / 50).max(1),
             seed: 1,
+            shape,
             ..GenerateOptions::default()
         };
         crate::generate::generate(&options, &mut out)?;
@@ -127,13 +134,15 @@ fn time_run(input: &Path, warehouse: Option<&Location>) -> anyhow::Result<(f64, 
 
 pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     let dir = data_dir(args);
-    let mut inputs: Vec<PathBuf> = Vec::new();
+    let mut inputs: Vec<(PathBuf, Option<Shape>)> = Vec::new();
     for &n in &args.sizes {
-        inputs.push(generated(&dir, n)?);
+        for &shape in &args.shapes {
+            inputs.push((generated(&dir, n, shape)?, Some(shape)));
+        }
     }
-    inputs.extend(args.input.iter().cloned());
+    inputs.extend(args.input.iter().map(|i| (i.clone(), None)));
     let mut results = Vec::new();
-    for input in &inputs {
+    for (input, shape) in &inputs {
         let mut best: Option<(f64, RunSummary)> = None;
         for _ in 0..args.repeat.max(1) {
             let (wall, summary) = time_run(input, args.warehouse.as_ref())?;
@@ -147,6 +156,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         let events = summary.ingest.records;
         results.push(BenchResult {
             input: input.display().to_string(),
+            shape: *shape,
             events,
             wall_seconds: wall,
             rows_per_second: events as f64 / wall,
@@ -167,8 +177,8 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<12} {:>9} {:>12} {:>10} {:>10}  stages (s)",
-        "events", "wall (s)", "rows/s", "peak RSS", "db RSS"
+        "{:<12} {:<8} {:>9} {:>12} {:>10} {:>10}  stages (s)",
+        "events", "shape", "wall (s)", "rows/s", "peak RSS", "db RSS"
     );
     for r in &results {
         let stages: Vec<String> = r
@@ -180,8 +190,13 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
             .database_peak_rss_bytes
             .map_or("-".to_string(), |b| format!("{} MiB", b >> 20));
         println!(
-            "{:<12} {:>9.3} {:>12.0} {:>6} MiB {:>10}  {}",
+            "{:<12} {:<8} {:>9.3} {:>12.0} {:>6} MiB {:>10}  {}",
             r.events,
+            match r.shape {
+                Some(Shape::Default) => "default",
+                Some(Shape::Steady) => "steady",
+                None => "file",
+            },
             r.wall_seconds,
             r.rows_per_second,
             r.peak_rss_bytes >> 20,

@@ -13,6 +13,7 @@ pub fn generate(args: &GenerateArgs, quiet: bool) -> anyhow::Result<()> {
         users: args.users.unwrap_or((args.events / 50).max(1)),
         seed: args.seed,
         days: args.days,
+        shape: args.shape,
         ..GenerateOptions::default()
     };
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
