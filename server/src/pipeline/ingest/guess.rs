@@ -4,7 +4,7 @@
 //! names Segment, RudderStack, PostHog, Amplitude and BigQuery exports use), the time
 //! format seen in the first rows, and the event types seen there.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -111,7 +111,24 @@ pub fn guess(path: &Path) -> Result<Guess, IngestError> {
         })
     };
     let times = values(EVENT_TIME);
-    let types: BTreeSet<&str> = values(EVENT_TYPE).into_iter().map(str::trim).collect();
+    // Types match in any case, so `APP_OPEN` and `app_open` are one type: the spelling
+    // seen most often is the one declared.
+    let mut spellings: BTreeMap<String, BTreeMap<&str, usize>> = BTreeMap::new();
+    for t in values(EVENT_TYPE).into_iter().map(str::trim) {
+        *spellings
+            .entry(t.to_ascii_lowercase())
+            .or_default()
+            .entry(t)
+            .or_default() += 1;
+    }
+    let types: Vec<&str> = spellings
+        .values()
+        .filter_map(|seen| {
+            seen.iter()
+                .max_by_key(|&(spelling, n)| (*n, std::cmp::Reverse(*spelling)))
+                .map(|(spelling, _)| *spelling)
+        })
+        .collect();
     Ok(Guess {
         format,
         compression: input::compression_of(path)?,
@@ -397,7 +414,7 @@ mod tests {
         let path = dir.path().join("export.csv");
         std::fs::write(
             &path,
-            "TIMESTAMP;distinct_id;event;session_id;Country\n1746352220123;u1;app_open;s;sg\n1746352221123;u2;purchase;s;MY\n",
+            "TIMESTAMP;distinct_id;event;session_id;Country\n1746352220123;u1;app_open;s;sg\n1746352221123;u2;purchase;s;MY\n1746352222123;u2;PURCHASE;s;MY\n1746352223123;u3;purchase;s;MY\n",
         )
         .unwrap();
         let g = guess(&path).unwrap();

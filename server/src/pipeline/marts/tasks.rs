@@ -31,7 +31,9 @@ pub(in crate::pipeline) fn build(ctx: &Ctx<'_>, table: Table) -> Result<Done, Pi
         .ok_or_else(|| gone("activity"))?;
     let (act, names) = (&shared.0, &shared.1);
     let g = lock(&ctx.gold).clone().ok_or_else(|| gone("gold"))?;
+    let started = std::time::Instant::now();
     let mut df = build_one(table, &g.slim, act, names).map_err(compute("marts"))?;
+    let built = started.elapsed();
     drop((shared, g));
     {
         // The last mart built frees what they all shared.
@@ -44,6 +46,13 @@ pub(in crate::pipeline) fn build(ctx: &Ctx<'_>, table: Table) -> Result<Done, Pi
     }
     ctx.write_replace(table, &mut df)?;
     let rows = df.height() as u64;
+    tracing::debug!(
+        table = table.short_name(),
+        rows,
+        built_s = built.as_secs_f64(),
+        written_s = (started.elapsed() - built).as_secs_f64(),
+        "mart built and written"
+    );
     lock(&ctx.rows)
         .marts
         .insert(table.short_name().to_string(), rows);

@@ -6,7 +6,7 @@
 pub mod specs;
 pub(in crate::pipeline) mod tasks;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 
 use polars::prelude::*;
@@ -135,37 +135,25 @@ impl TestResult {
     }
 }
 
-/// Counts the rows of `df` failing `check`. `lookup` finds the other side of a relationship.
 /// Distinct rows over the columns `cs`. A hash per row first: 8 bytes a row, where polars'
 /// `unique` would build a table of the rows themselves (a gigabyte for the 6 million rows
 /// of a 10M-event `user_lifecycle_day`). Only when two rows hash alike (a duplicate, or a
 /// collision) does polars count exactly.
 fn distinct_rows(df: &DataFrame, cs: &[&str]) -> PolarsResult<usize> {
-    let text = cs
+    let columns = cs
         .iter()
-        .map(|c| df.column(c)?.cast(&DataType::String))
-        .collect::<PolarsResult<Vec<_>>>()?;
-    let text = text
-        .iter()
-        .map(|c| c.str())
+        .map(|c| KeyColumn::new(df.column(c)?))
         .collect::<PolarsResult<Vec<_>>>()?;
     let mut hashes = Vec::with_capacity(df.height());
     let mut row = Vec::new();
     for i in 0..df.height() {
         row.clear();
-        for column in &text {
-            match column.get(i) {
-                Some(v) => {
-                    row.push(1);
-                    row.extend_from_slice(v.as_bytes());
-                }
-                None => row.push(0),
-            }
-            row.push(0xff);
+        for column in &columns {
+            column.push_key(i, &mut row);
         }
         hashes.push(xxhash_rust::xxh3::xxh3_64(&row));
     }
-    drop(text);
+    drop(columns);
     hashes.sort_unstable();
     hashes.dedup();
     if hashes.len() == df.height() {
@@ -181,6 +169,54 @@ fn distinct_rows(df: &DataFrame, cs: &[&str]) -> PolarsResult<usize> {
         .height())
 }
 
+/// A column as the bytes of a row key: text as its bytes, anything else (dates, numbers,
+/// codes) as its physical integer, so a 12-million-row lifecycle table's dates are not
+/// formatted as text to be compared (that was a third of the table's tests).
+enum KeyColumn {
+    Text(StringChunked),
+    Int(Int64Chunked),
+}
+
+impl KeyColumn {
+    fn new(column: &Column) -> PolarsResult<Self> {
+        Ok(match column.dtype() {
+            DataType::String => Self::Text(column.str()?.clone()),
+            DataType::Float32 | DataType::Float64 => {
+                Self::Text(column.cast(&DataType::String)?.str()?.clone())
+            }
+            _ => Self::Int(
+                column
+                    .to_physical_repr()
+                    .cast(&DataType::Int64)?
+                    .i64()?
+                    .clone(),
+            ),
+        })
+    }
+
+    /// Appends row `i`'s key: a null marker, the value, a separator.
+    fn push_key(&self, i: usize, row: &mut Vec<u8>) {
+        match self {
+            Self::Text(c) => match c.get(i) {
+                Some(v) => {
+                    row.push(1);
+                    row.extend_from_slice(v.as_bytes());
+                }
+                None => row.push(0),
+            },
+            Self::Int(c) => match c.get(i) {
+                Some(v) => {
+                    row.push(1);
+                    row.extend_from_slice(&v.to_le_bytes());
+                }
+                None => row.push(0),
+            },
+        }
+        row.push(0xff);
+    }
+}
+
+/// Counts the rows of `df` failing `check`. `lookup` finds the other side of a relationship.
 pub fn failing_rows(
     check: &Check,
     df: &DataFrame,
@@ -269,43 +305,65 @@ pub fn failing_rows(
 /// Lifecycle rows counted by (period, country, status) against the growth mart's
 /// new / retained / resurrected / churned columns; returns how many counts differ.
 fn reconcile(lifecycle: &DataFrame, growth: &DataFrame) -> PolarsResult<u64> {
-    let days = |df: &DataFrame| -> PolarsResult<Vec<Option<i32>>> {
-        Ok(df
-            .column("period")?
-            .cast(&DataType::Int32)?
-            .i32()?
-            .iter()
-            .collect())
+    const STATUSES: usize = contract::Status::ALL.len() + 1;
+    let days = |df: &DataFrame| -> PolarsResult<Int32Chunked> {
+        Ok(df.column("period")?.cast(&DataType::Int32)?.i32()?.clone())
     };
     let growth_period = days(growth)?;
     let growth_country = growth.column("country")?.str()?.clone();
-    let period = days(lifecycle)?;
-    let country = lifecycle.column("country")?.str()?.clone();
-    let status = lifecycle.column("status")?.str()?.clone();
-    let mut diff: HashMap<(Option<i32>, Option<&str>, usize), i64> = HashMap::new();
-    for (k, column) in [
+    let growth_counts = [
         "new_users",
         "retained_users",
         "resurrected_users",
         "churned_users",
     ]
     .iter()
-    .enumerate()
-    {
-        let counts = growth.column(column)?.cast(&DataType::Int64)?;
-        for (i, n) in counts.i64()?.iter().enumerate() {
-            let key = (growth_period[i], growth_country.get(i), k);
-            *diff.entry(key).or_default() += n.unwrap_or(0);
+    .map(|c| Ok(growth.column(c)?.cast(&DataType::Int64)?.i64()?.clone()))
+    .collect::<PolarsResult<Vec<_>>>()?;
+    let period = days(lifecycle)?;
+    let country = lifecycle.column("country")?.str()?.clone();
+    let status = lifecycle.column("status")?.str()?.clone();
+
+    // (period, country) -> a dense index, then one counter per (index, status): a row costs
+    // a lookup of its country and period, not a hash of the whole key (12M rows at 10M
+    // events in the steady shape).
+    let mut countries: PlHashMap<Option<&str>, usize> = PlHashMap::new();
+    let mut cells: PlHashMap<(Option<i32>, usize), usize> = PlHashMap::new();
+    let mut cell = |day, country| {
+        let next = countries.len();
+        let c = *countries.entry(country).or_insert(next);
+        let next = cells.len();
+        *cells.entry((day, c)).or_insert(next) * STATUSES
+    };
+    let growth_cells: Vec<usize> = growth_period
+        .iter()
+        .zip(growth_country.iter())
+        .map(|(day, c)| cell(day, c))
+        .collect();
+    let mut lifecycle_cells = Vec::with_capacity(lifecycle.height());
+    let mut last = None;
+    for (day, c) in period.iter().zip(country.iter()) {
+        // Rows come grouped by period: the cell of the previous row is usually this one's.
+        let base = match last {
+            Some((d, k, base)) if d == day && k == c => base,
+            _ => cell(day, c),
+        };
+        last = Some((day, c, base));
+        lifecycle_cells.push(base);
+    }
+    let mut diff = vec![0i64; cells.len() * STATUSES];
+    for (k, counts) in growth_counts.iter().enumerate() {
+        for (&base, n) in growth_cells.iter().zip(counts.iter()) {
+            diff[base + k] += n.unwrap_or(0);
         }
     }
-    for (i, &day) in period.iter().enumerate() {
-        let k = status
-            .get(i)
-            .and_then(|s| contract::Status::parse(s).map(contract::Status::index))
-            .unwrap_or(contract::Status::ALL.len());
-        *diff.entry((day, country.get(i), k)).or_default() -= 1;
+    for (&base, s) in lifecycle_cells.iter().zip(status.iter()) {
+        let k = s
+            .and_then(contract::Status::parse)
+            .map_or(contract::Status::ALL.len(), contract::Status::index);
+        diff[base + k] -= 1;
     }
-    Ok(diff.values().filter(|&&d| d != 0).count() as u64)
+    Ok(diff.iter().filter(|&&d| d != 0).count() as u64)
 }
 
 /// Runs every spec declared for `table` against `df`.
