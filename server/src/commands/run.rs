@@ -129,6 +129,9 @@ pub fn render(s: &RunSummary, warehouse: &Location) -> String {
         s.seconds,
         warehouse
     );
+    if !matches!(s.ingest.timezone.as_str(), "" | "UTC") {
+        let _ = writeln!(o, "  timezone     periods cut in {}", s.ingest.timezone);
+    }
     // How files were read, when it is not the sample's plain layout.
     let notable: Vec<_> = s.ingest.detected.iter().filter(|d| !d.is_plain()).collect();
     for d in notable.iter().take(10) {

@@ -366,7 +366,17 @@ fn heymax_toml_sets_the_zones_and_the_command_line_wins() {
         "[time]\nformat = \"iso\"\nsource_timezone = \"UTC\"\ntimezone = \"Asia/Singapore\"\n",
     );
     let from_config = dir.path().join("from-config");
-    run_with(&input, &from_config, &[]);
+    let summary = ok(&heymax(&[
+        "run",
+        "--input",
+        p(&input),
+        "--warehouse",
+        p(&from_config),
+    ]));
+    assert!(
+        summary.contains("periods cut in Asia/Singapore"),
+        "{summary}"
+    );
     assert_eq!(gold_times(&from_config)["u_late"], "2025-05-05 07:30:00");
     let from_cli = dir.path().join("from-cli");
     run_with(&input, &from_cli, &["--timezone", "Europe/Berlin"]);

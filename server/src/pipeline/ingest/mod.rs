@@ -123,6 +123,9 @@ pub struct IngestStats {
     /// How each file was read and mapped.
     #[serde(default)]
     pub detected: Vec<Detected>,
+    /// The reporting zone periods are cut in (an IANA name).
+    #[serde(default)]
+    pub timezone: String,
 }
 
 #[derive(Debug, Clone)]
@@ -160,6 +163,7 @@ pub fn ingest<E: From<IngestError>>(
     let mut stats = IngestStats {
         files: files.len(),
         detected: headers.iter().map(|h| h.detected.clone()).collect(),
+        timezone: options.time.zone.name().to_string(),
         ..Default::default()
     };
     for (path, header) in files.iter().zip(&headers) {
