@@ -103,6 +103,11 @@ class Bad(Exception):
     """A line that goes to quarantine, with the native engine's reason text."""
 
 
+class Refused(Exception):
+    """The input cannot be loaded at all (a wrong header, no rows): nothing is written,
+    and heymax shows this message."""
+
+
 def split_quoted(record: bytes, delimiter: int) -> list[bytes]:
     """RFC 4180 fields, as the `csv` crate reads one line: a quote opens a quoted field
     only at its start, `""` inside is a quote, anything after the closing quote is kept."""
@@ -336,7 +341,7 @@ def layout_of(header: str, path: str) -> Layout:
     missing = [INPUT_COLUMNS[i] for i in REQUIRED if order[i] is None]
     if missing:
         found = preview(header)
-        raise SystemExit(
+        raise Refused(
             f"{path}: wrong header: expected columns [{', '.join(INPUT_COLUMNS)}] (any order), "
             f"found [{debug(found)}]; the required columns {', '.join(missing)} are missing"
         )
@@ -519,17 +524,45 @@ def numbered_lines(spark: SparkSession, paths: list[str]) -> DataFrame:
     )
 
 
+def expand(spark: SparkSession, inputs: list[str]) -> list[str]:
+    """The input files: a file as it is, a folder as its `*.csv` files sorted by name (as
+    the native engine lists a folder), through Hadoop's file systems, so `s3a://`,
+    `hdfs://` and `file:` folders list alike."""
+    jvm = spark.sparkContext._jvm
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    files: list[str] = []
+    for given in inputs:
+        path = jvm.org.apache.hadoop.fs.Path(given)
+        fs = path.getFileSystem(conf)
+        if not fs.exists(path):
+            raise Refused(f"input path {given} does not exist: pass an event CSV file or a folder of them")
+        if not fs.getFileStatus(path).isDirectory():
+            files.append(given)
+            continue
+        found = sorted(
+            str(s.getPath().toString())
+            for s in fs.listStatus(path)
+            if s.isFile() and s.getPath().getName().endswith(".csv")
+        )
+        if not found:
+            raise Refused(f"{given} holds no .csv files: put event CSVs in it, or pass a file")
+        files.extend(found)
+    return files
+
+
 def ingest(spark: SparkSession, job: dict, report: Report) -> tuple[DataFrame, DataFrame]:
     """Ingest: every physical line is a loaded row, a quarantined row with its line number
     and reason, or blank; nothing is dropped silently. See: METRICS.md, the input table."""
     started = time.time()
     sc = spark.sparkContext
-    paths: list[str] = job["input"]
+    paths = expand(spark, job["input"])
+    if not job.get("sources"):
+        job["sources"] = paths
     layouts = []
     for p in paths:
         header = sc.textFile(p).take(1)
         if not header:
-            raise SystemExit(f"{p} is empty: expected a header line ({','.join(INPUT_COLUMNS)}) followed by events")
+            raise Refused(f"{p} is empty: expected a header line ({','.join(INPUT_COLUMNS)}) followed by events")
         layouts.append(layout_of(header[0], p))
     lines = numbered_lines(spark, paths).filter(F.col("line_number") > 1)
     parsed = lines.mapInArrow(parse_batches(layouts, job["event_types"]), PARSED).persist()
@@ -542,7 +575,7 @@ def ingest(spark: SparkSession, job: dict, report: Report) -> tuple[DataFrame, D
     records = lines_n - blank
     quarantined = records - good
     if records == 0:
-        raise SystemExit(f"no events in {paths[0]}: the input has a header but no rows")
+        raise Refused(f"no events in {paths[0]}: the input has a header but no rows")
     report.values["stats"] = {
         "files": len(paths),
         "records": records,
@@ -780,9 +813,10 @@ def build(spark: SparkSession, job: dict) -> Report:
     dim.createOrReplaceTempView("dim_users")
     dim.coalesce(1).write.parquet(f"{out}/dim_users")
     dim_rows = dim.count()
-    report.values.update(bronze_rows=bronze_rows, gold_new=new_rows, dim_users=dim_rows)
+    gold_total = gold.count()
+    report.values.update(bronze_rows=bronze_rows, gold_new=new_rows, gold_total=gold_total, dim_users=dim_rows)
     report.step("gold", started, new_rows, f"{bronze_rows - new_rows} duplicates skipped; dim_users {dim_rows} rows")
-    if new_rows + (0 if existing is None else 1) == 0:
+    if gold_total == 0:
         report.values["marts"] = False
         return report
 
@@ -802,8 +836,8 @@ def build(spark: SparkSession, job: dict) -> Report:
         report.step(f"mart_{name}", begun, frame.count())
 
     for grain in GRAINS:
-        lifecycle = spark.sql(lifecycle_sql(grain, last_day))
-        lifecycle = lifecycle.persist()
+        # Sorted by period and user: the drill-down reads a period's users at a time.
+        lifecycle = spark.sql(lifecycle_sql(grain, last_day)).orderBy("period", "user_id").persist()
         lifecycle.createOrReplaceTempView(f"lifecycle_{grain}")
         write(f"user_lifecycle_{grain}", lifecycle, files=2)
         write(f"user_growth_metrics_{grain}", spark.sql(growth_sql(grain, first_day, last_day)))
@@ -827,7 +861,12 @@ def main() -> None:
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("WARN")
-    report = build(spark, job)
+    try:
+        report = build(spark, job)
+    except Refused as refused:
+        print(f"heymax-spark: {refused}", file=sys.stderr)
+        spark.stop()
+        sys.exit(3)
     with open(f"{job['out']}/report.json", "w", encoding="utf-8") as f:
         json.dump({"steps": report.steps, **report.values}, f, indent=1)
     spark.stop()
