@@ -479,7 +479,7 @@ class Report:
         self.steps: list[dict] = []
         self.values: dict = {}
 
-    def step(self, task: str, started: float, rows: int, note: str = "") -> None:
+    def step(self, task: str, started: float, rows: Optional[int], note: str = "") -> None:
         self.steps.append(
             {
                 "task": task,
@@ -496,8 +496,9 @@ def numbered_lines(spark: SparkSession, paths: list[str]) -> DataFrame:
     """Every physical line of every file with its 1-based line number (the header is 1).
     The text source splits a file into blocks read by different tasks, in no set order;
     a line's number is the lines of the blocks before its own plus its place in its block
-    (rows of one block are contiguous in one task, so monotonically_increasing_id orders
-    them). Lines end at `\\n` only, as the native reader's: a lone `\\r` stays in the line."""
+    (the rows of one block are contiguous in one task, so monotonically_increasing_id
+    orders them). Only the per-block counts move between tasks, never the lines. Lines end
+    at `\\n` only, as the native reader's: a lone `\\r` stays in its line."""
     frames = [
         spark.read.option("lineSep", "\n")
         .text(p)
@@ -512,12 +513,10 @@ def numbered_lines(spark: SparkSession, paths: list[str]) -> DataFrame:
     lines = frames[0]
     for f in frames[1:]:
         lines = lines.unionByName(f)
-    in_block = Window.partitionBy("file", "block")
-    lines = lines.withColumn("first", F.min("seq").over(in_block))
-    blocks = lines.groupBy("file", "block").agg(F.count("*").alias("n"))
+    blocks = lines.groupBy("file", "block").agg(F.count("*").alias("n"), F.min("seq").alias("first"))
     before = Window.partitionBy("file").orderBy("block").rowsBetween(Window.unboundedPreceding, -1)
     blocks = blocks.withColumn("base", F.coalesce(F.sum("n").over(before), F.lit(0)))
-    return lines.join(F.broadcast(blocks.select("file", "block", "base")), ["file", "block"]).select(
+    return lines.join(F.broadcast(blocks.select("file", "block", "base", "first")), ["file", "block"]).select(
         "file",
         (F.col("base") + F.col("seq") - F.col("first") + 1).alias("line_number"),
         "value",
@@ -739,7 +738,6 @@ def growth_sql(grain: str, first_day: str, last_day: str) -> str:
                 THEN CAST(COALESCE(n, 0) + COALESCE(s, 0) AS DOUBLE) / CAST(c AS DOUBLE) END AS quick_ratio,
            {nxt.format(p='g.period')} <= DATE'{last_day}' AS is_complete
     FROM grid g LEFT JOIN counts k ON k.period = g.period AND k.country <=> g.country
-    ORDER BY g.period, g.country NULLS FIRST
     """
 
 
@@ -768,7 +766,6 @@ def retention_sql(last_day: str) -> str:
     SELECT cohort AS cohort_date, d.country, COUNT(*) AS cohort_size, {retained}, {rates}
     FROM users u JOIN dim_users d ON d.user_id = u.user_id
     GROUP BY cohort, d.country
-    ORDER BY cohort_date, country NULLS FIRST
     """
 
 
@@ -783,7 +780,6 @@ SELECT d.country, g.event_type, g.transaction_category,
          / CAST(SUM(COUNT(*)) OVER (PARTITION BY d.country, g.event_type) AS DOUBLE) AS share
 FROM gold g JOIN dim_users d ON d.user_id = g.user_id
 GROUP BY d.country, g.event_type, g.transaction_category
-ORDER BY d.country NULLS FIRST, g.event_type NULLS FIRST, g.transaction_category NULLS FIRST
 """
 
 
@@ -829,20 +825,23 @@ def build(spark: SparkSession, job: dict) -> Report:
     report.values.update(first_day=first_day, last_day=last_day, marts=True)
     report.step("activity", started, int(span["n"]), "active (user, day) pairs")
 
-    def write(name: str, frame: DataFrame, files: int = 1) -> None:
+    def write(name: str, frame: DataFrame, order: list[str]) -> None:
+        """A mart is small: one file, in its key's order (nulls first, as the native
+        engine's). heymax counts its rows when it adopts it."""
         begun = time.time()
-        frame = frame.persist()
-        frame.coalesce(files).write.parquet(f"{out}/marts/{name}")
-        report.step(f"mart_{name}", begun, frame.count())
+        frame.coalesce(1).sortWithinPartitions(*order).write.parquet(f"{out}/marts/{name}")
+        report.step(f"mart_{name}", begun, None)
 
     for grain in GRAINS:
-        # Sorted by period and user: the drill-down reads a period's users at a time.
-        lifecycle = spark.sql(lifecycle_sql(grain, last_day)).orderBy("period", "user_id").persist()
+        lifecycle = spark.sql(lifecycle_sql(grain, last_day)).persist()
         lifecycle.createOrReplaceTempView(f"lifecycle_{grain}")
-        write(f"user_lifecycle_{grain}", lifecycle, files=2)
-        write(f"user_growth_metrics_{grain}", spark.sql(growth_sql(grain, first_day, last_day)))
-    write("user_retention", spark.sql(retention_sql(last_day)))
-    write("user_interactions", spark.sql(INTERACTIONS_SQL))
+        # Per user and period: written by as many tasks as computed it (heymax sorts it).
+        begun = time.time()
+        lifecycle.write.parquet(f"{out}/marts/user_lifecycle_{grain}")
+        report.step(f"mart_user_lifecycle_{grain}", begun, None)
+        write(f"user_growth_metrics_{grain}", spark.sql(growth_sql(grain, first_day, last_day)), ["period", "country"])
+    write("user_retention", spark.sql(retention_sql(last_day)), ["cohort_date", "country"])
+    write("user_interactions", spark.sql(INTERACTIONS_SQL), ["country", "event_type", "transaction_category"])
     return report
 
 
@@ -856,7 +855,7 @@ def main() -> None:
         # Event times carry no zone and periods are UTC days: no session-zone shifts.
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-        .config("spark.sql.shuffle.partitions", str(job.get("shuffle_partitions", 8)))
+        .config("spark.sql.shuffle.partitions", str(job["shuffle_partitions"]))
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", "20000")
         .getOrCreate()
     )

@@ -42,7 +42,9 @@ pub(super) struct Job {
 pub struct StepReport {
     pub task: String,
     pub seconds: f64,
-    pub rows: u64,
+    /// `None` for the marts: heymax counts them when it adopts them.
+    #[serde(default)]
+    pub rows: Option<u64>,
     #[serde(default)]
     pub note: String,
 }

@@ -39,7 +39,7 @@ pub(in crate::pipeline) struct Staged {
 
 /// Shuffle partitions for the job: a few per core of a small cluster; Spark's adaptive
 /// execution merges the small ones.
-const SHUFFLE_PARTITIONS: usize = 8;
+const SHUFFLE_PARTITIONS: usize = 4;
 
 fn absolute(path: &Path) -> Result<String, SparkError> {
     std::path::absolute(path)
@@ -302,10 +302,12 @@ fn native(table: Table, dir: &Path) -> Result<DataFrame, PipelineError> {
         .iter()
         .map(|c| col(c.as_str()).cast(dtype(c)))
         .collect();
-    df.lazy()
-        .select(exprs)
-        .collect()
-        .map_err(compute("spark output"))
+    let mut frame = df.lazy().select(exprs);
+    if let Table::Lifecycle(_) = table {
+        // Spark writes it from several tasks; a period's users in id order, as one file.
+        frame = frame.sort(["period", "user_id"], SortMultipleOptions::default());
+    }
+    frame.collect().map_err(compute("spark output"))
 }
 
 /// Refuses files whose columns are not bronze's (a program and a binary of two versions).
@@ -495,7 +497,7 @@ fn day_number(date: &str) -> Option<i64> {
 pub(super) fn activity(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
     let (last_day, rows, done) = with_staged(ctx, |s| {
         let r = &s.report;
-        let rows = r.step("activity").map_or(0, |a| a.rows);
+        let rows = r.step("activity").and_then(|a| a.rows).unwrap_or(0);
         (
             r.last_day.as_deref().and_then(day_number),
             rows,
