@@ -17,7 +17,7 @@ set -euo pipefail
 
 cache="${HEYMAX_CACHE:-$HOME/.cache/heymax}"
 venv="$cache/spark-venv"
-# The versions the tests were run with; pip picks the newest 4.x when this one is gone.
+# Spark 4 (tested with 4.3.0); pandas stays below 3, which PySpark 4 does not support yet.
 PYSPARK_SPEC='pyspark>=4.0,<5'
 
 say() { printf '== %s\n' "$*" >&2; }
@@ -45,7 +45,7 @@ ensure_venv() {
   fi
   say "creating $venv with pyspark 4, xxhash, pyarrow, pandas (about a minute, once)"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check "$PYSPARK_SPEC" xxhash pyarrow pandas >&2
+  "$venv/bin/pip" install -q --disable-pip-version-check "$PYSPARK_SPEC" xxhash pyarrow 'pandas<3' >&2
 }
 
 free_port() {

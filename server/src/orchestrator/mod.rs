@@ -82,6 +82,9 @@ impl Config {
     /// (what every run checks before it is recorded).
     pub fn check_input(&self, input: &Path) -> Result<IngestOptions, OrchestratorError> {
         if matches!(self.engine, Engine::Spark(_)) {
+            if let Location::Postgres(_) = &self.warehouse {
+                return Err(SparkError::NotAFolder(self.warehouse.to_string()).into());
+            }
             if spark::is_uri(input) {
                 // The cluster reads it (and checks its header) itself.
                 return Ok(IngestOptions::default());
