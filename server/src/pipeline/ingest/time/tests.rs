@@ -161,7 +161,7 @@ fn only_the_utc_wall_clock_is_not_rewritten() {
     let plain = TimeOptions::default();
     let rewritten = |o: &TimeOptions, t: &str| o.parse(t.as_bytes()).map(|t| t.rewritten);
     assert_eq!(rewritten(&plain, "2025-05-04 09:50:20.784808"), Some(false));
-    assert_eq!(rewritten(&plain, "2025-05-04T09:50:20"), Some(false));
+    assert_eq!(rewritten(&plain, "2025-05-04T09:50:20"), Some(true));
     assert_eq!(rewritten(&plain, "2025-05-04T09:50:20Z"), Some(true));
     assert_eq!(rewritten(&plain, "2025-05-04T09:50:20+00:00"), Some(true));
     assert_eq!(rewritten(&plain, "1746352220"), Some(true));
