@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check: formatting, the browser bundle, clippy (warnings are errors), unit, integration and property
 # tests (release build, the same one the CLI and benchmarks use; the PostgreSQL warehouse
-# ones against a throwaway server, scripts/pg.sh), then the browser tests
+# ones against a throwaway server, scripts/pg.sh; the `--engine spark` ones against a
+# throwaway Spark standalone cluster on loopback, scripts/spark.sh), then the browser tests
 # (playwright-core + Debian's Chromium on the sample) twice: against `heymax serve`, and
 # against `heymax export --base-path /heymax/` served by a plain static server.
 set -euo pipefail
@@ -20,12 +21,17 @@ cargo clippy --release --locked --target wasm32-unknown-unknown -p heymax-app --
 say "cargo build --release -p heymax"
 cargo build --release --locked -p heymax
 say "a throwaway PostgreSQL for the warehouse tests (scripts/pg.sh)"
-eval "$(scripts/pg.sh start)"
-# Stopped however this script ends: success, a failed test, or Ctrl-C.
-trap 'scripts/pg.sh stop "$HEYMAX_PG_DIR"' EXIT
+pg_env="$(scripts/pg.sh start)"
+eval "$pg_env"
+# Both stopped however this script ends: success, a failed test, or Ctrl-C.
+trap 'scripts/pg.sh stop "$HEYMAX_PG_DIR"; [ -z "${HEYMAX_SPARK_DIR:-}" ] || scripts/spark.sh stop "$HEYMAX_SPARK_DIR"' EXIT
 trap 'exit 130' INT TERM
 export HEYMAX_REQUIRE_PG=1
-say "cargo test (PostgreSQL at $HEYMAX_TEST_PG)"
+say "a throwaway Spark cluster for the --engine spark tests (scripts/spark.sh: pyspark venv, JDK 17)"
+spark_env="$(scripts/spark.sh start)"
+eval "$spark_env"
+export HEYMAX_REQUIRE_SPARK=1
+say "cargo test (PostgreSQL at $HEYMAX_TEST_PG, Spark at $HEYMAX_SPARK_MASTER)"
 cargo test --release --locked --workspace
 say "browser tests on heymax serve (e2e/, screenshots in e2e/artifacts/)"
 HEYMAX_BIN="$HEYMAX_BIN" HEYMAX_E2E_SITE=served node --test --test-concurrency=1 e2e/

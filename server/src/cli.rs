@@ -185,6 +185,38 @@ pub struct OrchestrationArgs {
     /// `[time] source_timezone`, else UTC.
     #[arg(long, env = "HEYMAX_SOURCE_TIMEZONE", value_name = "IANA", value_parser = time::parse_zone)]
     pub source_timezone: Option<Tz>,
+    /// What computes the layers and marts: `native` (heymax's own engine, the fast path on
+    /// one machine) or `spark` (Spark jobs on an existing cluster, --spark-master). Both
+    /// write the same warehouse.
+    #[arg(long, value_enum, default_value = "native")]
+    pub engine: EngineChoice,
+    /// The Spark master for --engine spark: spark://host:7077, yarn, k8s://https://...,
+    /// local[2].
+    #[arg(long, env = "HEYMAX_SPARK_MASTER", value_name = "URL")]
+    pub spark_master: Option<String>,
+    /// The spark-submit that --engine spark runs (pyspark 4's, or a Spark distribution's).
+    #[arg(
+        long,
+        env = "HEYMAX_SPARK_SUBMIT",
+        default_value = "spark-submit",
+        value_name = "PATH"
+    )]
+    pub spark_submit: PathBuf,
+    /// The Python the Spark driver and executors run (needs xxhash and pyarrow). Default:
+    /// the python beside spark-submit (a venv's), else Spark's default.
+    #[arg(long, env = "HEYMAX_SPARK_PYTHON", value_name = "PATH")]
+    pub spark_python: Option<PathBuf>,
+    /// One more `--conf KEY=VALUE` for spark-submit (repeatable): executor memory, s3a
+    /// credentials provider, ...
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub spark_conf: Vec<String>,
+}
+
+/// `--engine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineChoice {
+    Native,
+    Spark,
 }
 
 #[derive(Debug, Args)]

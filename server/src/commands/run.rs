@@ -6,10 +6,12 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::cli::{OrchestrationArgs, RunArgs};
+use crate::cli::{EngineChoice, OrchestrationArgs, RunArgs};
 use crate::orchestrator::{Config, Orchestrator};
+use crate::pipeline::Engine;
 use crate::pipeline::ingest::Progress;
 use crate::pipeline::quality::Status;
+use crate::pipeline::spark::SparkOptions;
 use crate::pipeline::{PipelineError, RunSummary};
 use crate::warehouse::Location;
 use runner::Policy;
@@ -36,7 +38,32 @@ pub fn config(warehouse: &Location, o: &OrchestrationArgs) -> anyhow::Result<Con
     config.max_quarantine = o.max_quarantine / 100.0;
     config.time.zone = o.timezone;
     config.time.source_zone = o.source_timezone;
+    config.engine = engine(o)?;
     Ok(config)
+}
+
+/// `--engine` and the Spark settings.
+fn engine(o: &OrchestrationArgs) -> anyhow::Result<Engine> {
+    if o.engine == EngineChoice::Native {
+        return Ok(Engine::Native);
+    }
+    let Some(master) = o.spark_master.clone() else {
+        anyhow::bail!(
+            "--engine spark needs --spark-master (or HEYMAX_SPARK_MASTER): the cluster's master URL, e.g. spark://host:7077 (scripts/spark.sh start prints one)"
+        );
+    };
+    if let Some(bad) = o.spark_conf.iter().find(|c| !c.contains('=')) {
+        anyhow::bail!(
+            "--spark-conf takes KEY=VALUE, not {:?}",
+            bad.chars().take(40).collect::<String>()
+        );
+    }
+    Ok(Engine::Spark(SparkOptions {
+        master,
+        submit: o.spark_submit.clone(),
+        python: o.spark_python.clone(),
+        conf: o.spark_conf.clone(),
+    }))
 }
 
 pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<u8> {

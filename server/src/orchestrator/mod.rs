@@ -18,7 +18,8 @@ use contract::runs::{RunRow, RunStatus, TaskRow};
 use crate::pipeline::ingest::{
     self, IngestError, IngestOptions, Progress, SourceConfig, TimeChoice,
 };
-use crate::pipeline::{PipelineError, RunOptions, RunSummary, plan};
+use crate::pipeline::spark::{self, SparkError};
+use crate::pipeline::{Engine, PipelineError, RunOptions, RunSummary};
 use crate::warehouse::Location;
 use crate::warehouse::history::{RunHistory, RunHistoryError, seconds, timestamp};
 use runner::{FailureKind, Policy, TaskRecord, TaskState};
@@ -41,6 +42,8 @@ pub struct Config {
     pub source_config: Option<PathBuf>,
     /// `--timezone` and `--source-timezone` (they win over `heymax.toml`'s `[time]`).
     pub time: TimeChoice,
+    /// `--engine`: heymax's own, or a Spark cluster.
+    pub engine: Engine,
 }
 
 impl Config {
@@ -54,6 +57,7 @@ impl Config {
             progress: None,
             source_config: None,
             time: TimeChoice::default(),
+            engine: Engine::Native,
         }
     }
 }
@@ -68,12 +72,31 @@ pub enum OrchestratorError {
     /// written, the run history included.
     #[error(transparent)]
     Input(#[from] IngestError),
+    /// An input or setting the Spark engine does not read: refused before anything runs.
+    #[error(transparent)]
+    Spark(#[from] SparkError),
 }
 
 impl Config {
     /// How a run reads `input`: its `heymax.toml`, checked against every file's header
     /// (what every run checks before it is recorded).
-    pub fn check_input(&self, input: &Path) -> Result<IngestOptions, IngestError> {
+    pub fn check_input(&self, input: &Path) -> Result<IngestOptions, OrchestratorError> {
+        if matches!(self.engine, Engine::Spark(_)) {
+            if let Location::Postgres(_) = &self.warehouse {
+                return Err(SparkError::NotAFolder(self.warehouse.to_string()).into());
+            }
+            if spark::is_uri(input) {
+                // The cluster reads it (and checks its header) itself.
+                return Ok(IngestOptions::default());
+            }
+            let options = self.read_input(input)?;
+            spark::check_input(input, &options)?;
+            return Ok(options);
+        }
+        Ok(self.read_input(input)?)
+    }
+
+    fn read_input(&self, input: &Path) -> Result<IngestOptions, IngestError> {
         let source = SourceConfig::find(input, self.source_config.as_deref())?;
         for file in ingest::resolve_inputs(input)? {
             ingest::read_header(&file, &source)?;
@@ -151,7 +174,13 @@ impl Orchestrator {
         input: &Path,
     ) -> Result<RunRow, RunHistoryError> {
         *slot = Some(0);
-        let tasks: Vec<TaskRow> = plan::task_list().iter().map(|t| task_row(0, t)).collect();
+        let tasks: Vec<TaskRow> = self
+            .config
+            .engine
+            .task_list()
+            .iter()
+            .map(|t| task_row(0, t))
+            .collect();
         let recorded = RunHistory::open(&self.config.warehouse).begin(
             trigger,
             &input.display().to_string(),
@@ -223,7 +252,13 @@ impl Orchestrator {
             ingest,
             progress: self.config.progress.clone(),
         };
-        let positions: Vec<String> = plan::task_list().into_iter().map(|t| t.name).collect();
+        let positions: Vec<String> = self
+            .config
+            .engine
+            .task_list()
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
         let history = Mutex::new(RunHistory::open(&self.config.warehouse));
         let observe = |record: &TaskRecord| {
             let position = positions
@@ -239,7 +274,10 @@ impl Orchestrator {
             }
         };
         tracing::info!(run = run.run_id, trigger = %run.trigger, input = %input.display(), "run started");
-        let outcome = plan::run(&options, &self.config.policy, &observe);
+        let outcome = self
+            .config
+            .engine
+            .run(&options, &self.config.policy, &observe);
         finish(&mut run, &outcome.tasks, &outcome.summary);
         let saved = history
             .into_inner()

@@ -24,6 +24,7 @@ use super::marts::Names;
 use super::marts::activity::Activity;
 use super::quality::TestResult;
 use super::slim::{DimUsers, SlimEvents};
+use super::spark::Staged;
 use super::{LayerRows, PipelineError, RunOptions};
 use crate::warehouse::{Transaction, Warehouse, WarehouseError, parquet};
 
@@ -60,6 +61,8 @@ pub(super) struct Ctx<'o> {
     /// dim_users as written, for gold's tests.
     pub dim_frame: Mutex<Option<DataFrame>>,
     pub activity: Mutex<Option<Arc<(Activity, Names)>>>,
+    /// The Spark engine's job output (`--engine spark` only).
+    pub spark: Mutex<Option<Staged>>,
     /// Tables still to build from gold: the last one frees what they all shared.
     pub marts_left: Mutex<usize>,
     pub last_day: Mutex<Option<i64>>,
@@ -101,6 +104,7 @@ impl<'o> Ctx<'o> {
             gold: Mutex::new(None),
             dim_frame: Mutex::new(None),
             activity: Mutex::new(None),
+            spark: Mutex::new(None),
             marts_left: Mutex::new(Table::built_from_gold().len()),
             last_day: Mutex::new(None),
             marts: Mutex::new(BTreeMap::new()),

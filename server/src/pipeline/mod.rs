@@ -22,6 +22,7 @@ pub mod quality;
 pub mod schema;
 pub mod silver;
 pub mod slim;
+pub mod spark;
 mod summary;
 pub mod task;
 
@@ -42,6 +43,8 @@ pub enum PipelineError {
     Warehouse(#[from] WarehouseError),
     #[error(transparent)]
     Zone(#[from] ingest::time::ZoneError),
+    #[error(transparent)]
+    Spark(#[from] spark::SparkError),
     #[error("the loader thread stopped unexpectedly; see the error logged before this one")]
     LoaderStopped,
     /// Ingest stopped early: so many lines were bad that the batch would fail anyway, and
@@ -119,6 +122,38 @@ pub fn peak_rss_bytes() -> u64 {
 
 pub(crate) fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()
+}
+
+/// Which engine computes the layers and marts: heymax's own (the fast path on one
+/// machine) or an Apache Spark cluster. Both write the same warehouse.
+#[derive(Debug, Clone, Default)]
+pub enum Engine {
+    #[default]
+    Native,
+    Spark(spark::SparkOptions),
+}
+
+impl Engine {
+    /// The tasks of a run, queued.
+    pub fn task_list(&self) -> Vec<runner::TaskRecord> {
+        match self {
+            Engine::Native => plan::task_list(),
+            Engine::Spark(s) => spark::task_list(s),
+        }
+    }
+
+    /// Runs the pipeline's DAG with `policy`; `observe` sees every task state change.
+    pub fn run(
+        &self,
+        options: &RunOptions,
+        policy: &Policy,
+        observe: &(dyn Fn(&runner::TaskRecord) + Sync),
+    ) -> plan::Outcome {
+        match self {
+            Engine::Native => plan::run(options, policy, observe),
+            Engine::Spark(s) => spark::run(options, s, policy, observe),
+        }
+    }
 }
 
 /// Runs the whole pipeline on `options.input` into `options.warehouse`, as the DAG of

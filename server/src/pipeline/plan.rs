@@ -26,17 +26,18 @@ use super::{PipelineError, RunOptions, RunSummary, bronze, commit, gold, ingest,
 use super::{silver, summary};
 
 /// A task's body: what every task of the pipeline is.
-type Body = Box<dyn Fn(&Ctx<'_>) -> Result<Done, PipelineError> + Send + Sync>;
+pub(in crate::pipeline) type Body =
+    Box<dyn Fn(&Ctx<'_>) -> Result<Done, PipelineError> + Send + Sync>;
 
 /// One task of the plan: what it is, what it waits for, and what it does.
-struct Step {
-    task: Task,
-    upstream: Vec<Task>,
-    trigger: Trigger,
-    body: Body,
+pub(in crate::pipeline) struct Step {
+    pub task: Task,
+    pub upstream: Vec<Task>,
+    pub trigger: Trigger,
+    pub body: Body,
 }
 
-fn step(
+pub(in crate::pipeline) fn step(
     task: Task,
     upstream: &[Task],
     body: impl Fn(&Ctx<'_>) -> Result<Done, PipelineError> + Send + Sync + 'static,
@@ -117,6 +118,11 @@ pub struct Outcome {
 /// The tasks of a run and their dependencies, each queued (for a run's record before it
 /// starts, and for the graph).
 pub fn task_list() -> Vec<TaskRecord> {
+    records(steps())
+}
+
+/// The queued records of a list of steps (the native plan's or the Spark engine's).
+pub(in crate::pipeline) fn records(steps: Vec<Step>) -> Vec<TaskRecord> {
     let options = RunOptions {
         input: Default::default(),
         warehouse: crate::warehouse::Location::Dir(Default::default()),
@@ -126,7 +132,7 @@ pub fn task_list() -> Vec<TaskRecord> {
         progress: None,
     };
     let ctx = Ctx::new(&options);
-    build(&ctx, steps())
+    build(&ctx, steps)
         .map(|dag| dag.records())
         .unwrap_or_default()
 }
@@ -155,9 +161,20 @@ pub fn run(
     policy: &Policy,
     observe: &(dyn Fn(&TaskRecord) + Sync),
 ) -> Outcome {
+    run_steps(options, policy, observe, steps())
+}
+
+/// Runs `steps` as a DAG with `policy`: the commit knows whether anything before it
+/// failed, and the run's context becomes its summary.
+pub(in crate::pipeline) fn run_steps(
+    options: &RunOptions,
+    policy: &Policy,
+    observe: &(dyn Fn(&TaskRecord) + Sync),
+    steps: Vec<Step>,
+) -> Outcome {
     let started = std::time::Instant::now();
     let ctx = Ctx::new(options);
-    let dag = match build(&ctx, steps()) {
+    let dag = match build(&ctx, steps) {
         Ok(dag) => dag,
         Err(e) => {
             return Outcome {

@@ -8,6 +8,8 @@ use super::catalog::Table;
 /// A step of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Task {
+    /// The Spark engine's job: every layer and mart computed on the cluster.
+    Spark,
     Ingest,
     Bronze,
     TestBronze,
@@ -26,6 +28,7 @@ pub enum Task {
 impl Task {
     pub fn name(self) -> String {
         match self {
+            Task::Spark => "spark".into(),
             Task::Ingest => "ingest".into(),
             Task::Bronze => "bronze".into(),
             Task::TestBronze => "test_bronze".into(),
@@ -43,7 +46,7 @@ impl Task {
     /// `test`, `commit`.
     pub fn group(self) -> &'static str {
         match self {
-            Task::Ingest => "ingest",
+            Task::Spark | Task::Ingest => "ingest",
             Task::Bronze | Task::Silver | Task::Gold => "layer",
             Task::Activity | Task::Mart(_) => "mart",
             Task::TestBronze | Task::TestGold | Task::TestMart(_) => "test",

@@ -126,6 +126,33 @@ impl Transaction {
         });
     }
 
+    /// After commit, `table` is exactly the staged files, each one part (`part` names its
+    /// file: `event_date=2025-03-07` is `<layer>/<table>/event_date=2025-03-07.parquet`):
+    /// a table written by many tasks at once, as Spark writes one file per event date.
+    /// Files of the table's previous version that are not among them are removed after
+    /// the commit.
+    pub fn replace_parts(&mut self, table: &TableSpec, parts: &[(PathBuf, String)]) {
+        let name = table.name.as_str();
+        let targets = parts
+            .iter()
+            .map(|(_, part)| {
+                if self.is_database() {
+                    part.clone()
+                } else {
+                    commit::part_file_of(name, part)
+                }
+            })
+            .collect();
+        self.state.tables.insert(name.to_string(), targets);
+        for (staged, part) in parts {
+            self.changes.push(Change {
+                table: table.clone(),
+                staged: staged.clone(),
+                kind: Kind::Append { part: part.clone() },
+            });
+        }
+    }
+
     /// After commit, the staged file is one more part of `table`.
     pub fn append(&mut self, table: &TableSpec, staged: &Path, part: &str) {
         let name = table.name.as_str();
@@ -178,7 +205,8 @@ impl Transaction {
         commit::crash_point("before-commit");
         match &mut wh.backend {
             Backend::Dir { root, .. } => {
-                commit::commit(root, &self.staging, &self.changes, &self.state)?
+                commit::commit(root, &self.staging, &self.changes, &self.state)?;
+                self.remove_unlisted(root);
             }
             Backend::Postgres(session) => {
                 postgres::commit(session, &self.changes, &self.links, &self.state)?
@@ -186,6 +214,24 @@ impl Transaction {
         }
         wh.state = self.state.clone();
         Ok(())
+    }
+}
+
+impl Transaction {
+    /// Removes the files the committed state listed before and no table lists now (a
+    /// table replaced by parts of other names). Best effort: a file left behind is only
+    /// disk space, as no reader looks past the state.
+    fn remove_unlisted(&self, root: &Path) {
+        let listed: std::collections::HashSet<&String> =
+            self.state.tables.values().flatten().collect();
+        for file in self.base.tables.values().flatten() {
+            if !listed.contains(file) {
+                let path = root.join(file);
+                if let Err(e) = std::fs::remove_file(&path) {
+                    tracing::debug!(file = %path.display(), "not removed: {e}");
+                }
+            }
+        }
     }
 }
 

@@ -15,6 +15,7 @@ mod properties;
 mod run_api;
 mod seed;
 mod sensor;
+mod spark;
 mod timezone;
 mod util;
 mod web;

@@ -13,7 +13,10 @@ use crate::pipeline::context::{Ctx, gone, lock};
 use crate::pipeline::{PipelineError, compute, schema};
 
 /// Records test results; an error-severity failure fails the task.
-fn gate(ctx: &Ctx<'_>, results: Vec<TestResult>) -> Result<Done, PipelineError> {
+pub(in crate::pipeline) fn gate(
+    ctx: &Ctx<'_>,
+    results: Vec<TestResult>,
+) -> Result<Done, PipelineError> {
     let failed: Vec<String> = results
         .iter()
         .filter(|t| t.status == Status::Fail)
