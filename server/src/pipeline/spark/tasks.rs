@@ -167,6 +167,8 @@ pub(super) fn ingest(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
                 quarantined: r.stats.quarantined,
                 blank_lines: r.stats.blank_lines,
                 detected: Vec::new(),
+                // The Spark engine cuts periods in UTC only (other zones are refused).
+                timezone: "UTC".to_string(),
             },
             batch_id: s.batch_id,
             loaded_at: s.loaded_at,
