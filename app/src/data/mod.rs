@@ -8,6 +8,7 @@ pub mod drill;
 pub mod explore;
 pub mod format;
 pub mod growth;
+pub mod selection;
 pub mod retention;
 
 #[cfg(test)]

@@ -15,7 +15,9 @@ pub mod selection;
 pub mod users;
 
 pub use bytes::DecodeError;
-pub use selection::{CHUNK, CohortSpan, CohortStats, Header, Kind, Member, Meta};
+pub use selection::{
+    CHUNK, CohortSpan, CohortStats, Header, Kind, Member, Meta, decode_chunk, encode_selection,
+};
 pub use users::{DictUser, SHARD, UserShard};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

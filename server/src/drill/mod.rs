@@ -1,19 +1,23 @@
-//! The drill-down read side: the users behind one number of the dashboard, as the typed
-//! files of [`contract::drill`], one small file per selection so a click fetches only what
-//! it shows (never every user up front). The web layer answers them at the paths of
-//! [`contract::paths`] and the static site writes them there; both only serialize.
+//! The drill-down read side: the users behind one number of the dashboard, as the compact
+//! files of [`contract::drill`]: one user dictionary sharded by user, and per selection (a
+//! growth status in a period, a cohort period) a header with the exact counts and chunks of
+//! user indices, so a click fetches a few kilobytes, never every user up front. The web
+//! layer answers them at the paths of [`contract::paths`] and the static site writes them
+//! there; both only pass the bytes on.
 //!
 //! - growth ([`growth`]): the users with one growth status in one period, from the
-//!   `user_lifecycle_<grain>` table, with first and last seen from `gold.dim_users`;
+//!   `user_lifecycle_<grain>` table;
 //! - cohort ([`cohort`]): the users whose first active day falls in a cohort period, and
-//!   whether each was active on each retention day after it, from `user_lifecycle_day`;
+//!   on which retention days each was active, from `user_lifecycle_day`;
+//! - the dictionary: `gold.dim_users` sorted by id ([`tables`]);
 //! - interactions ([`flows`]): each flow's totals and most active users per scope, from
-//!   `gold.fact_events`.
+//!   `gold.fact_events` (small JSON files).
 //!
-//! [`tables`] turns the warehouse's tables into indexed users and groups; [`DrillStore`]
-//! keeps them per warehouse version (`Warehouse::stamp` changes on every run) and opens the
-//! warehouse only when a table is not loaded yet. Everything here blocks: call it off the
-//! async runtime (the PostgreSQL client runs a runtime of its own).
+//! Every file is built once per warehouse version: [`DrillStore::each_file`] streams them
+//! one grain at a time (what `heymax export` writes), and `heymax serve` keeps the same
+//! bytes in memory ([`DrillStore::file`], rebuilt when `Warehouse::stamp` changes), so a
+//! click is a lookup. Everything here blocks: call it off the async runtime (the PostgreSQL
+//! client runs a runtime of its own).
 
 mod cohort;
 mod error;
@@ -25,17 +29,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use contract::calendar::{date, day_number};
-use contract::drill::{CohortFile, FlowsFile, GrowthFile};
-use contract::{Grain, Status};
+use contract::drill::{CHUNK, CohortSpan, FlowsFile, Member, Meta, SHARD, users::encode_shard};
+use contract::{Grain, Status, paths};
 
 pub use error::{DrillError, echo};
 
 use crate::pipeline::marts::lifecycle_table;
 use crate::warehouse::{Location, Stamp, Warehouse};
-use tables::{Activity, Groups, Users};
+use tables::{Groups, Users};
 
-/// A period of a grain as a request names it: its first day (`YYYY-MM-DD`), kept as
-/// written because the file repeats it.
+/// A period of a grain as a request names it: its first day (`YYYY-MM-DD`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Period {
     /// Days since 1970-01-01.
@@ -70,14 +73,24 @@ pub fn parse_status(name: &str) -> Result<Status, DrillError> {
     Status::parse(name).ok_or_else(|| DrillError::NoStatus(echo(name)))
 }
 
+/// Which part of the drill-down data a file is: the dictionary, a growth or cohort
+/// selection (`heymax export` reports each part's size).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Users,
+    Growth,
+    Cohort,
+}
+
+/// Every compact file of one warehouse version, by path: what `serve` answers.
+type Files = HashMap<String, Arc<[u8]>>;
+
 /// What is loaded of one warehouse version; each part on first use.
 #[derive(Default)]
 struct Loaded {
     stamp: Option<Stamp>,
     users: Option<Arc<Users>>,
-    groups: HashMap<Grain, Arc<Groups>>,
-    /// From the day grain, loaded with its groups.
-    activity: Option<Arc<Activity>>,
+    files: Option<Arc<Files>>,
     /// Every scope's interactions, by file stem.
     flows: Option<Arc<BTreeMap<String, Arc<FlowsFile>>>>,
 }
@@ -117,8 +130,8 @@ impl Lazy<'_> {
     }
 }
 
-/// The drill-down files of one warehouse, built on request from tables it keeps in memory
-/// until the warehouse changes.
+/// The drill-down files of one warehouse, built from tables it keeps in memory until the
+/// warehouse changes.
 pub struct DrillStore {
     warehouse: Location,
     loaded: Mutex<Loaded>,
@@ -132,42 +145,63 @@ impl DrillStore {
         }
     }
 
-    /// Periods of a grain that have lifecycle rows, oldest first.
-    pub fn periods(&self, grain: Grain) -> Result<Vec<Period>, DrillError> {
+    /// The compact file at `path` (a path of [`contract::paths`]), `None` when there is no
+    /// such file. The first call of a warehouse version builds all of them (once), every
+    /// later one is a lookup.
+    pub fn file(&self, path: &str) -> Result<Option<Arc<[u8]>>, DrillError> {
         self.with_loaded(|loaded, wh| {
-            let groups = Self::groups(loaded, wh, grain)?;
-            let mut days: Vec<i32> = groups.keys().map(|k| k.0).collect();
-            days.dedup();
-            Ok(days.into_iter().map(Period::of_day).collect())
+            if loaded.files.is_none() {
+                let started = std::time::Instant::now();
+                let users = Self::users(loaded, wh)?;
+                let mut files = Files::new();
+                let mut bytes = 0usize;
+                each_file(&users, wh, &mut |_, path, data| {
+                    bytes += data.len();
+                    files.insert(path, data.into());
+                    Ok::<(), DrillError>(())
+                })?;
+                tracing::info!(
+                    files = files.len(),
+                    bytes,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "built the drill-down files"
+                );
+                loaded.files = Some(Arc::new(files));
+            }
+            Ok(loaded.files.as_ref().and_then(|f| f.get(path).cloned()))
         })
     }
 
-    /// The users with `status` in `period` of `grain`.
-    pub fn growth(
-        &self,
-        grain: Grain,
-        period: &Period,
-        status: Status,
-    ) -> Result<GrowthFile<Arc<str>>, DrillError> {
-        self.with_loaded(|loaded, wh| {
-            let groups = Self::groups(loaded, wh, grain)?;
-            let users = Self::users(loaded, wh)?;
-            Ok(growth::file(&groups, &users, grain, period, status))
-        })
+    /// Builds the files of the current warehouse version on a thread of its own, so the
+    /// first click after `heymax serve` starts finds them ready. A warehouse not built yet
+    /// is no error here: the request that needs it says what to do.
+    pub fn warm(self: &Arc<Self>) {
+        let store = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("drill-warm".into())
+            .spawn(move || {
+                if let Err(e) = store.file("") {
+                    tracing::debug!("drill-down files not built yet: {e}");
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("could not start building the drill-down files: {e}");
+        }
     }
 
-    /// The users of the cohorts whose first day falls in `period` of `grain`.
-    pub fn cohort(
+    /// Every compact file (dictionary shards, then each grain's growth and cohort
+    /// selections), handed to `emit` as it is encoded and then dropped: memory holds one
+    /// grain's rows, never the files.
+    pub fn each_file<E: From<DrillError>>(
         &self,
-        grain: Grain,
-        period: &Period,
-    ) -> Result<CohortFile<Arc<str>>, DrillError> {
-        self.with_loaded(|loaded, wh| {
-            let users = Self::users(loaded, wh)?;
-            let days = Self::groups(loaded, wh, Grain::Day)?;
-            let activity = loaded.activity.clone().unwrap_or_default();
-            Ok(cohort::file(&days, &activity, &users, grain, period))
-        })
+        emit: &mut dyn FnMut(FileKind, String, Vec<u8>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut lazy = Lazy {
+            location: &self.warehouse,
+            wh: None,
+        };
+        let users = Arc::new(tables::users(&lazy.read("gold.dim_users", None)?)?);
+        each_file(&users, &mut lazy, emit)
     }
 
     /// The file stems (see [`contract::paths::CountryScope::file_stem`]) of the scopes with
@@ -215,28 +249,6 @@ impl DrillStore {
         Ok(users)
     }
 
-    fn groups(
-        loaded: &mut Loaded,
-        wh: &mut Lazy<'_>,
-        grain: Grain,
-    ) -> Result<Arc<Groups>, DrillError> {
-        if let Some(groups) = loaded.groups.get(&grain) {
-            return Ok(groups.clone());
-        }
-        let users = Self::users(loaded, wh)?;
-        let table = format!("marts.{}", lifecycle_table(grain));
-        if !wh.get()?.has_table(&table) {
-            return Err(DrillError::NoTable { table });
-        }
-        let df = wh.read(&table, Some(&tables::LIFECYCLE_COLUMNS))?;
-        let groups = Arc::new(tables::groups(&df, &users)?);
-        loaded.groups.insert(grain, groups.clone());
-        if grain == Grain::Day {
-            loaded.activity = Some(Arc::new(tables::activity(&groups, users.len())));
-        }
-        Ok(groups)
-    }
-
     fn flows(
         loaded: &mut Loaded,
         wh: &mut Lazy<'_>,
@@ -250,6 +262,79 @@ impl DrillStore {
         loaded.flows = Some(files.clone());
         Ok(files)
     }
+}
+
+/// A grain's lifecycle rows by (period, status), or an error saying how to build them.
+fn groups(wh: &mut Lazy<'_>, grain: Grain, users: &Users) -> Result<Groups, DrillError> {
+    let table = format!("marts.{}", lifecycle_table(grain));
+    if !wh.get()?.has_table(&table) {
+        return Err(DrillError::NoTable { table });
+    }
+    let df = wh.read(&table, Some(&tables::LIFECYCLE_COLUMNS))?;
+    tables::groups(&df, users)
+}
+
+/// Every compact file of the warehouse `wh` whose users are `users`, handed to `emit`.
+/// The day grain comes first: its rows are also every user's active days, which the
+/// cohorts of all three grains read.
+fn each_file<E: From<DrillError>>(
+    users: &Users,
+    wh: &mut Lazy<'_>,
+    emit: &mut dyn FnMut(FileKind, String, Vec<u8>) -> Result<(), E>,
+) -> Result<(), E> {
+    let shard = SHARD as usize;
+    for (k, start) in (0..users.len()).step_by(shard).enumerate() {
+        let end = (start + shard).min(users.len());
+        let rows = (start..end).map(|u| (&*users.id[u], users.first_seen[u], users.last_seen[u]));
+        let bytes = encode_shard(users.version, start as u32, rows);
+        emit(FileKind::Users, paths::drill_users(k as u32), bytes)?;
+    }
+    let countries: Vec<Option<&str>> = users.countries.iter().map(|c| c.as_deref()).collect();
+    let meta = Meta {
+        version: users.version,
+        users: users.len() as u64,
+        shard: SHARD,
+        chunk: CHUNK,
+        countries: &countries,
+    };
+    let days = groups(wh, Grain::Day, users)?;
+    let activity = tables::activity(&days, users.len());
+    for grain in Grain::ALL {
+        let owned;
+        let groups = match grain {
+            Grain::Day => &days,
+            _ => {
+                owned = groups(wh, grain, users)?;
+                &owned
+            }
+        };
+        let mut cohorts = cohort::selections(&days, &activity, users, grain);
+        for (day, by_status) in growth::selections(groups, users) {
+            let period = Period::of_day(day);
+            for (status, members) in Status::ALL.iter().zip(&by_status) {
+                let files = contract::drill::selection::encode_selection(&meta, None, members);
+                for (k, bytes) in files.into_iter().enumerate() {
+                    let path =
+                        paths::growth_drill_chunk(grain, period.as_str(), status.name(), k);
+                    emit(FileKind::Growth, path, bytes)?;
+                }
+            }
+            let members: Vec<Member> = cohorts.remove(&day).unwrap_or_default();
+            let span = CohortSpan {
+                start: day,
+                last_day: activity.last_day,
+            };
+            let files = contract::drill::selection::encode_selection(&meta, Some(span), &members);
+            for (k, bytes) in files.into_iter().enumerate() {
+                emit(
+                    FileKind::Cohort,
+                    paths::cohort_drill_chunk(grain, period.as_str(), k),
+                    bytes,
+                )?;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -277,7 +362,7 @@ mod tests {
     fn a_missing_warehouse_is_not_found_and_says_how_to_build_it() {
         let dir = tempfile::tempdir().unwrap();
         let store = DrillStore::new(&Location::Dir(dir.path().join("none")));
-        let err = store.periods(Grain::Week).unwrap_err();
+        let err = store.file("data/drill/users/0.bin").unwrap_err();
         assert!(err.is_not_found());
         assert!(err.to_string().contains("heymax run --input"), "{err}");
     }
