@@ -32,7 +32,11 @@ pub fn growth_drill(grain: Grain, period: &str, status: &str) -> String {
 /// `data/drill/<grain>/<period>/<status>.<k>.bin`: chunk `k` (from 1) of a growth selection;
 /// chunk 0 is [`growth_drill`].
 pub fn growth_drill_chunk(grain: Grain, period: &str, status: &str, k: usize) -> String {
-    format!("data/drill/{}/{period}/{}", grain.name(), bin_name(status, k))
+    format!(
+        "data/drill/{}/{period}/{}",
+        grain.name(),
+        bin_name(status, k)
+    )
 }
 
 /// `data/drill/cohort/<grain>/<period>.bin`: the header (with the first chunk) of the users
@@ -360,7 +364,14 @@ mod tests {
         assert_eq!(bin_stem("new.bin"), Some(("new", 0)));
         assert_eq!(bin_stem("new.12.bin"), Some(("new", 12)));
         assert_eq!(bin_stem("2025-04-14.3.bin"), Some(("2025-04-14", 3)));
-        for bad in ["new.json", "new.0.bin", "new.01.bin", "new.x.bin", "new..bin", "new.+1.bin"] {
+        for bad in [
+            "new.json",
+            "new.0.bin",
+            "new.01.bin",
+            "new.x.bin",
+            "new..bin",
+            "new.+1.bin",
+        ] {
             assert_eq!(bin_stem(bad), None, "{bad}");
         }
         for k in [0, 1, 99] {

@@ -67,7 +67,9 @@ fn UserTable(
         progress.set(Some(format!("Loading all {users} users…")));
         leptos::task::spawn_local(async move {
             let report = |done: usize, of: usize| {
-                progress.set(Some(format!("Loading all {users} users: {done} of {of} files…")))
+                progress.set(Some(format!(
+                    "Loading all {users} users: {done} of {of} files…"
+                )))
             };
             match loader.all(report).await {
                 Ok(rows) => all.set(Some(Arc::new(rows))),
@@ -116,7 +118,10 @@ fn UserTable(
         };
         rows.into_iter()
             .map(|r| {
-                let cells = r.into_iter().map(|c| view! { <td>{c.0}</td> }).collect_view();
+                let cells = r
+                    .into_iter()
+                    .map(|c| view! { <td>{c.0}</td> })
+                    .collect_view();
                 view! { <tr>{cells}</tr> }
             })
             .collect_view()
@@ -266,10 +271,14 @@ impl Loader {
     async fn chunks(&self, ks: &[usize]) -> Result<(), String> {
         let missing: Vec<usize> = {
             let f = self.fetched();
-            ks.iter().copied().filter(|k| !f.chunks.contains_key(k)).collect()
+            ks.iter()
+                .copied()
+                .filter(|k| !f.chunks.contains_key(k))
+                .collect()
         };
         let urls: Vec<String> = missing.iter().map(|&k| self.chunk_url(k)).collect();
-        let got = futures::future::join_all(urls.iter().cloned().map(MartClient::fetch_bytes)).await;
+        let got =
+            futures::future::join_all(urls.iter().cloned().map(MartClient::fetch_bytes)).await;
         for ((k, url), bytes) in missing.into_iter().zip(&urls).zip(got) {
             let bytes = bytes?;
             let (n, members) = decode_chunk(&bytes, self.header.kind, self.header.version)
@@ -289,10 +298,15 @@ impl Loader {
     async fn shards(&self, shards: &[u32]) -> Result<(), String> {
         let missing: Vec<u32> = {
             let f = self.fetched();
-            shards.iter().copied().filter(|s| !f.shards.contains_key(s)).collect()
+            shards
+                .iter()
+                .copied()
+                .filter(|s| !f.shards.contains_key(s))
+                .collect()
         };
         let urls: Vec<String> = missing.iter().map(|&s| self.client.users_url(s)).collect();
-        let got = futures::future::join_all(urls.iter().cloned().map(MartClient::fetch_bytes)).await;
+        let got =
+            futures::future::join_all(urls.iter().cloned().map(MartClient::fetch_bytes)).await;
         for ((s, url), bytes) in missing.into_iter().zip(&urls).zip(got) {
             let shard = UserShard::decode(&bytes?).map_err(|e| format!("{url}: {e}"))?;
             if shard.version != self.header.version {
@@ -325,7 +339,8 @@ impl Loader {
     /// Page `p` (from 0) in the default order: only its chunks and shards are fetched.
     async fn page(&self, p: usize) -> Result<Vec<Vec<Cell>>, String> {
         let span = page_span(&self.header, &self.keep, p, PAGE);
-        self.chunks(&span.iter().map(|s| s.0).collect::<Vec<_>>()).await?;
+        self.chunks(&span.iter().map(|s| s.0).collect::<Vec<_>>())
+            .await?;
         let members: Vec<Member> = {
             let f = self.fetched();
             span.iter()

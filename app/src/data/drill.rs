@@ -237,7 +237,8 @@ mod tests {
 
     #[test]
     fn rows_sort_with_a_stable_tie_break() {
-        let row = |id: &str, country: &str, events: u64| vec![text(id), text(country), number(events)];
+        let row =
+            |id: &str, country: &str, events: u64| vec![text(id), text(country), number(events)];
         let rows = vec![row("b", "SG", 3), row("a", "MY", 10), row("c", "SG", 3)];
         let ids = |sort: Sort| {
             sorted(&rows, sort)

@@ -8,8 +8,8 @@ pub mod drill;
 pub mod explore;
 pub mod format;
 pub mod growth;
-pub mod selection;
 pub mod retention;
+pub mod selection;
 
 #[cfg(test)]
 pub mod fixtures;

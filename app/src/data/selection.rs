@@ -143,7 +143,11 @@ pub fn cohort_row(header: &Header, m: &Member, user: &DictUser, day: usize) -> V
 
 /// A cohort's members of the kept countries seen on the `day`-th retention day (`None`
 /// when the day is observed for none of them), and the count per country that saw some.
-pub fn cohort_seen(header: &Header, keep: &[bool], day: usize) -> (Option<u64>, Vec<(String, u64)>) {
+pub fn cohort_seen(
+    header: &Header,
+    keep: &[bool],
+    day: usize,
+) -> (Option<u64>, Vec<(String, u64)>) {
     let Some(stats) = &header.cohort else {
         return (None, Vec::new());
     };
@@ -166,7 +170,10 @@ pub fn cohort_seen(header: &Header, keep: &[bool], day: usize) -> (Option<u64>, 
                 .or_default() += s;
         }
     }
-    ((observed > 0).then_some(seen), by_country.into_iter().collect())
+    (
+        (observed > 0).then_some(seen),
+        by_country.into_iter().collect(),
+    )
 }
 
 #[cfg(test)]
@@ -204,7 +211,13 @@ mod tests {
     }
 
     /// Page `p` as the panel builds it: from the span's chunks only.
-    fn page_of(header: &Header, chunks: &[Vec<Member>], keep: &[bool], p: usize, size: usize) -> Vec<Member> {
+    fn page_of(
+        header: &Header,
+        chunks: &[Vec<Member>],
+        keep: &[bool],
+        p: usize,
+        size: usize,
+    ) -> Vec<Member> {
         page_span(header, keep, p, size)
             .into_iter()
             .flat_map(|(k, skip, take)| pick(&chunks[k], keep, skip, take))
@@ -214,9 +227,17 @@ mod tests {
     #[test]
     fn the_pages_of_a_filter_are_the_kept_members_in_order() {
         let (header, chunks, members) = selection();
-        for countries in [vec![], vec!["SG".to_string()], vec![NO_COUNTRY.to_string(), "MY".into()]] {
+        for countries in [
+            vec![],
+            vec!["SG".to_string()],
+            vec![NO_COUNTRY.to_string(), "MY".into()],
+        ] {
             let keep = kept(&header, &countries);
-            let expected: Vec<Member> = members.iter().filter(|m| keep[m.country as usize]).copied().collect();
+            let expected: Vec<Member> = members
+                .iter()
+                .filter(|m| keep[m.country as usize])
+                .copied()
+                .collect();
             assert_eq!(header.count_of(&keep), expected.len() as u64);
             for size in [1, 3, 7, 50] {
                 let pages: Vec<Member> = (0..=expected.len() / size)
@@ -230,7 +251,10 @@ mod tests {
         // SG (members 2, 5, 8, 11, 14, 17, ...) page 1 of 3: members 11, 14 and 17, the second
         // SG member of chunk 2 (members 8-11) and the only ones of chunks 3 and 4.
         let keep = kept(&header, &["SG".to_string()]);
-        assert_eq!(page_span(&header, &keep, 1, 3), [(2, 1, 1), (3, 0, 1), (4, 0, 1)]);
+        assert_eq!(
+            page_span(&header, &keep, 1, 3),
+            [(2, 1, 1), (3, 0, 1), (4, 0, 1)]
+        );
         assert!(page_span(&header, &keep, 9, 3).is_empty());
     }
 
@@ -257,21 +281,59 @@ mod tests {
     #[test]
     fn a_cohort_counts_who_was_seen_from_its_header_alone() {
         let members = [
-            Member { user: 0, country: 2, value: 0, seen: 0b101 },
-            Member { user: 1, country: 1, value: 0, seen: 0b001 },
-            Member { user: 2, country: 2, value: 3, seen: 0b001 },
+            Member {
+                user: 0,
+                country: 2,
+                value: 0,
+                seen: 0b101,
+            },
+            Member {
+                user: 1,
+                country: 1,
+                value: 0,
+                seen: 0b001,
+            },
+            Member {
+                user: 2,
+                country: 2,
+                value: 3,
+                seen: 0b001,
+            },
         ];
-        let meta = Meta { version: 1, users: 3, shard: 8, chunk: 8, countries: &COUNTRIES };
-        let span = CohortSpan { start: 100, last_day: 108 };
+        let meta = Meta {
+            version: 1,
+            users: 3,
+            shard: 8,
+            chunk: 8,
+            countries: &COUNTRIES,
+        };
+        let span = CohortSpan {
+            start: 100,
+            last_day: 108,
+        };
         let files = encode_selection(&meta, Some(span), &members);
         let header = Header::decode(&files[0], Kind::Cohort).unwrap();
         let all = kept(&header, &[]);
         // D7 (index 2): observed for cohort day 100 only; user 0 was seen.
-        assert_eq!(cohort_seen(&header, &all, 2), (Some(1), vec![("SG".to_string(), 1)]));
-        assert_eq!(cohort_seen(&header, &kept(&header, &["MY".into()]), 2), (Some(0), vec![]));
-        assert_eq!(cohort_seen(&header, &all, 3).0, None, "D30 is past the data");
+        assert_eq!(
+            cohort_seen(&header, &all, 2),
+            (Some(1), vec![("SG".to_string(), 1)])
+        );
+        assert_eq!(
+            cohort_seen(&header, &kept(&header, &["MY".into()]), 2),
+            (Some(0), vec![])
+        );
+        assert_eq!(
+            cohort_seen(&header, &all, 3).0,
+            None,
+            "D30 is past the data"
+        );
         assert_eq!(cohort_seen(&header, &all, 0).0, Some(3));
-        let user = DictUser { id: "x".into(), first_seen: None, last_seen: None };
+        let user = DictUser {
+            id: "x".into(),
+            first_seen: None,
+            last_seen: None,
+        };
         let row = cohort_row(&header, &header.first[2], &user, 2);
         assert_eq!(
             row.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(),

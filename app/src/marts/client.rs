@@ -263,9 +263,6 @@ mod tests {
             client.cohort_url(Grain::Day, "2025-04-14", 2),
             "/heymax/data/drill/cohort/day/2025-04-14.2.bin"
         );
-        assert_eq!(
-            client.users_url(7),
-            "/heymax/data/drill/users/7.bin"
-        );
+        assert_eq!(client.users_url(7), "/heymax/data/drill/users/7.bin");
     }
 }

@@ -146,7 +146,9 @@ fn read_members(r: &mut Reader<'_>, kind: Kind) -> Result<Vec<Member>, DecodeErr
         let user = next
             .checked_add(r.u64()?)
             .and_then(|u| u32::try_from(u).ok())
-            .ok_or(DecodeError::Invalid("a member's index passes the last user"))?;
+            .ok_or(DecodeError::Invalid(
+                "a member's index passes the last user",
+            ))?;
         next = u64::from(user) + 1;
         let country = r.u32()?;
         let value = r.u32()?;
@@ -434,7 +436,10 @@ mod tests {
         assert_eq!(files.len(), 3);
         let (header, all) = decode_all(&files, Kind::Growth);
         assert_eq!(all, members);
-        assert_eq!((header.count, header.by_country.clone()), (5, vec![2, 2, 1]));
+        assert_eq!(
+            (header.count, header.by_country.clone()),
+            (5, vec![2, 2, 1])
+        );
         assert_eq!(header.chunks, [vec![1, 1, 0], vec![1, 0, 1], vec![0, 1, 0]]);
         assert_eq!(header.count_of(&[false, true, true]), 3);
         assert_eq!(header.countries[2].as_deref(), Some("a/b#c?d"));

@@ -161,8 +161,14 @@ mod tests {
         ];
         let bytes = encode_shard(42, 2048, users.iter().copied());
         let shard = UserShard::decode(&bytes).unwrap();
-        assert_eq!((shard.version, shard.first, shard.users.len()), (42, 2048, 3));
-        assert_eq!(shard.get(2050).map(|u| u.id.as_str()), Some("c@example.com"));
+        assert_eq!(
+            (shard.version, shard.first, shard.users.len()),
+            (42, 2048, 3)
+        );
+        assert_eq!(
+            shard.get(2050).map(|u| u.id.as_str()),
+            Some("c@example.com")
+        );
         assert_eq!((shard.get(2047), shard.get(2051)), (None, None));
         assert_eq!(time_text(shard.users[0].first_seen), "2025-03-01 10:00:00");
         assert_eq!(time_text(shard.users[2].first_seen), "1969-12-30 23:59:59");

@@ -67,12 +67,18 @@ mod tests {
         // a (0) and b (1), both new on day 10 (6 days into the week): a seen on D0 only
         // (day 11 churned), b on D0 and D1.
         assert_eq!(
-            first.iter().map(|m| (m.user, m.value, m.seen)).collect::<Vec<_>>(),
+            first
+                .iter()
+                .map(|m| (m.user, m.value, m.seen))
+                .collect::<Vec<_>>(),
             [(0, 6, 0b01), (1, 6, 0b11)]
         );
         let day12 = &selections(&days, &activity, &users, Grain::Day)[&12];
         assert_eq!(
-            day12.iter().map(|m| (m.user, m.country, m.value, m.seen)).collect::<Vec<_>>(),
+            day12
+                .iter()
+                .map(|m| (m.user, m.country, m.value, m.seen))
+                .collect::<Vec<_>>(),
             [(2, 1, 0, 0b01)]
         );
     }

@@ -51,7 +51,9 @@ mod tests {
         let new = &all[0].1[Status::New.index()];
         // a (no country, code 0) then b (SG, code 2).
         assert_eq!(
-            new.iter().map(|m| (m.user, m.country, m.value)).collect::<Vec<_>>(),
+            new.iter()
+                .map(|m| (m.user, m.country, m.value))
+                .collect::<Vec<_>>(),
             [(0, 0, 1), (1, 2, 3)]
         );
         // A status without users that period is an empty selection, not a missing one.

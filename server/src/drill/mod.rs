@@ -314,8 +314,7 @@ fn each_file<E: From<DrillError>>(
             for (status, members) in Status::ALL.iter().zip(&by_status) {
                 let files = contract::drill::selection::encode_selection(&meta, None, members);
                 for (k, bytes) in files.into_iter().enumerate() {
-                    let path =
-                        paths::growth_drill_chunk(grain, period.as_str(), status.name(), k);
+                    let path = paths::growth_drill_chunk(grain, period.as_str(), status.name(), k);
                     emit(FileKind::Growth, path, bytes)?;
                 }
             }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use contract::Status;
 use polars::prelude::*;
+use xxhash_rust::xxh3::Xxh3DefaultBuilder;
 
 use super::DrillError;
 
@@ -31,7 +32,7 @@ pub(super) struct Users {
     pub countries: Vec<Option<Arc<str>>>,
     pub first_seen: Vec<Option<i64>>,
     pub last_seen: Vec<Option<i64>>,
-    pub index: HashMap<Arc<str>, u32>,
+    pub index: HashMap<Arc<str>, u32, Xxh3DefaultBuilder>,
     /// A hash of everything above: the dictionary's version, which every selection file
     /// repeats (the browser refuses to mix files of two runs).
     pub version: u64,
@@ -139,7 +140,9 @@ pub(super) fn users(dim: &DataFrame) -> Result<Users, DrillError> {
         }
         users.index.insert(id.clone(), i as u32);
         users.id.push(id);
-        users.country_code.push(code.get(&country).copied().unwrap_or(0));
+        users
+            .country_code
+            .push(code.get(&country).copied().unwrap_or(0));
         users.country.push(country);
         users.first_seen.push(first[row]);
         users.last_seen.push(last[row]);
@@ -170,18 +173,38 @@ pub(super) fn groups(df: &DataFrame, users: &Users) -> Result<Groups, DrillError
         .map_err(column("events"))?;
     let events = events.u32().map_err(column("events"))?;
     let mut groups = Groups::new();
-    for i in 0..df.height() {
-        let (Some(p), Some(u), Some(s)) = (period.get(i), user.get(i), status.get(i)) else {
+    let rows = period
+        .iter()
+        .zip(user.iter())
+        .zip(status.iter())
+        .zip(events.iter());
+    // Rows come in runs of one period and status: gather a run, then add it to its group
+    // with one map lookup (not one per row).
+    let mut run: Option<(i32, &str, Option<Status>)> = None;
+    let mut rows_of_run: Vec<Row> = Vec::new();
+    let mut flush = |run: Option<(i32, &str, Option<Status>)>, rows: &mut Vec<Row>| {
+        if let Some((p, _, Some(status))) = run {
+            groups.entry((p, status)).or_default().append(rows);
+        }
+        rows.clear();
+    };
+    for (((p, u), s), e) in rows {
+        let (Some(p), Some(u), Some(s)) = (p, u, s) else {
             continue;
         };
-        let (Some(&user), Some(s)) = (users.index.get(u), Status::parse(s)) else {
+        if !matches!(run, Some((rp, rs, _)) if rp == p && rs == s) {
+            flush(run, &mut rows_of_run);
+            run = Some((p, s, Status::parse(s)));
+        }
+        let Some(&user) = users.index.get(u) else {
             continue;
         };
-        groups.entry((p, s)).or_default().push(Row {
+        rows_of_run.push(Row {
             user,
-            events: events.get(i).unwrap_or(0),
+            events: e.unwrap_or(0),
         });
     }
+    flush(run, &mut rows_of_run);
     // By dictionary index, which is by user id: the order of a selection's members.
     for rows in groups.values_mut() {
         rows.sort_unstable_by_key(|r| r.user);
@@ -247,7 +270,10 @@ pub(super) mod tests {
         assert_eq!(users.index["a"], 0);
         assert_eq!(users.country[0], None);
         assert_eq!(users.country[1].as_deref(), Some("SG"));
-        assert_eq!(users.countries, [None, Some("MY".into()), Some("SG".into())]);
+        assert_eq!(
+            users.countries,
+            [None, Some("MY".into()), Some("SG".into())]
+        );
         assert_eq!(users.country_code, [0, 2, 1]);
         let text = |t| contract::drill::users::time_text(t);
         assert_eq!(text(users.first_seen[1]), "2025-03-01 10:00:00");

@@ -338,8 +338,13 @@ fn drill_files_list_exactly_the_users_behind_each_number() {
                 );
                 assert_eq!(header.count, users.len() as u64);
                 for u in &users {
+                    // A churned user had no events in the period; everyone else had some.
+                    assert_eq!(u.value == 0, status == "churned", "{grain} {period} {u:?}");
                     let country = u.country.clone().unwrap();
-                    let code = header.countries.iter().position(|c| c.as_deref() == Some(&country));
+                    let code = header
+                        .countries
+                        .iter()
+                        .position(|c| c.as_deref() == Some(&country));
                     assert!(code.is_some());
                     *listed.entry((period.clone(), country)).or_default() += 1;
                 }

@@ -125,7 +125,8 @@ async fn drill_files_are_served_from_memory_under_the_base() {
     use contract::drill::{Header, Kind, UserShard};
     let dir = tempfile::tempdir().unwrap();
     let app = router(site("/heymax/", &fake_dist(dir.path())));
-    let (status, headers, bytes) = get_bytes(&app, "/heymax/data/drill/week/2025-03-03/new.bin").await;
+    let (status, headers, bytes) =
+        get_bytes(&app, "/heymax/data/drill/week/2025-03-03/new.bin").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], "application/octet-stream");
     let header = Header::decode(&bytes, Kind::Growth).unwrap();
@@ -161,10 +162,7 @@ async fn long_uris_queries_and_path_segments_get_414_never_an_empty_500() {
         format!("/heymax/{}", "a".repeat(300)),
         format!("/heymax/{}.css", "a".repeat(256)),
         format!("/heymax/data/marts/{}.json", "a".repeat(300)),
-        format!(
-            "/heymax/data/drill/week/2025-03-03/{}.bin",
-            "n".repeat(400)
-        ),
+        format!("/heymax/data/drill/week/2025-03-03/{}.bin", "n".repeat(400)),
         format!("/heymax/explore/?series={series}"),
         format!("/heymax/explore/?q={}", "x".repeat(5_000)),
         format!("/heymax/{}", "b/".repeat(5_000)),
