@@ -90,7 +90,10 @@ type Files = HashMap<String, Arc<[u8]>>;
 struct Loaded {
     stamp: Option<Stamp>,
     users: Option<Arc<Users>>,
-    files: Option<Arc<Files>>,
+    /// Each part's files, built on first use.
+    parts: HashMap<Part, Arc<Files>>,
+    /// The day grain's rows and every user's active days, while a part still needs them.
+    days: Option<Arc<Days>>,
     /// Every scope's interactions, by file stem.
     flows: Option<Arc<BTreeMap<String, Arc<FlowsFile>>>>,
 }
@@ -135,6 +138,9 @@ impl Lazy<'_> {
 pub struct DrillStore {
     warehouse: Location,
     loaded: Mutex<Loaded>,
+    /// Held while a part is built, so two requests do not build the same part twice; the
+    /// `loaded` lock is not, so a click on a part already built never waits for another.
+    building: Mutex<()>,
 }
 
 impl DrillStore {
@@ -142,46 +148,85 @@ impl DrillStore {
         Self {
             warehouse: warehouse.clone(),
             loaded: Mutex::new(Loaded::default()),
+            building: Mutex::new(()),
         }
     }
 
     /// The compact file at `path` (a path of [`contract::paths`]), `None` when there is no
-    /// such file. The first call of a warehouse version builds all of them (once), every
-    /// later one is a lookup.
+    /// such file. The first request of a part (the dictionary, one grain's growth
+    /// selections, the cohorts) of a warehouse version builds that part, every later one is
+    /// a lookup.
     pub fn file(&self, path: &str) -> Result<Option<Arc<[u8]>>, DrillError> {
-        self.with_loaded(|loaded, wh| {
-            if loaded.files.is_none() {
-                let started = std::time::Instant::now();
-                let users = Self::users(loaded, wh)?;
-                let mut files = Files::new();
-                let mut bytes = 0usize;
-                each_file(&users, wh, &mut |_, path, data| {
-                    bytes += data.len();
-                    files.insert(path, data.into());
-                    Ok::<(), DrillError>(())
-                })?;
-                tracing::info!(
-                    files = files.len(),
-                    bytes,
-                    seconds = started.elapsed().as_secs_f64(),
-                    "built the drill-down files"
-                );
-                loaded.files = Some(Arc::new(files));
+        let Some(part) = Part::of(path) else {
+            return Ok(None);
+        };
+        Ok(self.part(part)?.get(path).cloned())
+    }
+
+    /// Every file of `part`, built if it is not yet.
+    fn part(&self, part: Part) -> Result<Arc<Files>, DrillError> {
+        let built = |store: &Self| store.with_loaded(|l, _| Ok(l.parts.get(&part).cloned()));
+        if let Some(files) = built(self)? {
+            return Ok(files);
+        }
+        let _building = self.building.lock().map_err(|_| DrillError::Poisoned)?;
+        // Built by another request while this one waited.
+        if let Some(files) = built(self)? {
+            return Ok(files);
+        }
+        let (users, mut days, stamp) =
+            self.with_loaded(|l, wh| Ok((Self::users(l, wh)?, l.days.clone(), l.stamp.clone())))?;
+        let started = std::time::Instant::now();
+        let mut lazy = Lazy {
+            location: &self.warehouse,
+            wh: None,
+        };
+        let mut files = Files::new();
+        let mut bytes = 0usize;
+        build_part(part, &users, &mut days, &mut lazy, &mut |_, path, data| {
+            bytes += data.len();
+            files.insert(path, data.into());
+            Ok::<(), DrillError>(())
+        })?;
+        tracing::info!(
+            part = ?part,
+            files = files.len(),
+            bytes,
+            seconds = started.elapsed().as_secs_f64(),
+            "built drill-down files"
+        );
+        let files = Arc::new(files);
+        self.with_loaded(|loaded, _| {
+            // A run replaced the warehouse meanwhile: these files are of the old one.
+            if loaded.stamp != stamp {
+                return Ok(files.clone());
             }
-            Ok(loaded.files.as_ref().and_then(|f| f.get(path).cloned()))
+            loaded.parts.insert(part, files.clone());
+            let both = [Part::Growth(Grain::Day), Part::Cohorts];
+            // Both parts that read the day grain are built: its rows can go.
+            loaded.days = if both.iter().all(|p| loaded.parts.contains_key(p)) {
+                None
+            } else {
+                days
+            };
+            Ok(files.clone())
         })
     }
 
-    /// Builds the files of the current warehouse version on a thread of its own, so the
-    /// first click after `heymax serve` starts finds them ready. A warehouse not built yet
-    /// is no error here: the request that needs it says what to do.
+    /// Builds every part of the current warehouse version on a thread of its own, the
+    /// default grain (week) first, so the first clicks after `heymax serve` starts find
+    /// them ready; a click meanwhile waits at most for the part being built. A warehouse
+    /// not built yet is no error here: the request that needs it says what to do.
     pub fn warm(self: &Arc<Self>) {
         let store = self.clone();
         let spawned = std::thread::Builder::new()
             .name("drill-warm".into())
             .spawn(move || {
-                if let Err(e) = store.file("") {
-                    tracing::debug!("drill-down files not built yet: {e}");
+                for part in Part::WARM {
+                    if let Err(e) = store.part(part) {
+                        tracing::debug!("drill-down files not built yet: {e}");
+                        return;
+                    }
                 }
             });
         if let Err(e) = spawned {
@@ -201,7 +246,11 @@ impl DrillStore {
             wh: None,
         };
         let users = Arc::new(tables::users(&lazy.read("gold.dim_users", None)?)?);
-        each_file(&users, &mut lazy, emit)
+        let mut days = None;
+        for part in Part::EXPORT {
+            build_part(part, &users, &mut days, &mut lazy, emit)?;
+        }
+        Ok(())
     }
 
     /// The file stems (see [`contract::paths::CountryScope::file_stem`]) of the scopes with
@@ -274,21 +323,76 @@ fn groups(wh: &mut Lazy<'_>, grain: Grain, users: &Users) -> Result<Groups, Dril
     tables::groups(&df, users)
 }
 
-/// Every compact file of the warehouse `wh` whose users are `users`, handed to `emit`.
-/// The day grain comes first: its rows are also every user's active days, which the
-/// cohorts of all three grains read.
-fn each_file<E: From<DrillError>>(
+/// A part of the compact files, built on its own: `serve` builds the one a request needs
+/// first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Part {
+    /// The user dictionary's shards.
+    Users,
+    /// One grain's growth selections.
+    Growth(Grain),
+    /// Every grain's cohort selections (all read the day grain).
+    Cohorts,
+}
+
+impl Part {
+    /// The order `heymax export` writes them in (the day grain's rows are read once).
+    const EXPORT: [Part; 5] = [
+        Part::Users,
+        Part::Growth(Grain::Day),
+        Part::Cohorts,
+        Part::Growth(Grain::Week),
+        Part::Growth(Grain::Month),
+    ];
+    /// The order `serve` builds them in: the growth page's default grain first.
+    const WARM: [Part; 5] = [
+        Part::Users,
+        Part::Growth(Grain::Week),
+        Part::Growth(Grain::Month),
+        Part::Growth(Grain::Day),
+        Part::Cohorts,
+    ];
+
+    /// The part holding `path` (a path of [`contract::paths`]).
+    fn of(path: &str) -> Option<Part> {
+        let (first, _) = path.strip_prefix("data/drill/")?.split_once('/')?;
+        match first {
+            "users" => Some(Part::Users),
+            "cohort" => Some(Part::Cohorts),
+            grain => Grain::parse(grain).map(Part::Growth),
+        }
+    }
+}
+
+/// The day grain's rows, and every user's active days from them.
+struct Days {
+    groups: Groups,
+    activity: tables::Activity,
+}
+
+/// The day grain's rows, read once for the parts that need them.
+fn days(
+    days: &mut Option<Arc<Days>>,
+    wh: &mut Lazy<'_>,
     users: &Users,
+) -> Result<Arc<Days>, DrillError> {
+    if let Some(d) = days {
+        return Ok(d.clone());
+    }
+    let groups = groups(wh, Grain::Day, users)?;
+    let activity = tables::activity(&groups, users.len());
+    Ok(days.insert(Arc::new(Days { groups, activity })).clone())
+}
+
+/// The files of `part` of the warehouse `wh` whose users are `users`, handed to `emit` as
+/// they are encoded.
+fn build_part<E: From<DrillError>>(
+    part: Part,
+    users: &Users,
+    day_rows: &mut Option<Arc<Days>>,
     wh: &mut Lazy<'_>,
     emit: &mut dyn FnMut(FileKind, String, Vec<u8>) -> Result<(), E>,
 ) -> Result<(), E> {
-    let shard = SHARD as usize;
-    for (k, start) in (0..users.len()).step_by(shard).enumerate() {
-        let end = (start + shard).min(users.len());
-        let rows = (start..end).map(|u| (&*users.id[u], users.first_seen[u], users.last_seen[u]));
-        let bytes = encode_shard(users.version, start as u32, rows);
-        emit(FileKind::Users, paths::drill_users(k as u32), bytes)?;
-    }
     let countries: Vec<Option<&str>> = users.countries.iter().map(|c| c.as_deref()).collect();
     let meta = Meta {
         version: users.version,
@@ -297,39 +401,72 @@ fn each_file<E: From<DrillError>>(
         chunk: CHUNK,
         countries: &countries,
     };
-    let days = groups(wh, Grain::Day, users)?;
-    let activity = tables::activity(&days, users.len());
-    for grain in Grain::ALL {
-        let owned;
-        let groups = match grain {
-            Grain::Day => &days,
-            _ => {
-                owned = groups(wh, grain, users)?;
-                &owned
+    match part {
+        Part::Users => {
+            let shard = SHARD as usize;
+            for (k, start) in (0..users.len()).step_by(shard).enumerate() {
+                let end = (start + shard).min(users.len());
+                let rows =
+                    (start..end).map(|u| (&*users.id[u], users.first_seen[u], users.last_seen[u]));
+                let bytes = encode_shard(users.version, start as u32, rows);
+                emit(FileKind::Users, paths::drill_users(k as u32), bytes)?;
             }
-        };
-        let mut cohorts = cohort::selections(&days, &activity, users, grain);
-        for (day, by_status) in growth::selections(groups, users) {
-            let period = Period::of_day(day);
-            for (status, members) in Status::ALL.iter().zip(&by_status) {
-                let files = contract::drill::selection::encode_selection(&meta, None, members);
-                for (k, bytes) in files.into_iter().enumerate() {
-                    let path = paths::growth_drill_chunk(grain, period.as_str(), status.name(), k);
-                    emit(FileKind::Growth, path, bytes)?;
+        }
+        Part::Growth(grain) => {
+            let owned;
+            let day;
+            let groups = match grain {
+                Grain::Day => {
+                    day = days(day_rows, wh, users)?;
+                    &day.groups
+                }
+                _ => {
+                    owned = groups(wh, grain, users)?;
+                    &owned
+                }
+            };
+            for (day, by_status) in growth::selections(groups, users) {
+                let period = Period::of_day(day);
+                for (status, members) in Status::ALL.iter().zip(&by_status) {
+                    let files = contract::drill::encode_selection(&meta, None, members);
+                    for (k, bytes) in files.into_iter().enumerate() {
+                        let path =
+                            paths::growth_drill_chunk(grain, period.as_str(), status.name(), k);
+                        emit(FileKind::Growth, path, bytes)?;
+                    }
                 }
             }
-            let members: Vec<Member> = cohorts.remove(&day).unwrap_or_default();
-            let span = CohortSpan {
-                start: day,
-                last_day: activity.last_day,
-            };
-            let files = contract::drill::selection::encode_selection(&meta, Some(span), &members);
-            for (k, bytes) in files.into_iter().enumerate() {
-                emit(
-                    FileKind::Cohort,
-                    paths::cohort_drill_chunk(grain, period.as_str(), k),
-                    bytes,
-                )?;
+        }
+        Part::Cohorts => {
+            let day = days(day_rows, wh, users)?;
+            for grain in Grain::ALL {
+                // Every period of the grain gets a file, an empty one when nobody started then.
+                let mut periods: Vec<i32> = match grain {
+                    Grain::Day => day.groups.keys().map(|k| k.0).collect(),
+                    _ => day
+                        .groups
+                        .keys()
+                        .map(|k| grain.start(grain.ordinal(k.0.into())) as i32)
+                        .collect(),
+                };
+                periods.dedup();
+                let mut cohorts = cohort::selections(&day.groups, &day.activity, users, grain);
+                for start in periods {
+                    let members: Vec<Member> = cohorts.remove(&start).unwrap_or_default();
+                    let span = CohortSpan {
+                        start,
+                        last_day: day.activity.last_day,
+                    };
+                    let files = contract::drill::encode_selection(&meta, Some(span), &members);
+                    let period = Period::of_day(start);
+                    for (k, bytes) in files.into_iter().enumerate() {
+                        emit(
+                            FileKind::Cohort,
+                            paths::cohort_drill_chunk(grain, period.as_str(), k),
+                            bytes,
+                        )?;
+                    }
+                }
             }
         }
     }
@@ -339,6 +476,31 @@ fn each_file<E: From<DrillError>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_drill_path_belongs_to_one_part() {
+        assert_eq!(Part::of(&paths::drill_users(3)), Some(Part::Users));
+        assert_eq!(
+            Part::of(&paths::growth_drill_chunk(
+                Grain::Week,
+                "2025-04-14",
+                "new",
+                2
+            )),
+            Some(Part::Growth(Grain::Week))
+        );
+        assert_eq!(
+            Part::of(&paths::cohort_drill(Grain::Month, "2025-04-01")),
+            Some(Part::Cohorts)
+        );
+        assert_eq!(Part::of("data/drill/interactions/all.json"), None);
+        assert_eq!(Part::of("data/drill/users"), None);
+        let mut parts = Part::WARM.to_vec();
+        parts.sort_by_key(|p| format!("{p:?}"));
+        let mut export = Part::EXPORT.to_vec();
+        export.sort_by_key(|p| format!("{p:?}"));
+        assert_eq!(parts, export, "serve and export build the same parts");
+    }
 
     #[test]
     fn periods_and_statuses_parse_what_a_url_holds_and_echo_the_rest() {
@@ -362,6 +524,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = DrillStore::new(&Location::Dir(dir.path().join("none")));
         let err = store.file("data/drill/users/0.bin").unwrap_err();
+        assert_eq!(store.file("data/marts/x.json").unwrap(), None);
         assert!(err.is_not_found());
         assert!(err.to_string().contains("heymax run --input"), "{err}");
     }
