@@ -138,9 +138,10 @@ impl Lazy<'_> {
 pub struct DrillStore {
     warehouse: Location,
     loaded: Mutex<Loaded>,
-    /// Held while a part is built, so two requests do not build the same part twice; the
-    /// `loaded` lock is not, so a click on a part already built never waits for another.
-    building: Mutex<()>,
+    /// One per part (in [`Part::WARM`] order), held while that part is built, so two
+    /// requests do not build it twice; the `loaded` lock is not, and neither is another
+    /// part's, so a click on a part already built never waits for one being built.
+    building: [Mutex<()>; 5],
 }
 
 impl DrillStore {
@@ -148,7 +149,7 @@ impl DrillStore {
         Self {
             warehouse: warehouse.clone(),
             loaded: Mutex::new(Loaded::default()),
-            building: Mutex::new(()),
+            building: Default::default(),
         }
     }
 
@@ -169,7 +170,10 @@ impl DrillStore {
         if let Some(files) = built(self)? {
             return Ok(files);
         }
-        let _building = self.building.lock().map_err(|_| DrillError::Poisoned)?;
+        let slot = Part::WARM.iter().position(|p| *p == part).unwrap_or(0);
+        let _building = self.building[slot]
+            .lock()
+            .map_err(|_| DrillError::Poisoned)?;
         // Built by another request while this one waited.
         if let Some(files) = built(self)? {
             return Ok(files);
