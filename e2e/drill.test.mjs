@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { waitForCharts, clickBar, brush, count, sampleSite, artifacts, exported } from './harness.mjs';
 
 const site = sampleSite();
@@ -181,6 +182,79 @@ test('clicking a Sankey link shows that flow\'s totals and its most active users
     assert.ok(shown.top.length > 0 && shown.top.length <= 20);
     assert.deepEqual(shown.top, [...shown.top].sort((a, b) => b - a), 'most active first');
     assert.ok(shown.top.reduce((s, n) => s + n, 0) <= flow.interactions);
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+  }
+});
+
+test('a large selection pages in user id order, sorts by another column and downloads whole as CSV', async () => {
+  // The week with the most retained users: more than one page of 50.
+  const rows = await site.mart('user_growth_metrics_week');
+  const by = new Map();
+  for (const r of rows) by.set(r.period, (by.get(r.period) ?? 0) + r.retained_users);
+  const [week, total] = [...by.entries()].sort((a, b) => b[1] - a[1])[0];
+  assert.ok(total > 50, `the sample has a week of more than 50 retained users (${total})`);
+  const { page, problems, close } = await site.open();
+  const ids = () => page.evaluate(() => [...document.querySelectorAll('.drill-users tbody tr')].map((tr) => tr.cells[0].textContent));
+  try {
+    await page.goto(site.page('growth', `grain=week&drill=${week}%3Aretained`));
+    await waitForCharts(page);
+    await page.waitForSelector('.drill-users tbody tr');
+    const shown = await drillNumbers(page);
+    assert.deepEqual([shown.count, shown.listed], [total, total]);
+    const first = await ids();
+    assert.equal(first.length, 50);
+    await page.getByRole('navigation', { name: 'Pages of users' }).getByRole('button', { name: 'Next' }).click();
+    await page.waitForFunction((id) => document.querySelector('.drill-users tbody tr td')?.textContent !== id, first[0]);
+    const second = await ids();
+    const paged = [...first, ...second];
+    assert.equal(paged.length, Math.min(total, 100));
+    assert.deepEqual(paged, [...paged].sort(), 'the pages follow each other in user id order');
+    assert.equal(new Set(paged).size, paged.length, 'no user twice');
+    await page.screenshot({ path: join(artifacts, `${exported ? 'exported-' : ''}drill-page2.png`), fullPage: true });
+
+    // Sorting by events fetches every user first, then sorts them all.
+    await page.getByRole('region', { name: 'Drill-down' }).getByRole('button', { name: 'events in period' }).click();
+    await page.waitForSelector('.drill-users th button:text("events in period ▲")');
+    const events = await page.evaluate(() => [...document.querySelectorAll('.drill-users tbody tr')]
+      .map((tr) => Number(tr.cells[4].textContent.replace(/,/g, ''))));
+    assert.equal(events.length, 50);
+    assert.deepEqual(events, [...events].sort((a, b) => a - b), 'fewest events first');
+
+    // The CSV holds the whole selection, one line per user.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('region', { name: 'Drill-down' }).getByRole('link', { name: 'Download CSV' }).click(),
+    ]);
+    const csv = readFileSync(await download.path(), 'utf8').trim().split('\n');
+    assert.equal(csv[0], 'user_id,country,first seen,last seen,events in period');
+    assert.equal(csv.length - 1, total, 'every user of the selection');
+    const csvIds = csv.slice(1).map((l) => l.split(',')[0]);
+    assert.equal(new Set(csvIds).size, total);
+    for (const id of paged) assert.ok(csvIds.includes(id), id);
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+  }
+});
+
+test('the CSV of a selection not loaded yet is fetched whole first', async () => {
+  const rows = await site.mart('user_growth_metrics_month');
+  const month = rows.filter((r) => r.new_users > 0).map((r) => r.period).sort()[0];
+  const total = rows.filter((r) => r.period === month).reduce((s, r) => s + r.new_users, 0);
+  const { page, problems, close } = await site.open();
+  try {
+    await page.goto(site.page('growth', `grain=month&drill=${month}%3Anew`));
+    await waitForCharts(page);
+    await page.waitForSelector('.drill-users tbody tr');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('region', { name: 'Drill-down' }).getByRole('link', { name: 'Download CSV' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), `new-${month}.csv`);
+    const csv = readFileSync(await download.path(), 'utf8').trim().split('\n');
+    assert.equal(csv.length - 1, total);
     assert.deepEqual(problems, []);
   } finally {
     await close();

@@ -23,14 +23,58 @@ pub fn mart(name: &str) -> String {
     format!("data/marts/{name}.json")
 }
 
-/// `data/drill/<grain>/<period>/<status>.json`: the users behind one growth number.
+/// `data/drill/<grain>/<period>/<status>.bin`: the header (with the first chunk) of the
+/// users behind one growth number (`contract::drill::selection`).
 pub fn growth_drill(grain: Grain, period: &str, status: &str) -> String {
-    format!("data/drill/{}/{period}/{status}.json", grain.name())
+    growth_drill_chunk(grain, period, status, 0)
 }
 
-/// `data/drill/cohort/<grain>/<period>.json`: the users of the cohorts starting in a period.
+/// `data/drill/<grain>/<period>/<status>.<k>.bin`: chunk `k` (from 1) of a growth selection;
+/// chunk 0 is [`growth_drill`].
+pub fn growth_drill_chunk(grain: Grain, period: &str, status: &str, k: usize) -> String {
+    format!(
+        "data/drill/{}/{period}/{}",
+        grain.name(),
+        bin_name(status, k)
+    )
+}
+
+/// `data/drill/cohort/<grain>/<period>.bin`: the header (with the first chunk) of the users
+/// of the cohorts starting in a period.
 pub fn cohort_drill(grain: Grain, period: &str) -> String {
-    format!("data/drill/cohort/{}/{period}.json", grain.name())
+    cohort_drill_chunk(grain, period, 0)
+}
+
+/// `data/drill/cohort/<grain>/<period>.<k>.bin`: chunk `k` (from 1) of a cohort selection.
+pub fn cohort_drill_chunk(grain: Grain, period: &str, k: usize) -> String {
+    format!("data/drill/cohort/{}/{}", grain.name(), bin_name(period, k))
+}
+
+/// `data/drill/users/<shard>.bin`: one shard of the user dictionary (`contract::drill::users`).
+pub fn drill_users(shard: u32) -> String {
+    format!("data/drill/users/{shard}.bin")
+}
+
+/// `<stem>.bin` for chunk 0, `<stem>.<k>.bin` for the others: one name per file.
+fn bin_name(stem: &str, k: usize) -> String {
+    match k {
+        0 => format!("{stem}.bin"),
+        k => format!("{stem}.{k}.bin"),
+    }
+}
+
+/// The stem and chunk of a `<stem>.bin` or `<stem>.<k>.bin` file name (a router's last
+/// segment), only as [`bin_name`] writes them (no `.0.bin`, no leading zeros).
+pub fn bin_stem(file: &str) -> Option<(&str, usize)> {
+    let name = file.strip_suffix(".bin")?;
+    match name.rsplit_once('.') {
+        None => Some((name, 0)),
+        Some((stem, k)) => {
+            let digits = !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit());
+            let k: usize = k.parse().ok().filter(|_| digits && !k.starts_with('0'))?;
+            Some((stem, k))
+        }
+    }
 }
 
 /// `data/drill/interactions/<stem>.json`: one scope's flows with their most active users.
@@ -74,6 +118,8 @@ pub mod routes {
     pub const GROWTH_DRILL: &str = "data/drill/{grain}/{period}/{file}";
     /// [`super::cohort_drill`].
     pub const COHORT_DRILL: &str = "data/drill/cohort/{grain}/{file}";
+    /// [`super::drill_users`].
+    pub const USERS_DRILL: &str = "data/drill/users/{file}";
     /// [`super::interactions_drill`].
     pub const INTERACTIONS_DRILL: &str = "data/drill/interactions/{file}";
     /// [`super::RUNS`].
@@ -192,6 +238,15 @@ mod tests {
                 routes::INTERACTIONS_DRILL,
                 interactions_drill(CountryScope::Country("a/b")),
             ),
+            (routes::USERS_DRILL, drill_users(3)),
+            (
+                routes::GROWTH_DRILL,
+                growth_drill_chunk(Grain::Day, "2025-04-14", "retained", 2),
+            ),
+            (
+                routes::COHORT_DRILL,
+                cohort_drill_chunk(Grain::Day, "2025-04-14", 12),
+            ),
             (routes::RUNS, RUNS.to_string()),
             (routes::RUN, run(12)),
             (routes::API_RUNS, API_RUNS.to_string()),
@@ -206,7 +261,8 @@ mod tests {
             let path = growth_drill(g, "2025-04-14", "new");
             assert!(!matches(routes::COHORT_DRILL, &path), "{path}");
             assert!(!matches(routes::INTERACTIONS_DRILL, &path), "{path}");
-            assert!(g.name() != "cohort" && g.name() != "interactions");
+            assert!(!matches(routes::USERS_DRILL, &path), "{path}");
+            assert!(g.name() != "cohort" && g.name() != "interactions" && g.name() != "users");
         }
     }
 
@@ -218,12 +274,21 @@ mod tests {
         );
         assert_eq!(
             growth_drill(Grain::Day, "2025-04-14", "new"),
-            "data/drill/day/2025-04-14/new.json"
+            "data/drill/day/2025-04-14/new.bin"
+        );
+        assert_eq!(
+            growth_drill_chunk(Grain::Day, "2025-04-14", "new", 3),
+            "data/drill/day/2025-04-14/new.3.bin"
         );
         assert_eq!(
             cohort_drill(Grain::Week, "2025-04-14"),
-            "data/drill/cohort/week/2025-04-14.json"
+            "data/drill/cohort/week/2025-04-14.bin"
         );
+        assert_eq!(
+            cohort_drill_chunk(Grain::Week, "2025-04-14", 1),
+            "data/drill/cohort/week/2025-04-14.1.bin"
+        );
+        assert_eq!(drill_users(0), "data/drill/users/0.bin");
         assert_eq!(
             url(
                 "/heymax/",
@@ -292,6 +357,28 @@ mod tests {
         let folded: std::collections::BTreeSet<String> =
             stems.iter().map(|s| s.to_ascii_lowercase()).collect();
         assert_eq!(folded.len(), stems.len(), "{stems:?}");
+    }
+
+    #[test]
+    fn binary_file_names_parse_only_as_they_are_written() {
+        assert_eq!(bin_stem("new.bin"), Some(("new", 0)));
+        assert_eq!(bin_stem("new.12.bin"), Some(("new", 12)));
+        assert_eq!(bin_stem("2025-04-14.3.bin"), Some(("2025-04-14", 3)));
+        for bad in [
+            "new.json",
+            "new.0.bin",
+            "new.01.bin",
+            "new.x.bin",
+            "new..bin",
+            "new.+1.bin",
+        ] {
+            assert_eq!(bin_stem(bad), None, "{bad}");
+        }
+        for k in [0, 1, 99] {
+            let path = growth_drill_chunk(Grain::Week, "2025-04-14", "new", k);
+            let file = path.rsplit('/').next().unwrap();
+            assert_eq!(bin_stem(file), Some(("new", k)));
+        }
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Drill-down in the browser: which number was clicked (kept in the URL as
 //! `drill=<period>:<status>`), the users behind it as the server or the export lists them
-//! (the files of `contract::drill`, at the paths of `contract::paths`), and the user table's
-//! filtering, sorting and paging. Pure functions, unit-tested; the panel is in
-//! `components::drill`.
+//! (the compact files of `contract::drill`, at the paths of `contract::paths`: see
+//! [`crate::data::selection`] for which pieces a page needs), and the user table's sorting
+//! and paging. Pure functions, unit-tested; the panel is in `components::drill`.
 
 /// The growth statuses are the contract's (the lifecycle tables' values).
 pub use contract::Status;
@@ -62,10 +62,6 @@ impl Selection {
     }
 }
 
-/// The users behind one growth number (`[user_id, country, first_seen, last_seen,
-/// events]` rows), as the server and the static site write them.
-pub use contract::drill::{GrowthFile as DrillFile, UserRow};
-
 pub const USER_COLUMNS: [&str; 5] = [
     "user_id",
     "country",
@@ -91,38 +87,15 @@ impl Sort {
     }
 }
 
-/// Whether a user's country is among the selected (all when none is selected).
-fn kept(country: &Option<String>, countries: &[String]) -> bool {
-    let name = country.as_deref().unwrap_or(crate::marts::NO_COUNTRY);
-    countries.is_empty() || countries.iter().any(|c| c == name)
-}
-
 /// A table cell: what it shows and what it sorts by (numbers zero-padded).
 pub type Cell = (String, String);
 
-fn text(s: &str) -> Cell {
+pub fn text(s: &str) -> Cell {
     (s.to_string(), s.to_string())
 }
 
-fn number(n: u64) -> Cell {
+pub fn number(n: u64) -> Cell {
     (crate::data::format::count(n as i64), format!("{n:020}"))
-}
-
-/// The users of the selected countries as table rows (see [`USER_COLUMNS`]).
-pub fn users(file: &DrillFile, countries: &[String]) -> Vec<Vec<Cell>> {
-    file.rows
-        .iter()
-        .filter(|r| kept(&r.1, countries))
-        .map(|r| {
-            vec![
-                text(&r.0),
-                text(r.1.as_deref().unwrap_or("unknown")),
-                text(&r.2),
-                text(&r.3),
-                number(r.4),
-            ]
-        })
-        .collect()
 }
 
 /// The row order for `sort` (indices into `rows`): by the column's sort key, ties by the
@@ -138,10 +111,6 @@ pub fn sorted(rows: &[Vec<Cell>], sort: Sort) -> Vec<usize> {
     });
     order
 }
-
-/// A cohort's users (`[user_id, country, cohort_date, d0, ..., d90]` rows, a day null when
-/// it is past the data).
-pub use contract::drill::{CohortFile, CohortRow};
 
 pub const COHORT_COLUMNS: [&str; 4] = ["user_id", "country", "cohort day", "seen on the day"];
 
@@ -169,35 +138,6 @@ impl HeatCell {
     pub fn to_query(&self) -> String {
         format!("{}:{}", self.cohort, crate::marts::RETENTION_DAYS[self.day])
     }
-}
-
-/// A cohort's users of the selected countries as table rows, and how many were seen on
-/// the day (`None` when no cohort in it has reached that day).
-pub fn cohort_users(
-    file: &CohortFile,
-    countries: &[String],
-    day: usize,
-) -> (Vec<Vec<Cell>>, Option<u64>) {
-    let rows: Vec<&CohortRow> = file.rows.iter().filter(|r| kept(&r.1, countries)).collect();
-    let observed = rows.iter().any(|r| r.seen(day).is_some());
-    let seen = rows.iter().filter(|r| r.seen(day) == Some(true)).count() as u64;
-    let table = rows
-        .iter()
-        .map(|r| {
-            let mark = match r.seen(day) {
-                Some(true) => "yes",
-                Some(false) => "no",
-                None => "not yet observed",
-            };
-            vec![
-                text(&r.0),
-                text(r.1.as_deref().unwrap_or("unknown")),
-                text(&r.2),
-                text(mark),
-            ]
-        })
-        .collect();
-    (table, observed.then_some(seen))
 }
 
 /// A scope's interaction flows with their most active users.
@@ -284,16 +224,6 @@ pub fn periods_in_range(periods: &[String], from: &str, to: &str) -> Option<(Str
 mod tests {
     use super::*;
 
-    fn row(id: &str, country: &str, events: u64) -> UserRow {
-        UserRow(
-            id.into(),
-            Some(country.into()),
-            "2025-03-01 10:00:00".into(),
-            "2025-04-01 10:00:00".into(),
-            events,
-        )
-    }
-
     #[test]
     fn selections_round_trip_through_the_url() {
         let s = Selection::parse("2025-04-14:churned").unwrap();
@@ -306,59 +236,26 @@ mod tests {
     }
 
     #[test]
-    fn users_are_filtered_by_country_and_sorted_with_a_stable_tie_break() {
-        let file = DrillFile {
-            rows: vec![row("b", "SG", 3), row("a", "MY", 10), row("c", "SG", 3)],
-            ..DrillFile::default()
-        };
-        let ids = |rows: Vec<Vec<Cell>>, sort: Sort| {
+    fn rows_sort_with_a_stable_tie_break() {
+        let row =
+            |id: &str, country: &str, events: u64| vec![text(id), text(country), number(events)];
+        let rows = vec![row("b", "SG", 3), row("a", "MY", 10), row("c", "SG", 3)];
+        let ids = |sort: Sort| {
             sorted(&rows, sort)
                 .into_iter()
                 .map(|i| rows[i][0].0.clone())
                 .collect::<Vec<_>>()
         };
-        assert_eq!(ids(users(&file, &[]), Sort::default()), ["a", "b", "c"]);
-        assert_eq!(
-            ids(users(&file, &["SG".into()]), Sort::default()),
-            ["b", "c"]
-        );
+        assert_eq!(ids(Sort::default()), ["a", "b", "c"]);
         // Numbers sort as numbers (10 after 3), ties by user id.
-        let by_events = Sort::default().toggle(4);
-        assert_eq!(ids(users(&file, &[]), by_events), ["b", "c", "a"]);
-        assert_eq!(ids(users(&file, &[]), by_events.toggle(4)), ["a", "c", "b"]);
+        let by_events = Sort::default().toggle(2);
+        assert_eq!(ids(by_events), ["b", "c", "a"]);
+        assert_eq!(ids(by_events.toggle(2)), ["a", "c", "b"]);
+        assert_eq!(ids(Sort::default().toggle(1)), ["a", "b", "c"]);
     }
 
     #[test]
-    fn cohort_cells_count_who_was_seen_and_keep_censored_days_apart() {
-        let r = |id: &str, c: &str, d7: Option<bool>| {
-            CohortRow(
-                id.into(),
-                Some(c.into()),
-                "2025-03-03".into(),
-                Some(true),
-                Some(false),
-                d7,
-                None,
-                None,
-                None,
-            )
-        };
-        let file = CohortFile {
-            rows: vec![
-                r("a", "SG", Some(true)),
-                r("b", "MY", Some(false)),
-                r("c", "SG", Some(true)),
-            ],
-            ..CohortFile::default()
-        };
-        let (rows, seen) = cohort_users(&file, &[], 2);
-        assert_eq!((rows.len(), seen), (3, Some(2)));
-        assert_eq!(cohort_users(&file, &["MY".into()], 2).1, Some(0));
-        assert_eq!(
-            cohort_users(&file, &[], 3).1,
-            None,
-            "D30 not reached by anyone"
-        );
+    fn heat_cells_round_trip_through_the_url() {
         assert_eq!(
             HeatCell::parse("2025-03-03:7"),
             Some(HeatCell {

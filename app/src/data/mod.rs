@@ -9,6 +9,7 @@ pub mod explore;
 pub mod format;
 pub mod growth;
 pub mod retention;
+pub mod selection;
 
 #[cfg(test)]
 pub mod fixtures;

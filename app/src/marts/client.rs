@@ -78,14 +78,50 @@ impl MartClient {
 }
 
 impl MartClient {
-    /// The URL of the users behind one growth number (see `data::drill`).
-    pub fn drill_url(&self, grain: Grain, period: &str, status: &str) -> String {
-        paths::url(&self.base, &paths::growth_drill(grain, period, status))
+    /// The URL of chunk `k` of the users behind one growth number (chunk 0 is the
+    /// selection's header, see `data::selection`).
+    pub fn drill_url(&self, grain: Grain, period: &str, status: &str, k: usize) -> String {
+        paths::url(
+            &self.base,
+            &paths::growth_drill_chunk(grain, period, status, k),
+        )
     }
 
-    /// The URL of the users of the cohorts that start in one period.
-    pub fn cohort_url(&self, grain: Grain, period: &str) -> String {
-        paths::url(&self.base, &paths::cohort_drill(grain, period))
+    /// The URL of chunk `k` of the users of the cohorts that start in one period.
+    pub fn cohort_url(&self, grain: Grain, period: &str, k: usize) -> String {
+        paths::url(&self.base, &paths::cohort_drill_chunk(grain, period, k))
+    }
+
+    /// The URL of one shard of the user dictionary.
+    pub fn users_url(&self, shard: u32) -> String {
+        paths::url(&self.base, &paths::drill_users(shard))
+    }
+
+    /// A compact drill-down file's bytes, fetched by the browser (never on the server).
+    pub async fn fetch_bytes(url: String) -> Result<Vec<u8>, String> {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let stale = |status: u16| {
+                format!(
+                    "could not load {url} (HTTP {status}): if a run finished since this page loaded, reload it (a static site is exported again after each run)"
+                )
+            };
+            let response = gloo_net::http::Request::get(&url)
+                .send()
+                .await
+                .map_err(|e| format!("could not load {url}: {e}"))?;
+            if !response.ok() {
+                return Err(stale(response.status()));
+            }
+            response
+                .binary()
+                .await
+                .map_err(|e| format!("could not load {url}: {e}"))
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            Err(format!("{url} is only fetched in the browser"))
+        }
     }
 
     /// The URL of one scope's interaction flows with their top users.
@@ -220,12 +256,13 @@ mod tests {
             "/heymax/data/drill/interactions/c-_61_2F_62.json"
         );
         assert_eq!(
-            client.drill_url(Grain::Week, "2025-04-14", "new"),
-            "/heymax/data/drill/week/2025-04-14/new.json"
+            client.drill_url(Grain::Week, "2025-04-14", "new", 0),
+            "/heymax/data/drill/week/2025-04-14/new.bin"
         );
         assert_eq!(
-            client.cohort_url(Grain::Day, "2025-04-14"),
-            "/heymax/data/drill/cohort/day/2025-04-14.json"
+            client.cohort_url(Grain::Day, "2025-04-14", 2),
+            "/heymax/data/drill/cohort/day/2025-04-14.2.bin"
         );
+        assert_eq!(client.users_url(7), "/heymax/data/drill/users/7.bin");
     }
 }

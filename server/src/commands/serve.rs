@@ -88,9 +88,11 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
             .as_ref()
             .map(|s| (s.expr().to_string(), next_run.clone())),
     };
+    let drill = Arc::new(DrillStore::new(&args.warehouse));
+    drill.warm();
     let site = Site {
         marts,
-        drill: Arc::new(DrillStore::new(&args.warehouse)),
+        drill,
         head,
         config: SiteConfig::new(&args.base_path),
         bundle: Some(bundle),

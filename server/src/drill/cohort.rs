@@ -1,55 +1,52 @@
-//! The cohort drill file: the users whose first active day (a `new` row of the day grain)
-//! falls in one period of a grain, and whether each was active on each retention day after
-//! that first day: `null` when that day is past the data (right-censored), so the browser
-//! counts exactly what the retention mart counts. See: METRICS.md, Retention.
+//! The cohort selections: per period of a grain, the users whose first active day (a `new`
+//! row of the day grain) falls in it, as `contract::drill::Member`s whose value is that
+//! day (days after the period's first day) and whose `seen` bits say on which retention
+//! days after it the user was active. A day past the data is never seen; the header says
+//! it is not observed (right-censored), so the browser counts exactly what the retention
+//! mart counts. See: METRICS.md, Retention.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
 
-use contract::calendar::date;
-use contract::drill::{CohortColumns, CohortFile, CohortRow};
+use contract::drill::Member;
 use contract::{Grain, Status};
 
-use super::Period;
 use super::tables::{Activity, Groups, Users};
 use crate::pipeline::marts::retention::DAYS;
 
-pub(super) fn file(
+/// Per cohort period (its first day), its members sorted by user.
+pub(super) fn selections(
     days: &Groups,
     activity: &Activity,
     users: &Users,
     grain: Grain,
-    period: &Period,
-) -> CohortFile<Arc<str>> {
-    let bucket = grain.ordinal(period.day.into());
-    let mut rows: Vec<(u32, i32)> = days
-        .iter()
-        .filter(|&(&(d, s), _)| s == Status::New && grain.ordinal(d.into()) == bucket)
-        .flat_map(|(&(d, _), rows)| rows.iter().map(move |r| (r.user, d)))
-        .collect();
-    rows.sort_by(|a, b| users.by_id(a.0, b.0));
-    let rows = rows
-        .into_iter()
-        .map(|(user, cohort)| {
-            let u = user as usize;
-            let seen = DAYS.map(|n| {
-                let n = n as i32;
-                (cohort + n <= activity.last_day)
-                    .then(|| activity.days[u].binary_search(&(cohort + n)).is_ok())
-            });
-            CohortRow::new(
-                users.id[u].clone(),
-                users.country[u].clone(),
-                date(cohort.into()).to_string(),
+) -> BTreeMap<i32, Vec<Member>> {
+    let mut cohorts: BTreeMap<i32, Vec<Member>> = BTreeMap::new();
+    for (&(day, status), rows) in days {
+        if status != Status::New {
+            continue;
+        }
+        let start = grain.start(grain.ordinal(day.into())) as i32;
+        let members = cohorts.entry(start).or_default();
+        for r in rows {
+            let active = &activity.days[r.user as usize];
+            let mut seen = 0u8;
+            for (i, n) in DAYS.iter().enumerate() {
+                if active.binary_search(&(day + *n as i32)).is_ok() {
+                    seen |= 1 << i;
+                }
+            }
+            members.push(Member {
+                user: r.user,
+                country: users.country_code[r.user as usize],
+                value: (day - start) as u32,
                 seen,
-            )
-        })
-        .collect();
-    CohortFile {
-        grain,
-        period: period.text.clone(),
-        columns: CohortColumns,
-        rows,
+            });
+        }
     }
+    for members in cohorts.values_mut() {
+        members.sort_unstable();
+    }
+    cohorts
 }
 
 #[cfg(test)]
@@ -59,34 +56,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_cohort_is_its_new_users_with_censored_days_as_none() {
+    fn a_cohort_is_its_new_users_with_the_days_they_came_back() {
         let users = tiny_users();
         let days = tiny_days(&users);
         let activity = activity(&days, users.len());
         // Day 10 is 1970-01-11, a Sunday: the last of its week (days 4..=10), so c's day 12 is not in it.
-        let week = Period {
-            day: 10,
-            text: "1970-01-11".into(),
-        };
-        let f = file(&days, &activity, &users, Grain::Week, &week);
-        let ids: Vec<&str> = f.rows.iter().map(|r| &*r.0).collect();
-        assert_eq!(ids, ["a", "b"]);
-        // a: active on day 10 and 12 -> D0 yes, D1 (day 11, churned) no, D7+ past the data.
+        let weeks = selections(&days, &activity, &users, Grain::Week);
+        assert_eq!(weeks.keys().copied().collect::<Vec<_>>(), [4, 11]);
+        let first = &weeks[&4];
+        // a (0) and b (1), both new on day 10 (6 days into the week): a seen on D0 only
+        // (day 11 churned), b on D0 and D1.
         assert_eq!(
-            (0..6).map(|i| f.rows[0].seen(i)).collect::<Vec<_>>(),
-            [Some(true), Some(false), None, None, None, None]
+            first
+                .iter()
+                .map(|m| (m.user, m.value, m.seen))
+                .collect::<Vec<_>>(),
+            [(0, 6, 0b01), (1, 6, 0b11)]
         );
-        assert_eq!(f.rows[1].seen(1), Some(true));
-        assert_eq!(f.rows[0].2, "1970-01-11");
-        let day12 = Period {
-            day: 12,
-            text: "1970-01-13".into(),
-        };
-        let f = file(&days, &activity, &users, Grain::Day, &day12);
-        assert_eq!(f.rows.len(), 1);
+        let day12 = &selections(&days, &activity, &users, Grain::Day)[&12];
         assert_eq!(
-            (&*f.rows[0].0, f.rows[0].seen(0), f.rows[0].seen(1)),
-            ("c", Some(true), None)
+            day12
+                .iter()
+                .map(|m| (m.user, m.country, m.value, m.seen))
+                .collect::<Vec<_>>(),
+            [(2, 1, 0, 0b01)]
         );
     }
 }

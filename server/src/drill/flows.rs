@@ -10,6 +10,7 @@ use std::sync::Arc;
 use contract::drill::{Flow, FlowsFile};
 use contract::paths::CountryScope;
 use polars::prelude::*;
+use xxhash_rust::xxh3::Xxh3DefaultBuilder;
 
 use super::DrillError;
 use super::error::echo;
@@ -81,6 +82,13 @@ pub(super) fn files(
     Ok(files.into_iter().map(|(k, (_, f))| (k, f)).collect())
 }
 
+/// One flow's interactions and miles per user, dense by user index: 10M events are 10M
+/// additions into arrays, not 10M map lookups (a flow's arrays are made on its first event).
+struct Dense {
+    interactions: Vec<u32>,
+    miles: Vec<f64>,
+}
+
 fn totals(events: &DataFrame, users: &Users) -> Result<Totals, DrillError> {
     let text = |name: &str| -> Result<StringChunked, DrillError> {
         Ok(events
@@ -101,26 +109,55 @@ fn totals(events: &DataFrame, users: &Users) -> Result<Totals, DrillError> {
         .and_then(|c| c.cast(&DataType::Float64))
         .map_err(DrillError::column("miles_amount"))?;
     let miles = miles.f64().map_err(DrillError::column("miles_amount"))?;
-    let mut totals = Totals::new();
-    for i in 0..events.height() {
-        let (Some(u), Some(e)) = (user.get(i), event.get(i)) else {
+    let mut ids: HashMap<(&str, Option<&str>), usize, Xxh3DefaultBuilder> = HashMap::default();
+    let mut flows: Vec<((&str, Option<&str>), Dense)> = Vec::new();
+    let rows = user
+        .iter()
+        .zip(event.iter())
+        .zip(category.iter())
+        .zip(miles.iter());
+    for (((u, e), cat), m) in rows {
+        let (Some(u), Some(e)) = (u, e) else {
             continue;
         };
         let Some(&code) = users.index.get(u) else {
             continue;
         };
-        let country = Scope::Country(users.country[code as usize].clone());
-        let m = miles.get(i).unwrap_or(0.0);
-        let cat = category.get(i).map(str::to_string);
-        for scope in [country, Scope::All] {
-            let entry = totals
-                .entry((scope, e.to_string(), cat.clone()))
+        let id = *ids.entry((e, cat)).or_insert_with(|| {
+            flows.push((
+                (e, cat),
+                Dense {
+                    interactions: vec![0; users.len()],
+                    miles: vec![0.0; users.len()],
+                },
+            ));
+            flows.len() - 1
+        });
+        let dense = &mut flows[id].1;
+        dense.interactions[code as usize] += 1;
+        dense.miles[code as usize] += m.unwrap_or(0.0);
+    }
+    let mut totals = Totals::new();
+    for ((e, cat), dense) in flows {
+        let (e, cat) = (e.to_string(), cat.map(str::to_string));
+        let mut all = HashMap::new();
+        let mut by_country: BTreeMap<u32, HashMap<u32, (u64, f64)>> = BTreeMap::new();
+        for (u, &n) in dense.interactions.iter().enumerate() {
+            if n == 0 {
+                continue;
+            }
+            let value = (u64::from(n), dense.miles[u]);
+            all.insert(u as u32, value);
+            by_country
+                .entry(users.country_code[u])
                 .or_default()
-                .entry(code)
-                .or_default();
-            entry.0 += 1;
-            entry.1 += m;
+                .insert(u as u32, value);
         }
+        for (c, per_user) in by_country {
+            let country = Scope::Country(users.countries[c as usize].clone());
+            totals.insert((country, e.clone(), cat.clone()), per_user);
+        }
+        totals.insert((Scope::All, e, cat), all);
     }
     Ok(totals)
 }
@@ -134,12 +171,18 @@ fn flow(
     users: &Users,
 ) -> Flow {
     let mut top: Vec<(&u32, &(u64, f64))> = per_user.iter().collect();
-    top.sort_by(|a, b| {
+    let order = |a: &(&u32, &(u64, f64)), b: &(&u32, &(u64, f64))| {
         b.1.0
             .cmp(&a.1.0)
             .then(b.1.1.total_cmp(&a.1.1))
             .then_with(|| users.by_id(*a.0, *b.0))
-    });
+    };
+    // Only the first few are listed: find them, then sort only them.
+    if top.len() > TOP_USERS {
+        top.select_nth_unstable_by(TOP_USERS, order);
+        top.truncate(TOP_USERS);
+    }
+    top.sort_by(order);
     Flow {
         event_type: event.to_string(),
         transaction_category: category.clone(),

@@ -1,46 +1,40 @@
-//! The growth drill file: the users with one growth status in one period of a grain, from
-//! that grain's grouped lifecycle rows, sorted by user id, each with their country, first
-//! and last seen and their events in the period. See: METRICS.md, Growth accounting.
+//! The growth selections: the users with one growth status in one period of a grain, from
+//! that grain's grouped lifecycle rows (already sorted by user), as
+//! `contract::drill::Member`s with each user's country code and events in the period.
+//! Every period with lifecycle rows gets all four statuses (an empty one is a header with a
+//! count of 0), so a shared link to any of them answers. See: METRICS.md, Growth accounting.
 
-use std::sync::Arc;
+use contract::Status;
+use contract::drill::Member;
 
-use contract::drill::{GrowthFile, UserColumns, UserRow};
-use contract::{Grain, Status};
+use super::tables::{Groups, Users};
 
-use super::Period;
-use super::tables::{Groups, Row, Users};
-
-pub(super) fn file(
-    groups: &Groups,
-    users: &Users,
-    grain: Grain,
-    period: &Period,
-    status: Status,
-) -> GrowthFile<Arc<str>> {
-    let mut rows: Vec<Row> = groups
-        .get(&(period.day, status))
-        .cloned()
-        .unwrap_or_default();
-    rows.sort_by(|a, b| users.by_id(a.user, b.user));
-    GrowthFile {
-        grain,
-        period: period.text.clone(),
-        status,
-        columns: UserColumns,
-        rows: rows
-            .iter()
-            .map(|r| {
-                let u = r.user as usize;
-                UserRow(
-                    users.id[u].clone(),
-                    users.country[u].clone(),
-                    users.first_seen[u].clone(),
-                    users.last_seen[u].clone(),
-                    r.events.into(),
-                )
-            })
-            .collect(),
-    }
+/// Each period (day number) with lifecycle rows, with its members per status (in
+/// `Status::ALL` order).
+pub(super) fn selections<'a>(
+    groups: &'a Groups,
+    users: &'a Users,
+) -> impl Iterator<Item = (i32, [Vec<Member>; 4])> + 'a {
+    let mut days: Vec<i32> = groups.keys().map(|k| k.0).collect();
+    days.dedup();
+    days.into_iter().map(move |day| {
+        let members = Status::ALL.map(|status| {
+            groups
+                .get(&(day, status))
+                .map(|rows| {
+                    rows.iter()
+                        .map(|r| Member {
+                            user: r.user,
+                            country: users.country_code[r.user as usize],
+                            value: r.events,
+                            seen: 0,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
+        (day, members)
+    })
 }
 
 #[cfg(test)]
@@ -49,30 +43,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_number_lists_its_users_sorted_by_id() {
+    fn a_period_lists_each_status_sorted_by_user_with_events() {
         let users = tiny_users();
         let groups = tiny_days(&users);
-        let period = Period {
-            day: 10,
-            text: "1970-01-11".into(),
-        };
-        let f = file(&groups, &users, Grain::Day, &period, Status::New);
-        let rows: Vec<(&str, Option<&str>, u64)> = f
-            .rows
-            .iter()
-            .map(|r| (&*r.0, r.1.as_deref(), r.4))
-            .collect();
-        assert_eq!(rows, [("a", None, 1), ("b", Some("SG"), 3)]);
-        assert_eq!(&*f.rows[1].2, "2025-03-01 10:00:00");
+        let all: Vec<_> = selections(&groups, &users).collect();
+        assert_eq!(all.iter().map(|s| s.0).collect::<Vec<_>>(), [10, 11, 12]);
+        let new = &all[0].1[Status::New.index()];
+        // a (no country, code 0) then b (SG, code 2).
         assert_eq!(
-            (f.grain, f.period.as_str(), f.status),
-            (Grain::Day, "1970-01-11", Status::New)
+            new.iter()
+                .map(|m| (m.user, m.country, m.value))
+                .collect::<Vec<_>>(),
+            [(0, 0, 1), (1, 2, 3)]
         );
-        // A period or status without users is an empty file, not an error.
-        assert!(
-            file(&groups, &users, Grain::Day, &period, Status::Churned)
-                .rows
-                .is_empty()
-        );
+        // A status without users that period is an empty selection, not a missing one.
+        assert!(all[0].1[Status::Churned.index()].is_empty());
+        assert_eq!(all[1].1[Status::Churned.index()].len(), 1);
     }
 }

@@ -1,16 +1,16 @@
-//! The warehouse tables a drill-down reads, turned into what its queries index: every user
-//! of `gold.dim_users` (id, country, first and last seen) as a number, a grain's
-//! `user_lifecycle_<grain>` rows grouped by (period, status), and each user's active days
-//! (from the day grain). Built once per warehouse version and shared by every file of it,
-//! so a file is a lookup and a sort, never a scan of a table.
-//!
-//! Strings are `Arc<str>`: each user's are copied into the files by reference count only.
+//! The warehouse tables a drill-down reads, turned into what its files index: every user
+//! of `gold.dim_users` (id, country, first and last seen) as a number in the order of the
+//! ids (the dictionary's index, `contract::drill::users`), a grain's
+//! `user_lifecycle_<grain>` rows grouped by (period, status) and sorted by that number,
+//! and each user's active days (from the day grain). Built once per warehouse version (or
+//! per export) and shared by every file of it, so a file is a walk over sorted rows.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use contract::Status;
 use polars::prelude::*;
+use xxhash_rust::xxh3::Xxh3DefaultBuilder;
 
 use super::DrillError;
 
@@ -21,14 +21,21 @@ pub(super) struct Row {
     pub events: u32,
 }
 
-/// Every user of the warehouse: id, country, first and last seen (as text, to the second).
+/// Every user of the warehouse, sorted by id: id, country, first and last seen (seconds).
 #[derive(Default)]
 pub(super) struct Users {
     pub id: Vec<Arc<str>>,
     pub country: Vec<Option<Arc<str>>>,
-    pub first_seen: Vec<Arc<str>>,
-    pub last_seen: Vec<Arc<str>>,
-    pub index: HashMap<Arc<str>, u32>,
+    /// Each user's country as an index into [`Users::countries`].
+    pub country_code: Vec<u32>,
+    /// Every country once, sorted (`None`, the users without one, first).
+    pub countries: Vec<Option<Arc<str>>>,
+    pub first_seen: Vec<Option<i64>>,
+    pub last_seen: Vec<Option<i64>>,
+    pub index: HashMap<Arc<str>, u32, Xxh3DefaultBuilder>,
+    /// A hash of everything above: the dictionary's version, which every selection file
+    /// repeats (the browser refuses to mix files of two runs).
+    pub version: u64,
 }
 
 impl Users {
@@ -36,9 +43,9 @@ impl Users {
         self.id.len()
     }
 
-    /// The ids' order, for rows sorted by user id.
+    /// The ids' order, for rows sorted by user id (the indices' order).
     pub fn by_id(&self, a: u32, b: u32) -> std::cmp::Ordering {
-        self.id[a as usize].cmp(&self.id[b as usize])
+        a.cmp(&b)
     }
 }
 
@@ -53,8 +60,8 @@ pub(super) struct Activity {
     pub last_day: i32,
 }
 
-/// A column as text (`max` characters at most), nulls kept.
-fn text(df: &DataFrame, name: &str, max: usize) -> Result<Vec<Option<String>>, DrillError> {
+/// A column as text, nulls kept.
+fn text(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>, DrillError> {
     let c = df
         .column(name)
         .and_then(|c| c.cast(&DataType::String))
@@ -62,35 +69,85 @@ fn text(df: &DataFrame, name: &str, max: usize) -> Result<Vec<Option<String>>, D
     Ok(c.str()
         .map_err(DrillError::column(name))?
         .iter()
-        .map(|v| v.map(|s| s.chars().take(max).collect()))
+        .map(|v| v.map(str::to_string))
         .collect())
 }
 
-/// The users of `gold.dim_users` (`user_id`, `country`, `first_seen_at`, `last_seen_at`).
+/// A timestamp column as whole seconds since 1970-01-01 (the panels show seconds); a text
+/// column (`YYYY-MM-DD HH:MM:SS[.f]`) is parsed, an unreadable time is unknown.
+fn seconds(df: &DataFrame, name: &str) -> Result<Vec<Option<i64>>, DrillError> {
+    let column = df.column(name).map_err(DrillError::column(name))?;
+    if column.dtype() == &DataType::String {
+        let parse = |s: &str| {
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
+                .ok()
+                .map(|t| t.and_utc().timestamp())
+        };
+        return Ok(text(df, name)?
+            .into_iter()
+            .map(|v| v.as_deref().and_then(parse))
+            .collect());
+    }
+    let c = df
+        .column(name)
+        .and_then(|c| c.cast(&DataType::Datetime(TimeUnit::Microseconds, None)))
+        .and_then(|c| c.cast(&DataType::Int64))
+        .map_err(DrillError::column(name))?;
+    Ok(c.i64()
+        .map_err(DrillError::column(name))?
+        .iter()
+        .map(|v| v.map(|us| us.div_euclid(1_000_000)))
+        .collect())
+}
+
+/// The users of `gold.dim_users` (`user_id`, `country`, `first_seen_at`, `last_seen_at`),
+/// sorted by id. Ids and countries are kept whole (a UUID or an e-mail is longer than a
+/// timestamp).
 pub(super) fn users(dim: &DataFrame) -> Result<Users, DrillError> {
-    // Times print as `YYYY-MM-DD HH:MM:SS.ffffff`; the panels show seconds. Ids and
-    // countries are kept whole (a UUID or an e-mail is longer than a timestamp).
-    const WHOLE: usize = usize::MAX;
-    const SECONDS: usize = "YYYY-MM-DD HH:MM:SS".len();
-    let ids = text(dim, "user_id", WHOLE)?;
-    let mut users = Users::default();
-    for (i, ((id, country), (first, last))) in ids
-        .into_iter()
-        .zip(text(dim, "country", WHOLE)?)
-        .zip(text(dim, "first_seen_at", SECONDS)?.into_iter().zip(text(
-            dim,
-            "last_seen_at",
-            SECONDS,
-        )?))
+    let ids = text(dim, "user_id")?;
+    let countries = text(dim, "country")?;
+    let (first, last) = (
+        seconds(dim, "first_seen_at")?,
+        seconds(dim, "last_seen_at")?,
+    );
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_by(|&a, &b| ids[a].cmp(&ids[b]));
+    let mut names: Vec<Option<Arc<str>>> = countries
+        .iter()
+        .map(|c| c.as_deref().map(Arc::from))
+        .collect();
+    let mut distinct = names.clone();
+    distinct.sort();
+    distinct.dedup();
+    let code: HashMap<Option<Arc<str>>, u32> = distinct
+        .iter()
         .enumerate()
-    {
-        let id: Arc<str> = id.unwrap_or_default().into();
+        .map(|(i, c)| (c.clone(), i as u32))
+        .collect();
+    let mut users = Users {
+        countries: distinct,
+        ..Users::default()
+    };
+    let mut hash = xxhash_rust::xxh3::Xxh3::new();
+    for (i, &row) in order.iter().enumerate() {
+        let id: Arc<str> = ids[row].as_deref().unwrap_or_default().into();
+        let country = names[row].take();
+        hash.update(id.as_bytes());
+        hash.update(&[0xff]);
+        hash.update(country.as_deref().unwrap_or("\0").as_bytes());
+        for t in [first[row], last[row]] {
+            hash.update(&t.unwrap_or(i64::MIN).to_le_bytes());
+        }
         users.index.insert(id.clone(), i as u32);
         users.id.push(id);
-        users.country.push(country.map(Arc::from));
-        users.first_seen.push(first.unwrap_or_default().into());
-        users.last_seen.push(last.unwrap_or_default().into());
+        users
+            .country_code
+            .push(code.get(&country).copied().unwrap_or(0));
+        users.country.push(country);
+        users.first_seen.push(first[row]);
+        users.last_seen.push(last[row]);
     }
+    users.version = hash.digest();
     Ok(users)
 }
 
@@ -116,17 +173,41 @@ pub(super) fn groups(df: &DataFrame, users: &Users) -> Result<Groups, DrillError
         .map_err(column("events"))?;
     let events = events.u32().map_err(column("events"))?;
     let mut groups = Groups::new();
-    for i in 0..df.height() {
-        let (Some(p), Some(u), Some(s)) = (period.get(i), user.get(i), status.get(i)) else {
+    let rows = period
+        .iter()
+        .zip(user.iter())
+        .zip(status.iter())
+        .zip(events.iter());
+    // Rows come in runs of one period and status: gather a run, then add it to its group
+    // with one map lookup (not one per row).
+    let mut run: Option<(i32, &str, Option<Status>)> = None;
+    let mut rows_of_run: Vec<Row> = Vec::new();
+    let mut flush = |run: Option<(i32, &str, Option<Status>)>, rows: &mut Vec<Row>| {
+        if let Some((p, _, Some(status))) = run {
+            groups.entry((p, status)).or_default().append(rows);
+        }
+        rows.clear();
+    };
+    for (((p, u), s), e) in rows {
+        let (Some(p), Some(u), Some(s)) = (p, u, s) else {
             continue;
         };
-        let (Some(&user), Some(s)) = (users.index.get(u), Status::parse(s)) else {
+        if !matches!(run, Some((rp, rs, _)) if rp == p && rs == s) {
+            flush(run, &mut rows_of_run);
+            run = Some((p, s, Status::parse(s)));
+        }
+        let Some(&user) = users.index.get(u) else {
             continue;
         };
-        groups.entry((p, s)).or_default().push(Row {
+        rows_of_run.push(Row {
             user,
-            events: events.get(i).unwrap_or(0),
+            events: e.unwrap_or(0),
         });
+    }
+    flush(run, &mut rows_of_run);
+    // By dictionary index, which is by user id: the order of a selection's members.
+    for rows in groups.values_mut() {
+        rows.sort_unstable_by_key(|r| r.user);
     }
     Ok(groups)
 }
@@ -179,15 +260,26 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn users_keep_ids_and_countries_whole_and_times_to_the_second() {
+    fn users_are_numbered_by_id_with_whole_countries_and_times_to_the_second() {
         let users = tiny_users();
         assert_eq!(users.len(), 3);
-        assert_eq!(users.index["a"], 1);
-        assert_eq!(users.country[1], None);
-        assert_eq!(users.country[0].as_deref(), Some("SG"));
-        assert_eq!(&*users.first_seen[0], "2025-03-01 10:00:00");
-        assert_eq!(&*users.first_seen[1], "2025-03-02 11:00:00");
-        assert!(users.by_id(1, 0).is_lt());
+        assert_eq!(
+            users.id.iter().map(|i| &**i).collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
+        assert_eq!(users.index["a"], 0);
+        assert_eq!(users.country[0], None);
+        assert_eq!(users.country[1].as_deref(), Some("SG"));
+        assert_eq!(
+            users.countries,
+            [None, Some("MY".into()), Some("SG".into())]
+        );
+        assert_eq!(users.country_code, [0, 2, 1]);
+        let text = |t| contract::drill::users::time_text(t);
+        assert_eq!(text(users.first_seen[1]), "2025-03-01 10:00:00");
+        assert_eq!(text(users.first_seen[0]), "2025-03-02 11:00:00");
+        assert!(users.by_id(0, 1).is_lt());
+        assert_ne!(users.version, Users::default().version);
     }
 
     #[test]
@@ -207,7 +299,7 @@ pub(super) mod tests {
         );
         assert_eq!(
             groups[&(10, Status::New)],
-            [Row { user: 0, events: 3 }, Row { user: 1, events: 1 }]
+            [Row { user: 0, events: 1 }, Row { user: 1, events: 3 }]
         );
         assert!(groups.values().flatten().all(|r| r.events != 9));
     }
@@ -216,7 +308,7 @@ pub(super) mod tests {
     fn active_days_leave_churned_rows_out() {
         let users = tiny_users();
         let activity = activity(&tiny_days(&users), users.len());
-        assert_eq!(activity.days, [vec![10, 11], vec![10, 12], vec![12]]);
+        assert_eq!(activity.days, [vec![10, 12], vec![10, 11], vec![12]]);
         assert_eq!(activity.last_day, 12);
         assert_eq!(super::activity(&Groups::new(), 0).last_day, 0);
     }

@@ -32,7 +32,6 @@ use std::path::{Path, PathBuf};
 
 use axum::http::StatusCode;
 use contract::paths::{self, is_file_stem};
-use contract::{Grain, Status};
 
 use crate::drill::DrillError;
 use crate::web::{BundleError, Site, WebError};
@@ -188,27 +187,21 @@ fn json<T: serde::Serialize>(file: &T) -> Result<String, StaticSiteError> {
         .map_err(|e| StaticSiteError::Data(WebError::Internal(e.to_string())))
 }
 
-/// The drill-down files, the same URLs `serve` answers: per grain and period, the users of
-/// each growth status and of the cohorts that start in it; per scope (all countries, no
-/// country, each country), the interaction flows' most active users.
+/// The drill-down files, the same URLs and bytes `serve` answers: the user dictionary's
+/// shards, per grain and period each growth status's selection and the cohorts that start
+/// in it (streamed: each file is written as it is encoded), and per scope (all countries,
+/// no country, each country) the interaction flows' most active users.
 fn write_drill(
     site: &Site,
     staging: &mut Staging,
     summary: &mut StaticSiteSummary,
 ) -> Result<(), StaticSiteError> {
-    for grain in Grain::ALL {
-        for period in site.drill.periods(grain)? {
-            for status in Status::ALL {
-                let file = site.drill.growth(grain, &period, status)?;
-                let path = paths::growth_drill(grain, period.as_str(), status.name());
-                staging.write(Part::Drill, &path, json(&file)?.as_bytes())?;
-            }
-            let file = site.drill.cohort(grain, &period)?;
-            let path = paths::cohort_drill(grain, period.as_str());
-            staging.write(Part::Drill, &path, json(&file)?.as_bytes())?;
+    site.drill.each_file(&mut |kind, path, bytes| {
+        if kind == crate::drill::FileKind::Cohort && path.matches('.').count() == 1 {
             summary.drill_files += 1;
         }
-    }
+        staging.write(Part::Drill, &path, &bytes)
+    })?;
     // A country is data: its file is named by `CountryScope::file_stem` (what `serve` and
     // the browser use), and checked again here, so no name can reach outside `out`.
     for stem in site.drill.interaction_stems()? {

@@ -223,6 +223,7 @@ pub fn router_with(site: Site, guards: Guard) -> Router {
         .route(&at(routes::MART), get(mart_json))
         .route(&at(routes::COHORT_DRILL), get(drill::cohort))
         .route(&at(routes::INTERACTIONS_DRILL), get(drill::interactions))
+        .route(&at(routes::USERS_DRILL), get(drill::users))
         .route(&at(routes::GROWTH_DRILL), get(drill::growth))
         .route(&at(routes::API_RUNS), get(runs::list).post(runs::trigger))
         .route(&at(routes::API_RUN), get(runs::get_api))

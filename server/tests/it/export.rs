@@ -325,24 +325,34 @@ fn drill_files_list_exactly_the_users_behind_each_number() {
                 .map(|r| r["period"].as_str().unwrap().to_string())
                 .collect();
             for period in periods {
-                let file = read(format!("data/drill/{grain}/{period}/{status}.json"));
-                let users: Vec<&str> = file["rows"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|u| u[0].as_str().unwrap())
-                    .collect();
-                let mut sorted = users.clone();
+                let grain_ = contract::Grain::parse(grain).unwrap();
+                let status_ = contract::Status::parse(status).unwrap();
+                let (header, users) = read_selection(&out, grain_, &period, Some(status_));
+                let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+                let mut sorted = ids.clone();
                 sorted.sort();
                 sorted.dedup();
                 assert_eq!(
-                    sorted, users,
+                    sorted, ids,
                     "{grain} {period} {status}: users once each, sorted"
                 );
-                for u in file["rows"].as_array().unwrap() {
-                    *listed
-                        .entry((period.clone(), u[1].as_str().unwrap().to_string()))
-                        .or_default() += 1;
+                assert_eq!(header.count, users.len() as u64);
+                for u in &users {
+                    // A churned user had no events in the period; everyone else had some.
+                    assert_eq!(u.value == 0, status == "churned", "{grain} {period} {u:?}");
+                    let country = u.country.clone().unwrap();
+                    let code = header
+                        .countries
+                        .iter()
+                        .position(|c| c.as_deref() == Some(&country));
+                    assert!(code.is_some());
+                    *listed.entry((period.clone(), country)).or_default() += 1;
+                }
+                // The header's breakdown is the list's, so the panel needs no user for it.
+                for (c, &n) in header.by_country.iter().enumerate() {
+                    let name = header.countries[c].clone().unwrap();
+                    let found = users.iter().filter(|u| u.country.as_deref() == Some(&name));
+                    assert_eq!(found.count() as u64, n, "{grain} {period} {status} {name}");
                 }
             }
             assert_eq!(listed, expected, "{grain} {status}");
@@ -355,20 +365,26 @@ fn drill_files_list_exactly_the_users_behind_each_number() {
         .map(|r| r["cohort_date"].as_str().unwrap())
         .min()
         .unwrap();
-    let file = read(format!("data/drill/cohort/day/{first}.json"));
-    let users = file["rows"].as_array().unwrap();
+    let (header, users) = read_selection(&out, contract::Grain::Day, first, None);
     let cohort: Vec<&Value> = retention
         .iter()
         .filter(|r| r["cohort_date"] == first)
         .collect();
     let sum = |c: &str| cohort.iter().map(|r| r[c].as_i64().unwrap()).sum::<i64>();
     assert_eq!(users.len() as i64, sum("cohort_size"));
+    // D1 and D7 are the second and third retention days (bits 1 and 2), in the list and
+    // in the header's counts alike.
     assert_eq!(
-        users.iter().filter(|u| u[4] == Value::Bool(true)).count() as i64,
+        users.iter().filter(|u| u.seen & 0b010 != 0).count() as i64,
         sum("d1_retained")
     );
     assert_eq!(
-        users.iter().filter(|u| u[5] == Value::Bool(true)).count() as i64,
+        users.iter().filter(|u| u.seen & 0b100 != 0).count() as i64,
+        sum("d7_retained")
+    );
+    let stats = header.cohort.unwrap();
+    assert_eq!(
+        stats.seen.iter().map(|s| s[2]).sum::<u64>() as i64,
         sum("d7_retained")
     );
     // Interactions: each country's flows have the mart's totals, and the top users' counts

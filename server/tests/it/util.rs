@@ -176,3 +176,63 @@ pub fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     }
     files
 }
+
+/// One member of a compact drill-down selection, with its user from the dictionary.
+#[derive(Debug)]
+pub struct Listed {
+    pub id: String,
+    pub country: Option<String>,
+    /// Growth: events in the period; cohort: days after the period's first day.
+    pub value: u32,
+    /// Cohort: bit `i` when seen on `RETENTION_DAYS[i]`.
+    pub seen: u8,
+}
+
+/// A growth (`status` given) or cohort selection of the exported site `site`, read whole
+/// as the browser would: the header, every further chunk, the shards its users are in.
+pub fn read_selection(
+    site: &Path,
+    grain: contract::Grain,
+    period: &str,
+    status: Option<contract::Status>,
+) -> (contract::drill::Header, Vec<Listed>) {
+    use contract::drill::{Header, Kind, UserShard, decode_chunk};
+    use contract::paths;
+    let read = |rel: &str| std::fs::read(site.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let (kind, chunk): (Kind, Box<dyn Fn(usize) -> String>) = match status {
+        Some(s) => (
+            Kind::Growth,
+            Box::new(move |k| paths::growth_drill_chunk(grain, period, s.name(), k)),
+        ),
+        None => (
+            Kind::Cohort,
+            Box::new(move |k| paths::cohort_drill_chunk(grain, period, k)),
+        ),
+    };
+    let header = Header::decode(&read(&chunk(0)), kind).unwrap();
+    let mut members = header.first.clone();
+    for k in 1..header.chunks.len() {
+        let (n, more) = decode_chunk(&read(&chunk(k)), kind, header.version).unwrap();
+        assert_eq!(n, k);
+        header.check_chunk(k, &more).unwrap();
+        members.extend(more);
+    }
+    let mut shards: BTreeMap<u32, UserShard> = BTreeMap::new();
+    let listed = members
+        .iter()
+        .map(|m| {
+            let s = m.user / header.shard;
+            let shard = shards
+                .entry(s)
+                .or_insert_with(|| UserShard::decode(&read(&paths::drill_users(s))).unwrap());
+            assert_eq!(shard.version, header.version);
+            Listed {
+                id: shard.get(m.user).unwrap().id.clone(),
+                country: header.countries[m.country as usize].clone(),
+                value: m.value,
+                seen: m.seen,
+            }
+        })
+        .collect();
+    (header, listed)
+}

@@ -110,21 +110,44 @@ async fn the_root_base_serves_the_same_pages() {
     assert_eq!(get(&app, "/nope/").await.0, StatusCode::NOT_FOUND);
 }
 
+async fn get_bytes(app: &axum::Router, path: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let request = Request::get(path).body(Body::empty()).unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, headers, body.to_vec())
+}
+
 #[tokio::test]
-async fn drill_files_are_served_on_demand_under_the_base() {
+async fn drill_files_are_served_from_memory_under_the_base() {
+    use contract::drill::{Header, Kind, UserShard};
     let dir = tempfile::tempdir().unwrap();
     let app = router(site("/heymax/", &fake_dist(dir.path())));
-    let (status, json) = get(&app, "/heymax/data/drill/week/2025-03-03/new.json").await;
-    assert_eq!(status, StatusCode::OK, "{json}");
-    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(value["status"], "new");
-    assert!(!value["rows"].as_array().unwrap().is_empty());
-    let (status, json) = get(&app, "/heymax/data/drill/cohort/week/2025-03-03.json").await;
-    assert_eq!(status, StatusCode::OK, "{json}");
+    let (status, headers, bytes) =
+        get_bytes(&app, "/heymax/data/drill/week/2025-03-03/new.bin").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/octet-stream");
+    let header = Header::decode(&bytes, Kind::Growth).unwrap();
+    assert!(header.count > 0 && header.count == header.first.len() as u64);
+    let (status, _, bytes) = get_bytes(&app, "/heymax/data/drill/cohort/week/2025-03-03.bin").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(Header::decode(&bytes, Kind::Cohort).unwrap().count > 0);
+    let (status, _, bytes) = get_bytes(&app, "/heymax/data/drill/users/0.bin").await;
+    assert_eq!(status, StatusCode::OK);
+    let shard = UserShard::decode(&bytes).unwrap();
+    assert_eq!((shard.first, shard.version), (0, header.version));
     for bad in [
-        "/heymax/data/drill/year/2025-03-03/new.json",
-        "/heymax/data/drill/week/2025-03-03/gone.json",
-        "/heymax/data/drill/week/March/new.json",
+        "/heymax/data/drill/year/2025-03-03/new.bin",
+        "/heymax/data/drill/week/2025-03-03/gone.bin",
+        "/heymax/data/drill/week/March/new.bin",
+        "/heymax/data/drill/week/2025-03-03/new.json",
+        "/heymax/data/drill/week/2025-03-03/new.0.bin",
+        "/heymax/data/drill/week/2025-03-03/new.1.bin",
+        "/heymax/data/drill/week/2025-03-04/new.bin",
+        "/heymax/data/drill/users/99.bin",
+        "/heymax/data/drill/users/..bin",
     ] {
         assert_eq!(get(&app, bad).await.0, StatusCode::NOT_FOUND, "{bad}");
     }
@@ -139,10 +162,7 @@ async fn long_uris_queries_and_path_segments_get_414_never_an_empty_500() {
         format!("/heymax/{}", "a".repeat(300)),
         format!("/heymax/{}.css", "a".repeat(256)),
         format!("/heymax/data/marts/{}.json", "a".repeat(300)),
-        format!(
-            "/heymax/data/drill/week/2025-03-03/{}.json",
-            "n".repeat(400)
-        ),
+        format!("/heymax/data/drill/week/2025-03-03/{}.bin", "n".repeat(400)),
         format!("/heymax/explore/?series={series}"),
         format!("/heymax/explore/?q={}", "x".repeat(5_000)),
         format!("/heymax/{}", "b/".repeat(5_000)),
