@@ -10,27 +10,26 @@ use runner::Done;
 use super::PipelineError;
 use super::catalog::{Table, part_name};
 use super::context::{Ctx, gone, lock};
+use crate::warehouse::State;
 
 /// Whether bronze's batch goes into silver.
 pub fn should_append(silver_batches: &[i64], bronze_batch: i64) -> bool {
     silver_batches.iter().all(|&b| b < bronze_batch)
 }
 
+/// The batches silver holds (the loaded ones) and their rows.
+pub fn loaded_batches(state: &State) -> (Vec<i64>, u64) {
+    let loaded = state.batches.iter().filter(|b| b.status == "loaded");
+    let batches = loaded.clone().map(|b| b.batch_id).collect();
+    let rows = loaded.map(|b| b.rows).sum();
+    (batches, rows)
+}
+
 /// The `silver` task: bronze's batch appended when it is newer than everything in silver.
 pub(super) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
     let ingested = lock(&ctx.ingested);
     let ing = ingested.as_ref().ok_or_else(|| gone("ingest's batch"))?;
-    let (silver_batches, before) = ctx.with_tx(|tx| {
-        let loaded: Vec<_> = tx
-            .state()
-            .batches
-            .iter()
-            .filter(|b| b.status == "loaded")
-            .collect();
-        let batches: Vec<i64> = loaded.iter().map(|b| b.batch_id).collect();
-        let rows: u64 = loaded.iter().map(|b| b.rows).sum();
-        (batches, rows)
-    })?;
+    let (silver_batches, before) = ctx.with_tx(|tx| loaded_batches(tx.state()))?;
     let mut appended = 0;
     if should_append(&silver_batches, ing.batch_id) && ing.bronze_rows > 0 {
         ctx.link_append(Table::Silver, &ing.bronze_path, &part_name(ing.batch_id))?;

@@ -387,17 +387,7 @@ pub(super) fn bronze(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
 pub(super) fn silver(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
     let (dir, batch_id, bronze_rows) =
         with_staged(ctx, |s| (s.dir.clone(), s.batch_id, s.report.bronze_rows))?;
-    let (silver_batches, before) = ctx.with_tx(|tx| {
-        let loaded: Vec<_> = tx
-            .state()
-            .batches
-            .iter()
-            .filter(|b| b.status == "loaded")
-            .collect();
-        let batches: Vec<i64> = loaded.iter().map(|b| b.batch_id).collect();
-        let rows: u64 = loaded.iter().map(|b| b.rows).sum();
-        (batches, rows)
-    })?;
+    let (silver_batches, before) = ctx.with_tx(|tx| silver_layer::loaded_batches(tx.state()))?;
     let mut appended = 0;
     if silver_layer::should_append(&silver_batches, batch_id) && bronze_rows > 0 {
         for (file, date) in partitioned(&dir.join("bronze"))? {
