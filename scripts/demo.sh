@@ -5,8 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
+need_rust
+deps_build_start
 ./scripts/setup.sh
-./scripts/build.sh
+build_bundle_and_server
 input="${1:-data/sample/event_stream.csv}"
 say "heymax run --input $input --warehouse warehouse"
 "$HEYMAX_BIN" run --input "$input" --warehouse warehouse

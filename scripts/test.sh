@@ -8,12 +8,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
+need_rust
+deps_build_start
 ./scripts/setup.sh --browser
 say "cargo fmt --check"
 cargo fmt --all -- --check
 # The server carries the browser bundle (its build.rs needs dist/), so the bundle comes first.
 say "scripts/bundle.py (the browser bundle -> dist/)"
 python3 scripts/bundle.py
+deps_build_wait
 say "cargo clippy"
 cargo clippy --release --locked --all-targets -- -D warnings
 say "cargo clippy, wasm (the browser-only code)"

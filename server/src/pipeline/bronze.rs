@@ -76,16 +76,18 @@ mod tests {
 
     #[test]
     fn bronze_adds_batch_columns_and_matches_its_schema() {
-        let events = df![
+        let mut events = df![
             "event_time" => [0i64], "user_id" => ["u"], "event_type" => ["like"],
             "transaction_category" => [None::<&str>], "miles_amount" => [None::<f64>],
             "platform" => ["web"], "utm_source" => ["g"], "country" => ["SG"], "event_id" => [7i64],
         ]
-        .unwrap()
-        .lazy()
-        .with_column(col("event_time").cast(loaded_at_type()))
-        .collect()
         .unwrap();
+        let time = events
+            .column("event_time")
+            .unwrap()
+            .cast(&loaded_at_type())
+            .unwrap();
+        events.with_column(time).unwrap();
         let bronze = build(events, 3, 1_000).unwrap();
         assert_eq!(bronze.schema().as_ref(), &schema());
         assert_eq!(

@@ -135,38 +135,46 @@ impl TestResult {
     }
 }
 
-/// Distinct rows over the columns `cs`. A hash per row first: 8 bytes a row, where polars'
-/// `unique` would build a table of the rows themselves (a gigabyte for the 6 million rows
-/// of a 10M-event `user_lifecycle_day`). Only when two rows hash alike (a duplicate, or a
-/// collision) does polars count exactly.
+/// Distinct rows over the columns `cs`. A hash per row first: 8 bytes a row, where a
+/// table of the rows themselves would take a gigabyte for the 6 million rows of a
+/// 10M-event `user_lifecycle_day`. Only rows that hash alike (a duplicate, or a
+/// collision) have their keys compared, so the count is exact.
 fn distinct_rows(df: &DataFrame, cs: &[&str]) -> PolarsResult<usize> {
     let columns = cs
         .iter()
         .map(|c| KeyColumn::new(df.column(c)?))
         .collect::<PolarsResult<Vec<_>>>()?;
+    let key = |i: usize, row: &mut Vec<u8>| {
+        row.clear();
+        for column in &columns {
+            column.push_key(i, row);
+        }
+    };
     let mut hashes = Vec::with_capacity(df.height());
     let mut row = Vec::new();
     for i in 0..df.height() {
-        row.clear();
-        for column in &columns {
-            column.push_key(i, &mut row);
-        }
-        hashes.push(xxhash_rust::xxh3::xxh3_64(&row));
+        key(i, &mut row);
+        hashes.push((xxhash_rust::xxh3::xxh3_64(&row), i as u32));
     }
-    drop(columns);
     hashes.sort_unstable();
-    hashes.dedup();
-    if hashes.len() == df.height() {
-        return Ok(hashes.len());
+    let mut distinct = 0;
+    for run in hashes.chunk_by(|a, b| a.0 == b.0) {
+        if let [_] = run {
+            distinct += 1;
+            continue;
+        }
+        let mut keys: Vec<Vec<u8>> = run
+            .iter()
+            .map(|&(_, i)| {
+                key(i as usize, &mut row);
+                row.clone()
+            })
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        distinct += keys.len();
     }
-    drop(hashes);
-    Ok(df
-        .clone()
-        .lazy()
-        .select(cs.iter().map(|c| col(*c)).collect::<Vec<_>>())
-        .unique(None, UniqueKeepStrategy::Any)
-        .collect()?
-        .height())
+    Ok(distinct)
 }
 
 /// A column as the bytes of a row key: text as its bytes, anything else (dates, numbers,
@@ -194,25 +202,31 @@ impl KeyColumn {
         })
     }
 
-    /// Appends row `i`'s key: a null marker, the value, a separator.
-    fn push_key(&self, i: usize, row: &mut Vec<u8>) {
+    fn len(&self) -> usize {
         match self {
-            Self::Text(c) => match c.get(i) {
-                Some(v) => {
-                    row.push(1);
-                    row.extend_from_slice(v.as_bytes());
-                }
-                None => row.push(0),
-            },
-            Self::Int(c) => match c.get(i) {
-                Some(v) => {
-                    row.push(1);
-                    row.extend_from_slice(&v.to_le_bytes());
-                }
-                None => row.push(0),
-            },
+            Self::Text(c) => c.len(),
+            Self::Int(c) => c.len(),
+        }
+    }
+
+    /// Appends row `i`'s key: a null marker, the value, a separator (UTF-8 never holds
+    /// 0xff, and integers are fixed-width). Returns whether the value was not null.
+    fn push_key(&self, i: usize, row: &mut Vec<u8>) -> bool {
+        let present = match self {
+            Self::Text(c) => c.get(i).map(|v| {
+                row.push(1);
+                row.extend_from_slice(v.as_bytes());
+            }),
+            Self::Int(c) => c.get(i).map(|v| {
+                row.push(1);
+                row.extend_from_slice(&v.to_le_bytes());
+            }),
+        };
+        if present.is_none() {
+            row.push(0);
         }
         row.push(0xff);
+        present.is_some()
     }
 }
 
@@ -277,20 +291,7 @@ pub fn failing_rows(
                     .filter(|&v| !present.get(v as usize).copied().unwrap_or(false))
                     .count() as u64);
             }
-            let keys = other.column(to_column)?.unique()?;
-            let missing = df
-                .clone()
-                .lazy()
-                .select([col(column)])
-                .filter(col(column).is_not_null())
-                .join(
-                    DataFrame::new(keys.len(), vec![keys.with_name(column.into())])?.lazy(),
-                    [col(column)],
-                    [col(column)],
-                    JoinArgs::new(JoinType::Anti),
-                )
-                .collect()?;
-            missing.height() as u64
+            missing_keys(df.column(column)?, other.column(to_column)?)?
         }
         Check::Rows(_, f) => f(df, ctx)?,
         Check::Reconciles { to } => {
@@ -300,6 +301,36 @@ pub fn failing_rows(
             reconcile(df, &growth)?
         }
     })
+}
+
+/// Non-null values of `from` that are not among `keys`: a hash set of the keys (the
+/// 200,000 users of `dim_users` at 10M events), one lookup per row.
+fn missing_keys(from: &Column, keys: &Column) -> PolarsResult<u64> {
+    if let (Ok(from), Ok(keys)) = (from.str(), keys.str()) {
+        let present: PlHashSet<&str> = keys.iter().flatten().collect();
+        return Ok(from
+            .iter()
+            .flatten()
+            .filter(|v| !present.contains(v))
+            .count() as u64);
+    }
+    let (from, keys) = (KeyColumn::new(from)?, KeyColumn::new(keys)?);
+    let mut row = Vec::new();
+    let mut present = PlHashSet::new();
+    for i in 0..keys.len() {
+        row.clear();
+        if keys.push_key(i, &mut row) {
+            present.insert(row.clone());
+        }
+    }
+    let mut missing = 0;
+    for i in 0..from.len() {
+        row.clear();
+        if from.push_key(i, &mut row) && !present.contains(&row) {
+            missing += 1;
+        }
+    }
+    Ok(missing)
 }
 
 /// Lifecycle rows counted by (period, country, status) against the growth mart's
@@ -462,6 +493,22 @@ mod tests {
                 to_column: "id"
             }),
             1
+        );
+    }
+
+    #[test]
+    fn relationships_on_text_count_missing_values_not_nulls() {
+        let facts = df!["user_id" => [Some("a"), Some("b"), None, Some("z"), Some("z")]].unwrap();
+        let users = df!["user_id" => ["a", "b", "c"]].unwrap();
+        let lookup = |t: &str| (t == "users").then(|| users.clone());
+        let check = Check::Relationship {
+            column: "user_id",
+            to: "users",
+            to_column: "user_id",
+        };
+        assert_eq!(
+            failing_rows(&check, &facts, &Context::default(), &lookup).unwrap(),
+            2
         );
     }
 

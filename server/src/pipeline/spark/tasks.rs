@@ -300,16 +300,19 @@ fn native(table: Table, dir: &Path) -> Result<DataFrame, PipelineError> {
         .into());
     }
     let df = read_all(&files, None)?;
-    let exprs: Vec<Expr> = columns(table)
-        .iter()
-        .map(|c| col(c.as_str()).cast(dtype(c)))
-        .collect();
-    let mut frame = df.lazy().select(exprs);
-    if let Table::Lifecycle(_) = table {
-        // Spark writes it from several tasks; a period's users in id order, as one file.
-        frame = frame.sort(["period", "user_id"], SortMultipleOptions::default());
-    }
-    frame.collect().map_err(compute("spark output"))
+    let typed = || -> PolarsResult<DataFrame> {
+        let columns = columns(table)
+            .iter()
+            .map(|c| df.column(c)?.cast(&dtype(c)))
+            .collect::<PolarsResult<Vec<_>>>()?;
+        let frame = DataFrame::new(df.height(), columns)?;
+        if let Table::Lifecycle(_) = table {
+            // Spark writes it from several tasks; a period's users in id order, as one file.
+            return frame.sort(["period", "user_id"], SortMultipleOptions::default());
+        }
+        Ok(frame)
+    };
+    typed().map_err(compute("spark output"))
 }
 
 /// Refuses files whose columns are not bronze's (a program and a binary of two versions).
