@@ -61,13 +61,11 @@ fn incomplete_band(periods: &[Period], grain: Grain) -> Option<(Shape, Annotatio
     Some((shape, note))
 }
 
-/// `YYYY-MM-DD` plus `hours`, as a Plotly date string (`YYYY-MM-DD HH:MM`).
+/// `YYYY-MM-DD` plus `hours`, as a Plotly date string (`YYYY-MM-DD HH:MM:SS`).
 fn shift_hours(date: &str, hours: i64) -> String {
     use chrono::{NaiveDate, TimeDelta};
-    match NaiveDate::parse_from_str(date, "%Y-%m-%d") {
-        Ok(d) => (d.and_time(chrono::NaiveTime::MIN) + TimeDelta::hours(hours))
-            .format("%Y-%m-%d %H:%M")
-            .to_string(),
+    match date.parse::<NaiveDate>() {
+        Ok(d) => (d.and_time(chrono::NaiveTime::MIN) + TimeDelta::hours(hours)).to_string(),
         Err(_) => date.to_string(),
     }
 }

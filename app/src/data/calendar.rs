@@ -7,8 +7,8 @@ use crate::marts::Grain;
 
 /// The label of the `grain` period holding `date`; `None` if `date` is not `YYYY-MM-DD`.
 pub fn period_of(date: &str, grain: Grain) -> Option<String> {
-    let d = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
-    Some(grain.period_start(d).format("%Y-%m-%d").to_string())
+    let d: NaiveDate = date.parse().ok()?;
+    Some(grain.period_start(d).to_string())
 }
 
 #[cfg(test)]

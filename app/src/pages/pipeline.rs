@@ -30,12 +30,10 @@ pub fn run_url(base: &str, id: i64) -> String {
 
 /// An RFC 3339 time as `YYYY-MM-DD HH:MM:SS UTC`; the text as given if it does not parse.
 pub fn utc_time(text: &str) -> String {
+    use chrono::SubsecRound;
+    // Display, not `format("%Y...")`: chrono's strftime parser stays out of the wasm.
     chrono::DateTime::parse_from_rfc3339(text)
-        .map(|t| {
-            t.with_timezone(&chrono::Utc)
-                .format("%Y-%m-%d %H:%M:%S UTC")
-                .to_string()
-        })
+        .map(|t| t.with_timezone(&chrono::Utc).trunc_subsecs(0).to_string())
         .unwrap_or_else(|_| text.to_string())
 }
 
