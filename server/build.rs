@@ -6,7 +6,11 @@ fn main() {
     // Relative paths: cargo checks them against this package's folder, in every clone.
     println!("cargo:rerun-if-changed=../dist");
     println!("cargo:rerun-if-changed=../dist/index.html");
-    let index = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/index.html");
+    // Read when the script runs, not baked in when it is compiled: one compiled build
+    // script serves every clone that shares the build cache (a clone elsewhere once got
+    // another clone's path from `env!`).
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| ".".into());
+    let index = std::path::Path::new(&manifest).join("../dist/index.html");
     if let Err(e) = std::fs::metadata(&index) {
         eprintln!(
             "\nerror: heymax embeds the browser bundle, and {} cannot be read ({e}).\n\
