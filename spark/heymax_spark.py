@@ -24,6 +24,7 @@ on the executors, with the same limits as server/src/pipeline/ingest/row.rs.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 import unicodedata
@@ -348,14 +349,66 @@ def layout_of(header: str, path: str) -> Layout:
     return Layout(order, len(names))
 
 
+# The fast path's shapes: printable ASCII but the quote; `YYYY-MM-DD HH:MM:SS[.ffffff]`.
+PLAIN = re.compile(rb"[\x20\x21\x23-\x7e]*")
+UTC_TEXT = re.compile(rb"(\d{4}-\d\d-\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{6}))?")
+
+
 class Parser:
     """Validates, normalises and types one record (`row::parse_row`) and hashes its id."""
 
     def __init__(self, event_types: list[str]):
         self.types = {t.encode().lower(): t for t in event_types}
         self.expected = preview(", ".join(event_types))
+        # The fast path's caches: a date's day number (None: no such date).
+        self.days: dict[bytes, Optional[int]] = {}
 
     def parse(self, record: bytes, layout: Layout) -> tuple:
+        """The record's (UTC micros, eight normalised values, miles, event id), or `Bad`."""
+        fast = self.parse_plain(record, layout)
+        return fast if fast is not None else self.parse_any(record, layout)
+
+    def parse_plain(self, record: bytes, layout: Layout) -> Optional[tuple]:
+        """The common record, about five times faster: printable ASCII without quotes, the
+        right field count, a valid event type and the canonical UTC time text. It returns
+        what `parse_any` returns, or None for anything else (which `parse_any` then takes,
+        with its reasons): it only ever accepts records `parse_any` accepts unchanged."""
+        if len(record) > MAX_FIELD_BYTES or PLAIN.fullmatch(record) is None:
+            return None
+        fields = record.split(b",") if layout.delimiter == 0x2C else None
+        if fields is None or len(fields) != layout.fields:
+            return None
+        raw = [fields[p].strip(b" ") if p is not None else b"" for p in layout.order]
+        when = UTC_TEXT.fullmatch(raw[EVENT_TIME])
+        if when is None or not raw[USER_ID]:
+            return None
+        date, hour, minute, second, fraction = when.groups()
+        if fraction == b"000000":
+            return None
+        day = self.days.get(date, -1)
+        if day == -1:
+            y, m, d = int(date[:4]), int(date[5:7]), int(date[8:])
+            day = self.days[date] = days_from_civil(y, m, d) if valid_date(y, m, d) else None
+        h, mi, sec = int(hour), int(minute), int(second)
+        if day is None or h > 23 or mi > 59 or sec > 59:
+            return None
+        declared = self.types.get(raw[EVENT_TYPE].lower())
+        if declared is None:
+            return None
+        miles: Optional[float] = None
+        if raw[MILES]:
+            miles = rust_float(raw[MILES].decode())
+            if miles is None:
+                return None
+        raw[COUNTRY] = raw[COUNTRY].upper()
+        text = [f.decode() for f in raw]
+        text[EVENT_TYPE] = declared
+        utc = day * MICROS_PER_DAY + (h * 3600 + mi * 60 + sec) * 1_000_000 + int(fraction or 0)
+        digest = xxhash.xxh3_64_intdigest("\x1f".join(text).encode() + b"\x1f")
+        return utc, text, miles, (digest - (1 << 64) if digest >= 1 << 63 else digest)
+
+    def parse_any(self, record: bytes, layout: Layout) -> tuple:
+        """Any record, as `row::parse_row` reads it (the reference for the fast path)."""
         fields = split_fields(record, layout.delimiter)
         if len(fields) != layout.fields:
             raise Bad(f"wrong column count: expected {layout.fields}, found {len(fields)}")
@@ -429,31 +482,49 @@ def parse_batches(layouts: list[Layout], event_types: list[str]):
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         parser = Parser(event_types)
+        # One tuple per line in PARSED's order, then one column per field (a dict per
+        # line cost more than the parsing itself).
+        no_event = (None,) * 9
         for batch in batches:
-            cols = {name: [] for name in PARSED.names}
+            rows = []
             files = batch.column("file").to_pylist()
             lines = batch.column("line_number").to_pylist()
             values = batch.column("value").to_pylist()
             for file, line, value in zip(files, lines, values):
                 record = value[:-1] if value.endswith(b"\r") else value
-                out = dict.fromkeys(PARSED.names)
-                out.update(file=file, line_number=line, ok=False, blank=not record)
-                if record:
-                    try:
-                        utc, text, miles, event_id = parser.parse(record, layouts[file])
-                        out.update(ok=True, event_time_us=utc, miles_amount=miles, event_id=event_id)
-                        for i in (USER_ID, EVENT_TYPE):
-                            out[INPUT_COLUMNS[i]] = text[i]
-                        for i in (CATEGORY, PLATFORM, UTM_SOURCE, COUNTRY):
-                            out[INPUT_COLUMNS[i]] = text[i] or None
-                    except Bad as bad:
-                        raw = record
-                        if len(record) > BLOCK_BYTES:
-                            raw = record[:OVERLONG_PREFIX] + "\u2026".encode()
-                        out.update(raw=quarantine_text(raw), reason=str(bad))
-                for name in PARSED.names:
-                    cols[name].append(out[name])
-            yield pa.RecordBatch.from_pydict(cols, schema=PARSED_ARROW)
+                if not record:
+                    rows.append((file, line, False, True, *no_event, None, None))
+                    continue
+                try:
+                    utc, text, miles, event_id = parser.parse(record, layouts[file])
+                except Bad as bad:
+                    raw = record
+                    if len(record) > BLOCK_BYTES:
+                        raw = record[:OVERLONG_PREFIX] + "\u2026".encode()
+                    rows.append((file, line, False, False, *no_event, quarantine_text(raw), str(bad)))
+                    continue
+                rows.append(
+                    (
+                        file,
+                        line,
+                        True,
+                        False,
+                        utc,
+                        text[USER_ID],
+                        text[EVENT_TYPE],
+                        text[CATEGORY] or None,
+                        miles,
+                        text[PLATFORM] or None,
+                        text[UTM_SOURCE] or None,
+                        text[COUNTRY] or None,
+                        event_id,
+                        None,
+                        None,
+                    )
+                )
+            columns = list(zip(*rows)) if rows else [() for _ in PARSED_ARROW]
+            arrays = [pa.array(c, type=f.type) for c, f in zip(columns, PARSED_ARROW)]
+            yield pa.RecordBatch.from_arrays(arrays, schema=PARSED_ARROW)
 
     return run
 
