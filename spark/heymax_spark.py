@@ -620,20 +620,35 @@ def expand(spark: SparkSession, inputs: list[str]) -> list[str]:
     return files
 
 
+def first_line(spark: SparkSession, path: str) -> Optional[str]:
+    """A file's first line (None: the file is empty), read by the driver through Hadoop's
+    file systems and codecs, as the text source reads it: a Spark job (a `take(1)`) would
+    cost seconds of scheduling and a Python worker for one line."""
+    jvm = spark.sparkContext._jvm
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    hpath = jvm.org.apache.hadoop.fs.Path(path)
+    stream = hpath.getFileSystem(conf).open(hpath)
+    try:
+        codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(conf).getCodec(hpath)
+        source = codec.createInputStream(stream) if codec is not None else stream
+        return jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(source, "UTF-8")).readLine()
+    finally:
+        stream.close()
+
+
 def ingest(spark: SparkSession, job: dict, report: Report) -> tuple[DataFrame, DataFrame]:
     """Ingest: every physical line is a loaded row, a quarantined row with its line number
     and reason, or blank; nothing is dropped silently. See: METRICS.md, the input table."""
     started = time.time()
-    sc = spark.sparkContext
     paths = expand(spark, job["input"])
     if not job.get("sources"):
         job["sources"] = paths
     layouts = []
     for p in paths:
-        header = sc.textFile(p).take(1)
-        if not header:
+        header = first_line(spark, p)
+        if header is None:
             raise Refused(f"{p} is empty: expected a header line ({','.join(INPUT_COLUMNS)}) followed by events")
-        layouts.append(layout_of(header[0], p))
+        layouts.append(layout_of(header, p))
     lines = numbered_lines(spark, paths).filter(F.col("line_number") > 1)
     parsed = lines.mapInArrow(parse_batches(layouts, job["event_types"]), PARSED).persist()
     counts = parsed.groupBy().agg(
@@ -700,9 +715,12 @@ def write_by_date(frame: DataFrame, path: str) -> None:
     """Partitioned by event date (a new day's batch adds new partitions and touches no
     old file), clustered by user inside each file (per-user work stays in one task and
     reads few row groups); one file per date."""
+    partitions = int(frame.sparkSession.conf.get("spark.sql.shuffle.partitions"))
     (
         frame.withColumn("event_date", F.to_date("event_time"))
-        .repartition("event_date")
+        # A set number of partitions, which adaptive execution keeps: merged into one, a
+        # small batch's dates would all be written in turn by one task.
+        .repartition(partitions, "event_date")
         .sortWithinPartitions("event_date", "user_id", "event_time")
         .write.partitionBy("event_date")
         .parquet(path)
@@ -719,16 +737,25 @@ def gold_new(bronze: DataFrame, existing: Optional[DataFrame]) -> DataFrame:
     return new.select(*bronze.columns)
 
 
-def dim_users(gold: DataFrame) -> DataFrame:
-    """dim_users: one row per user, the latest country (the country of the latest event
-    that has one; a tie on time: the greater name), first and last seen.
-    See: METRICS.md, Layers (gold: dim_users) and the input table (latest country wins)."""
-    latest = F.max(F.when(F.col("country").isNotNull(), F.struct("event_time", "country")))
-    return gold.groupBy("user_id").agg(
-        latest.getField("country").alias("country"),
-        F.min("event_time").alias("first_seen_at"),
-        F.max("event_time").alias("last_seen_at"),
-    )
+DAILY_SQL = """
+-- daily: one row per user and active day, with its events, the user's latest
+-- (event_time, country) that day and the day's first and last events. Gold is scanned
+-- and shuffled once for dim_users, activity, lifecycle and retention (all of them are
+-- per user and day, or coarser). See: METRICS.md, Growth accounting (active: any event).
+SELECT user_id, to_date(event_time) AS day, COUNT(*) AS events,
+       MAX(CASE WHEN country IS NOT NULL THEN struct(event_time, country) END) AS latest,
+       MIN(event_time) AS first_seen_at, MAX(event_time) AS last_seen_at
+FROM gold GROUP BY user_id, to_date(event_time)
+"""
+
+DIM_USERS_SQL = """
+-- dim_users: one row per user, the latest country (the country of the latest event that
+-- has one; a tie on time: the greater name), first and last seen.
+-- See: METRICS.md, Layers (gold: dim_users) and the input table (latest country wins).
+SELECT user_id, MAX(latest).country AS country,
+       MIN(first_seen_at) AS first_seen_at, MAX(last_seen_at) AS last_seen_at
+FROM daily GROUP BY user_id
+"""
 
 
 # The grains: a day's period start, the next period's start. See: METRICS.md, Periods.
@@ -751,9 +778,9 @@ def lifecycle_sql(grain: str, last_day: str) -> str:
     last_period = start.format(d=f"DATE'{last_day}'")
     return f"""
     WITH periods AS (
-      SELECT DISTINCT user_id, {period} AS period FROM activity
+      SELECT user_id, {period} AS period, SUM(events) AS events FROM daily GROUP BY 1, 2
     ), ordered AS (
-      SELECT user_id, period,
+      SELECT user_id, period, events,
              LAG(period) OVER (PARTITION BY user_id ORDER BY period) AS prev,
              LEAD(period) OVER (PARTITION BY user_id ORDER BY period) AS next
       FROM periods
@@ -761,21 +788,18 @@ def lifecycle_sql(grain: str, last_day: str) -> str:
       SELECT user_id, period,
              CASE WHEN prev IS NULL THEN 'new'
                   WHEN {nxt.format(p='prev')} = period THEN 'retained'
-                  ELSE 'resurrected' END AS status
+                  ELSE 'resurrected' END AS status,
+             events
       FROM ordered
       UNION ALL
-      SELECT user_id, {nxt.format(p='period')} AS period, 'churned' AS status
+      -- A churned period has no events (the user is not active in it).
+      SELECT user_id, {nxt.format(p='period')} AS period, 'churned' AS status, 0L AS events
       FROM ordered
       WHERE (next IS NULL AND period < {last_period})
          OR (next IS NOT NULL AND next <> {nxt.format(p='period')})
-    ), events AS (
-      SELECT user_id, {start.format(d='to_date(event_time)')} AS period, COUNT(*) AS events
-      FROM gold GROUP BY 1, 2
     )
-    SELECT s.period, s.user_id, d.country, s.status, COALESCE(e.events, 0) AS events
-    FROM statuses s
-    JOIN dim_users d ON d.user_id = s.user_id
-    LEFT JOIN events e ON e.user_id = s.user_id AND e.period = s.period
+    SELECT s.period, s.user_id, d.country, s.status, s.events
+    FROM statuses s JOIN dim_users d ON d.user_id = s.user_id
     """
 
 
@@ -827,43 +851,53 @@ def retention_sql(last_day: str) -> str:
         f" AS d{n}_retention_rate"
         for n in RETENTION_DAYS
     )
+    # A user's cohort is the date of the first event: dim_users' first_seen_at.
     return f"""
-    WITH cohorts AS (SELECT user_id, MIN(day) AS cohort FROM activity GROUP BY user_id),
-    users AS (
-      SELECT c.user_id, c.cohort, {flags}
-      FROM cohorts c JOIN activity a ON a.user_id = c.user_id
-      GROUP BY c.user_id, c.cohort
+    WITH users AS (
+      SELECT c.user_id, c.cohort, c.country, {flags}
+      FROM (SELECT user_id, to_date(first_seen_at) AS cohort, country FROM dim_users) c
+      JOIN daily a ON a.user_id = c.user_id
+      GROUP BY c.user_id, c.cohort, c.country
     )
-    SELECT cohort AS cohort_date, d.country, COUNT(*) AS cohort_size, {retained}, {rates}
-    FROM users u JOIN dim_users d ON d.user_id = u.user_id
-    GROUP BY cohort, d.country
+    SELECT cohort AS cohort_date, country, COUNT(*) AS cohort_size, {retained}, {rates}
+    FROM users GROUP BY cohort, country
     """
 
 
 INTERACTIONS_SQL = """
 -- user_interactions: per (dim_users country, event_type, transaction_category), the
 -- events, distinct users, miles (0 when none) and the share of the (country, event_type)
--- total. See: METRICS.md, Interactions.
-SELECT d.country, g.event_type, g.transaction_category,
-       COUNT(*) AS interactions, COUNT(DISTINCT g.user_id) AS users,
-       SUM(COALESCE(g.miles_amount, 0D)) AS miles,
-       CAST(COUNT(*) AS DOUBLE)
-         / CAST(SUM(COUNT(*)) OVER (PARTITION BY d.country, g.event_type) AS DOUBLE) AS share
-FROM gold g JOIN dim_users d ON d.user_id = g.user_id
-GROUP BY d.country, g.event_type, g.transaction_category
+-- total. See: METRICS.md, Interactions. Gold is first summed per user (a user is one row
+-- of `per_user` per group, so its rows count the distinct users), and only those sums
+-- meet dim_users: the join moves users, not events.
+WITH per_user AS (
+  SELECT user_id, event_type, transaction_category,
+         COUNT(*) AS n, SUM(COALESCE(miles_amount, 0D)) AS miles
+  FROM gold GROUP BY user_id, event_type, transaction_category
+)
+SELECT d.country, u.event_type, u.transaction_category,
+       SUM(u.n) AS interactions, COUNT(*) AS users, SUM(u.miles) AS miles,
+       CAST(SUM(u.n) AS DOUBLE)
+         / CAST(SUM(SUM(u.n)) OVER (PARTITION BY d.country, u.event_type) AS DOUBLE) AS share
+FROM per_user u JOIN dim_users d ON d.user_id = u.user_id
+GROUP BY d.country, u.event_type, u.transaction_category
 """
 
 
 def build(spark: SparkSession, job: dict) -> Report:
+    """Every step, with as few Spark jobs as the outputs allow: each action costs seconds of
+    scheduling on a small cluster, so nothing is counted that is known already."""
     report = Report()
     out = job["out"]
     good, bad = ingest(spark, job, report)
 
     started = time.time()
-    report.values["quarantine_sample"] = write_quarantine(bad, job, out)
-    bronze = bronze_frame(good, job).persist()
+    stats = report.values["stats"]
+    # heymax reads the quarantine only when the batch has bad rows.
+    report.values["quarantine_sample"] = write_quarantine(bad, job, out) if stats["quarantined"] else []
+    bronze = bronze_frame(good, job)
     write_by_date(bronze, f"{out}/bronze")
-    bronze_rows = bronze.count()
+    bronze_rows = stats["good"]
     report.step("bronze", started, bronze_rows, "partitioned by event_date, clustered by user_id")
 
     # Silver is bronze's files appended as one more batch: heymax links them (no write).
@@ -874,24 +908,24 @@ def build(spark: SparkSession, job: dict) -> Report:
     write_by_date(new, f"{out}/gold")
     new_rows = new.count()
     gold = new if existing is None else existing.select(*new.columns).unionByName(new)
-    gold = gold.persist()
+    gold_total = new_rows + (existing.count() if existing is not None else 0)
     gold.createOrReplaceTempView("gold")
-    dim = dim_users(gold).persist()
+    daily = spark.sql(DAILY_SQL).persist()
+    daily.createOrReplaceTempView("daily")
+    dim = spark.sql(DIM_USERS_SQL).persist()
     dim.createOrReplaceTempView("dim_users")
     dim.coalesce(1).write.parquet(f"{out}/dim_users")
     dim_rows = dim.count()
-    gold_total = gold.count()
     report.values.update(bronze_rows=bronze_rows, gold_new=new_rows, gold_total=gold_total, dim_users=dim_rows)
     report.step("gold", started, new_rows, f"{bronze_rows - new_rows} duplicates skipped; dim_users {dim_rows} rows")
     if gold_total == 0:
         report.values["marts"] = False
         return report
 
-    # Activity: who was active on which day (any event). See: METRICS.md, Growth accounting.
+    # Activity: who was active on which day (any event): the daily table's pairs.
+    # See: METRICS.md, Growth accounting.
     started = time.time()
-    activity = spark.sql("SELECT DISTINCT user_id, to_date(event_time) AS day FROM gold").persist()
-    activity.createOrReplaceTempView("activity")
-    span = activity.agg(F.min("day").alias("first"), F.max("day").alias("last"), F.count("*").alias("n")).first()
+    span = daily.agg(F.min("day").alias("first"), F.max("day").alias("last"), F.count("*").alias("n")).first()
     first_day, last_day = span["first"].isoformat(), span["last"].isoformat()
     report.values.update(first_day=first_day, last_day=last_day, marts=True)
     report.step("activity", started, int(span["n"]), "active (user, day) pairs")
@@ -911,6 +945,7 @@ def build(spark: SparkSession, job: dict) -> Report:
         lifecycle.write.parquet(f"{out}/marts/user_lifecycle_{grain}")
         report.step(f"mart_user_lifecycle_{grain}", begun, None)
         write(f"user_growth_metrics_{grain}", spark.sql(growth_sql(grain, first_day, last_day)), ["period", "country"])
+        lifecycle.unpersist()
     write("user_retention", spark.sql(retention_sql(last_day)), ["cohort_date", "country"])
     write("user_interactions", spark.sql(INTERACTIONS_SQL), ["country", "event_type", "transaction_category"])
     return report
