@@ -748,6 +748,14 @@ SELECT user_id, to_date(event_time) AS day, COUNT(*) AS events,
 FROM gold GROUP BY user_id, to_date(event_time)
 """
 
+ACTIVITY_SQL = """
+-- activity: who was active on which day (any event), with the events of the day and the
+-- user's dim_users attributes (country; the cohort, the first event's date).
+-- See: METRICS.md, Growth accounting and Retention.
+SELECT a.user_id, a.day, a.events, d.country, to_date(d.first_seen_at) AS cohort
+FROM daily a JOIN dim_users d ON d.user_id = a.user_id
+"""
+
 DIM_USERS_SQL = """
 -- dim_users: one row per user, the latest country (the country of the latest event that
 -- has one; a tie on time: the greater name), first and last seen.
@@ -778,14 +786,15 @@ def lifecycle_sql(grain: str, last_day: str) -> str:
     last_period = start.format(d=f"DATE'{last_day}'")
     return f"""
     WITH periods AS (
-      SELECT user_id, {period} AS period, SUM(events) AS events FROM daily GROUP BY 1, 2
+      SELECT user_id, country, {period} AS period, SUM(events) AS events
+      FROM activity GROUP BY user_id, country, {period}
     ), ordered AS (
-      SELECT user_id, period, events,
+      SELECT user_id, country, period, events,
              LAG(period) OVER (PARTITION BY user_id ORDER BY period) AS prev,
              LEAD(period) OVER (PARTITION BY user_id ORDER BY period) AS next
       FROM periods
     ), statuses AS (
-      SELECT user_id, period,
+      SELECT user_id, country, period,
              CASE WHEN prev IS NULL THEN 'new'
                   WHEN {nxt.format(p='prev')} = period THEN 'retained'
                   ELSE 'resurrected' END AS status,
@@ -793,13 +802,12 @@ def lifecycle_sql(grain: str, last_day: str) -> str:
       FROM ordered
       UNION ALL
       -- A churned period has no events (the user is not active in it).
-      SELECT user_id, {nxt.format(p='period')} AS period, 'churned' AS status, 0L AS events
+      SELECT user_id, country, {nxt.format(p='period')} AS period, 'churned' AS status, 0L AS events
       FROM ordered
       WHERE (next IS NULL AND period < {last_period})
          OR (next IS NOT NULL AND next <> {nxt.format(p='period')})
     )
-    SELECT s.period, s.user_id, d.country, s.status, s.events
-    FROM statuses s JOIN dim_users d ON d.user_id = s.user_id
+    SELECT period, user_id, country, status, events FROM statuses
     """
 
 
@@ -817,7 +825,7 @@ def growth_sql(grain: str, first_day: str, last_day: str) -> str:
     WITH grid AS (
       SELECT p.period, c.country
       FROM (SELECT explode(sequence({first_period}, {last_period}, {step})) AS period) p
-      CROSS JOIN (SELECT DISTINCT country FROM dim_users) c
+      CROSS JOIN countries c
     ), counts AS (
       SELECT period, country,
              COUNT_IF(status = 'new') AS n, COUNT_IF(status = 'retained') AS r,
@@ -841,7 +849,7 @@ def retention_sql(last_day: str) -> str:
     dN_retained = the cohort's users with an event on exactly day N; right-censored (null)
     when cohort + N is after the data's last date; dN_retention_rate = 100 * dN_retained /
     cohort_size as a double. See: METRICS.md, Retention."""
-    flags = ", ".join(f"MAX(CAST(a.day = date_add(c.cohort, {n}) AS INT)) AS f{n}" for n in RETENTION_DAYS)
+    flags = ", ".join(f"MAX(CAST(day = date_add(cohort, {n}) AS INT)) AS f{n}" for n in RETENTION_DAYS)
     observed = lambda n: f"date_add(cohort, {n}) <= DATE'{last_day}'"  # noqa: E731
     retained = ", ".join(
         f"CASE WHEN {observed(n)} THEN CAST(SUM(f{n}) AS BIGINT) END AS d{n}_retained" for n in RETENTION_DAYS
@@ -851,13 +859,10 @@ def retention_sql(last_day: str) -> str:
         f" AS d{n}_retention_rate"
         for n in RETENTION_DAYS
     )
-    # A user's cohort is the date of the first event: dim_users' first_seen_at.
     return f"""
     WITH users AS (
-      SELECT c.user_id, c.cohort, c.country, {flags}
-      FROM (SELECT user_id, to_date(first_seen_at) AS cohort, country FROM dim_users) c
-      JOIN daily a ON a.user_id = c.user_id
-      GROUP BY c.user_id, c.cohort, c.country
+      SELECT user_id, cohort, country, {flags}
+      FROM activity GROUP BY user_id, cohort, country
     )
     SELECT cohort AS cohort_date, country, COUNT(*) AS cohort_size, {retained}, {rates}
     FROM users GROUP BY cohort, country
@@ -910,7 +915,11 @@ def build(spark: SparkSession, job: dict) -> Report:
     gold = new if existing is None else existing.select(*new.columns).unionByName(new)
     gold_total = new_rows + (existing.count() if existing is not None else 0)
     gold.createOrReplaceTempView("gold")
-    daily = spark.sql(DAILY_SQL).persist()
+    # Everything after gold is per user: the daily table is spread by user once, and every
+    # per-user step below (dim_users, the lifecycle windows, retention's cohorts) runs in
+    # the task that holds its users, with no further shuffle.
+    partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    daily = spark.sql(DAILY_SQL).repartition(partitions, "user_id").persist()
     daily.createOrReplaceTempView("daily")
     dim = spark.sql(DIM_USERS_SQL).persist()
     dim.createOrReplaceTempView("dim_users")
@@ -922,11 +931,17 @@ def build(spark: SparkSession, job: dict) -> Report:
         report.values["marts"] = False
         return report
 
-    # Activity: who was active on which day (any event): the daily table's pairs.
-    # See: METRICS.md, Growth accounting.
+    # Activity: who was active on which day. See: METRICS.md, Growth accounting.
     started = time.time()
-    span = daily.agg(F.min("day").alias("first"), F.max("day").alias("last"), F.count("*").alias("n")).first()
+    activity = spark.sql(ACTIVITY_SQL).persist()
+    activity.createOrReplaceTempView("activity")
+    daily.unpersist()
+    span = activity.agg(F.min("day").alias("first"), F.max("day").alias("last"), F.count("*").alias("n")).first()
     first_day, last_day = span["first"].isoformat(), span["last"].isoformat()
+    # The growth grid's countries (every country with a user, null included): a few rows
+    # the driver keeps, so that no grid waits for a shuffle of dim_users.
+    countries = [r["country"] for r in dim.select("country").distinct().collect()]
+    spark.createDataFrame([(c,) for c in countries], "country string").createOrReplaceTempView("countries")
     report.values.update(first_day=first_day, last_day=last_day, marts=True)
     report.step("activity", started, int(span["n"]), "active (user, day) pairs")
 
