@@ -109,16 +109,20 @@ fn python(spark: &SparkOptions) -> Option<PathBuf> {
     })
 }
 
-/// Input up to this size is a short job, whose time goes to starting three JVMs more than
+/// Work up to this size is a short job, whose time goes to starting three JVMs more than
 /// to steady work: see [`default_conf`].
 const SHORT_JOB_BYTES: u64 = 1 << 30;
+
+/// Work up to this size is seconds for one core: see [`default_conf`].
+const ONE_CORE_BYTES: u64 = 64 << 20;
 
 /// Bytes of input per shuffle partition (Spark's own advisory size for a partition).
 const PARTITION_BYTES: u64 = 128 << 20;
 
 /// heymax's spark-submit settings, given before the user's `--spark-conf`s (spark-submit
-/// keeps a key's last value, so the user's win). `input_bytes`: the input's size, when
-/// heymax can see it (local files; `None` for a URI the cluster reads).
+/// keeps a key's last value, so the user's win). `work_bytes`: the input's size plus
+/// gold's files (the marts are rebuilt over all of gold), when heymax can see the input
+/// (local files; `None` for a URI the cluster reads).
 /// - `spark.sql.shuffle.partitions`: one per 128 MiB of input, at least 4 (a few per core
 ///   of a small cluster); the program spreads dated writes and the per-user tables over
 ///   exactly this many, so both executors work and no date is split across files. Left
@@ -126,13 +130,19 @@ const PARTITION_BYTES: u64 = 128 << 20;
 /// - `spark.locality.wait=0`: the program's stages read cached blocks that sit on one
 ///   executor or the other; waiting up to 3 s for the holder of a block costs more than
 ///   reading it over loopback or the network.
-/// - A short job (input under 1 GiB) runs its JVMs with the client compiler only and the
-///   serial collector: on the sample, starting the driver and two executors on two cores
-///   went from 40 s to 21 s, most of it optimising compiler threads fighting for the cores;
-///   steady throughput on longer jobs wants the JVM's defaults, so they keep them.
-pub(super) fn default_conf(input_bytes: Option<u64>) -> Vec<String> {
+/// - A short job (under 1 GiB) runs its JVMs with the client compiler only and the serial
+///   collector: starting the driver and two executors on two busy cores went from 40 s to
+///   21 s, most of it optimising-compiler threads fighting for the cores, and 1M events
+///   ran in 168 s rather than 193 s; a long job on a real cluster wants the JVM's defaults.
+/// - A job under 64 MiB takes one core (`spark.cores.max=1`): one executor JVM and one
+///   Python worker fewer to start, and a second small batch (or test) runs beside it
+///   instead of queueing for the cluster's cores.
+pub(super) fn default_conf(work_bytes: Option<u64>) -> Vec<String> {
     let mut conf = vec!["spark.locality.wait=0".to_string()];
-    if let Some(bytes) = input_bytes {
+    if let Some(bytes) = work_bytes {
+        if bytes < ONE_CORE_BYTES {
+            conf.push("spark.cores.max=1".to_string());
+        }
         let partitions = bytes.div_ceil(PARTITION_BYTES).max(4);
         conf.push(format!("spark.sql.shuffle.partitions={partitions}"));
         if bytes < SHORT_JOB_BYTES {
@@ -145,12 +155,12 @@ pub(super) fn default_conf(input_bytes: Option<u64>) -> Vec<String> {
 }
 
 /// Runs the job in `dir` (the program, the job file and its output go there) and reads
-/// its report. `input_bytes`: the input's size when known (see [`default_conf`]).
+/// its report. `work_bytes`: the input's and gold's size when known (see [`default_conf`]).
 pub(super) fn submit(
     spark: &SparkOptions,
     job: &Job,
     dir: &Path,
-    input_bytes: Option<u64>,
+    work_bytes: Option<u64>,
 ) -> Result<Report, SparkError> {
     let program = dir.join("heymax_spark.py");
     std::fs::write(&program, PROGRAM).map_err(io_err(&program))?;
@@ -172,7 +182,7 @@ pub(super) fn submit(
     cmd.arg("--master")
         .arg(&spark.master)
         .args(["--name", "heymax"]);
-    for conf in default_conf(input_bytes).iter().chain(&spark.conf) {
+    for conf in default_conf(work_bytes).iter().chain(&spark.conf) {
         cmd.arg("--conf").arg(conf);
     }
     if let Some(py) = python(spark) {
@@ -251,9 +261,12 @@ mod tests {
 
     #[test]
     fn defaults_size_the_job_and_come_before_the_users_settings() {
+        let tiny = default_conf(Some(1 << 20));
+        assert!(tiny.contains(&"spark.cores.max=1".to_string()));
         let small = default_conf(Some(75 << 20));
         assert!(small.contains(&"spark.sql.shuffle.partitions=4".to_string()));
         assert!(small.iter().any(|c| c.contains("TieredStopAtLevel=1")));
+        assert!(!small.iter().any(|c| c.contains("cores.max")));
         let big = default_conf(Some(10 << 30));
         assert!(big.contains(&"spark.sql.shuffle.partitions=80".to_string()));
         assert!(!big.iter().any(|c| c.contains("extraJavaOptions")));

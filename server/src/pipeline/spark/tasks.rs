@@ -104,8 +104,13 @@ pub(super) fn spark(ctx: &Ctx<'_>, spark: &SparkOptions) -> Result<Done, Pipelin
         event_types: options.ingest.source.events.names().to_vec(),
     };
     let started = std::time::Instant::now();
-    let input_bytes = (!is_uri(&options.input)).then_some(bytes);
-    let report = submit::submit(spark, &job, &dir, input_bytes)?;
+    let gold_bytes: u64 = job
+        .gold
+        .iter()
+        .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+        .sum();
+    let work_bytes = (!is_uri(&options.input)).then_some(bytes + gold_bytes);
+    let report = submit::submit(spark, &job, &dir, work_bytes)?;
     let note = format!(
         "spark-submit --master {}: {:.1} s, of which {:.1} s in the program's steps",
         spark.master,
