@@ -3,8 +3,10 @@
 In: a job file (JSON) that `heymax run` writes: the input files (paths or Hadoop URIs),
 the existing gold parts, the batch id and load time, and a local staging folder. Out, in
 that folder: the batch's quarantine, bronze (partitioned by event date, clustered by user),
-gold's new events (likewise), dim_users, the five marts and the three lifecycle tables as
-Parquet, and `report.json` (rows, seconds and a note per step). heymax then runs the
+gold's new events (likewise; none when they are bronze's rows, which heymax then links),
+dim_users, the five marts and the three lifecycle tables as Parquet, and `report.json`
+(rows, seconds and a note per step). Settings (shuffle partitions, JVM flags) come from
+spark-submit: heymax passes defaults sized to the job, and the user's `--spark-conf` wins. heymax then runs the
 quality gates on what was written, records the run and commits it into the warehouse, so
 `heymax serve` and `heymax export` read a Spark run exactly as a native one.
 
