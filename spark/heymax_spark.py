@@ -3,8 +3,10 @@
 In: a job file (JSON) that `heymax run` writes: the input files (paths or Hadoop URIs),
 the existing gold parts, the batch id and load time, and a local staging folder. Out, in
 that folder: the batch's quarantine, bronze (partitioned by event date, clustered by user),
-gold's new events (likewise), dim_users, the five marts and the three lifecycle tables as
-Parquet, and `report.json` (rows, seconds and a note per step). heymax then runs the
+gold's new events (likewise; none when they are bronze's rows, which heymax then links),
+dim_users, the five marts and the three lifecycle tables as Parquet, and `report.json`
+(rows, seconds and a note per step). Settings (shuffle partitions, JVM flags) come from
+spark-submit: heymax passes defaults sized to the job, and the user's `--spark-conf` wins. heymax then runs the
 quality gates on what was written, records the run and commits it into the warehouse, so
 `heymax serve` and `heymax export` read a Spark run exactly as a native one.
 
@@ -24,6 +26,7 @@ on the executors, with the same limits as server/src/pipeline/ingest/row.rs.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 import unicodedata
@@ -348,14 +351,66 @@ def layout_of(header: str, path: str) -> Layout:
     return Layout(order, len(names))
 
 
+# The fast path's shapes: printable ASCII but the quote; `YYYY-MM-DD HH:MM:SS[.ffffff]`.
+PLAIN = re.compile(rb"[\x20\x21\x23-\x7e]*")
+UTC_TEXT = re.compile(rb"(\d{4}-\d\d-\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{6}))?")
+
+
 class Parser:
     """Validates, normalises and types one record (`row::parse_row`) and hashes its id."""
 
     def __init__(self, event_types: list[str]):
         self.types = {t.encode().lower(): t for t in event_types}
         self.expected = preview(", ".join(event_types))
+        # The fast path's caches: a date's day number (None: no such date).
+        self.days: dict[bytes, Optional[int]] = {}
 
     def parse(self, record: bytes, layout: Layout) -> tuple:
+        """The record's (UTC micros, eight normalised values, miles, event id), or `Bad`."""
+        fast = self.parse_plain(record, layout)
+        return fast if fast is not None else self.parse_any(record, layout)
+
+    def parse_plain(self, record: bytes, layout: Layout) -> Optional[tuple]:
+        """The common record, about five times faster: printable ASCII without quotes, the
+        right field count, a valid event type and the canonical UTC time text. It returns
+        what `parse_any` returns, or None for anything else (which `parse_any` then takes,
+        with its reasons): it only ever accepts records `parse_any` accepts unchanged."""
+        if len(record) > MAX_FIELD_BYTES or PLAIN.fullmatch(record) is None:
+            return None
+        fields = record.split(b",") if layout.delimiter == 0x2C else None
+        if fields is None or len(fields) != layout.fields:
+            return None
+        raw = [fields[p].strip(b" ") if p is not None else b"" for p in layout.order]
+        when = UTC_TEXT.fullmatch(raw[EVENT_TIME])
+        if when is None or not raw[USER_ID]:
+            return None
+        date, hour, minute, second, fraction = when.groups()
+        if fraction == b"000000":
+            return None
+        day = self.days.get(date, -1)
+        if day == -1:
+            y, m, d = int(date[:4]), int(date[5:7]), int(date[8:])
+            day = self.days[date] = days_from_civil(y, m, d) if valid_date(y, m, d) else None
+        h, mi, sec = int(hour), int(minute), int(second)
+        if day is None or h > 23 or mi > 59 or sec > 59:
+            return None
+        declared = self.types.get(raw[EVENT_TYPE].lower())
+        if declared is None:
+            return None
+        miles: Optional[float] = None
+        if raw[MILES]:
+            miles = rust_float(raw[MILES].decode())
+            if miles is None:
+                return None
+        raw[COUNTRY] = raw[COUNTRY].upper()
+        text = [f.decode() for f in raw]
+        text[EVENT_TYPE] = declared
+        utc = day * MICROS_PER_DAY + (h * 3600 + mi * 60 + sec) * 1_000_000 + int(fraction or 0)
+        digest = xxhash.xxh3_64_intdigest("\x1f".join(text).encode() + b"\x1f")
+        return utc, text, miles, (digest - (1 << 64) if digest >= 1 << 63 else digest)
+
+    def parse_any(self, record: bytes, layout: Layout) -> tuple:
+        """Any record, as `row::parse_row` reads it (the reference for the fast path)."""
         fields = split_fields(record, layout.delimiter)
         if len(fields) != layout.fields:
             raise Bad(f"wrong column count: expected {layout.fields}, found {len(fields)}")
@@ -429,31 +484,49 @@ def parse_batches(layouts: list[Layout], event_types: list[str]):
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         parser = Parser(event_types)
+        # One tuple per line in PARSED's order, then one column per field (a dict per
+        # line cost more than the parsing itself).
+        no_event = (None,) * 9
         for batch in batches:
-            cols = {name: [] for name in PARSED.names}
+            rows = []
             files = batch.column("file").to_pylist()
             lines = batch.column("line_number").to_pylist()
             values = batch.column("value").to_pylist()
             for file, line, value in zip(files, lines, values):
                 record = value[:-1] if value.endswith(b"\r") else value
-                out = dict.fromkeys(PARSED.names)
-                out.update(file=file, line_number=line, ok=False, blank=not record)
-                if record:
-                    try:
-                        utc, text, miles, event_id = parser.parse(record, layouts[file])
-                        out.update(ok=True, event_time_us=utc, miles_amount=miles, event_id=event_id)
-                        for i in (USER_ID, EVENT_TYPE):
-                            out[INPUT_COLUMNS[i]] = text[i]
-                        for i in (CATEGORY, PLATFORM, UTM_SOURCE, COUNTRY):
-                            out[INPUT_COLUMNS[i]] = text[i] or None
-                    except Bad as bad:
-                        raw = record
-                        if len(record) > BLOCK_BYTES:
-                            raw = record[:OVERLONG_PREFIX] + "\u2026".encode()
-                        out.update(raw=quarantine_text(raw), reason=str(bad))
-                for name in PARSED.names:
-                    cols[name].append(out[name])
-            yield pa.RecordBatch.from_pydict(cols, schema=PARSED_ARROW)
+                if not record:
+                    rows.append((file, line, False, True, *no_event, None, None))
+                    continue
+                try:
+                    utc, text, miles, event_id = parser.parse(record, layouts[file])
+                except Bad as bad:
+                    raw = record
+                    if len(record) > BLOCK_BYTES:
+                        raw = record[:OVERLONG_PREFIX] + "\u2026".encode()
+                    rows.append((file, line, False, False, *no_event, quarantine_text(raw), str(bad)))
+                    continue
+                rows.append(
+                    (
+                        file,
+                        line,
+                        True,
+                        False,
+                        utc,
+                        text[USER_ID],
+                        text[EVENT_TYPE],
+                        text[CATEGORY] or None,
+                        miles,
+                        text[PLATFORM] or None,
+                        text[UTM_SOURCE] or None,
+                        text[COUNTRY] or None,
+                        event_id,
+                        None,
+                        None,
+                    )
+                )
+            columns = list(zip(*rows)) if rows else [() for _ in PARSED_ARROW]
+            arrays = [pa.array(c, type=f.type) for c, f in zip(columns, PARSED_ARROW)]
+            yield pa.RecordBatch.from_arrays(arrays, schema=PARSED_ARROW)
 
     return run
 
@@ -498,7 +571,18 @@ def numbered_lines(spark: SparkSession, paths: list[str]) -> DataFrame:
     a line's number is the lines of the blocks before its own plus its place in its block
     (the rows of one block are contiguous in one task, so monotonically_increasing_id
     orders them). Only the per-block counts move between tasks, never the lines. Lines end
-    at `\\n` only, as the native reader's: a lone `\\r` stays in its line."""
+    at `\\n` only, as the native reader's: a lone `\\r` stays in its line.
+
+    A file no larger than both `spark.sql.files.maxPartitionBytes` and
+    `spark.sql.files.openCostInBytes` is one block whatever the cluster (Spark never cuts
+    a split smaller than the lesser of the two), so its lines are numbered by their
+    place in their one task (the lower 33 bits of monotonically_increasing_id) without
+    the counting pass: a small batch saves a Spark job and a scan."""
+    conf = spark.conf
+    one_block = min(
+        bytes_of(conf.get("spark.sql.files.maxPartitionBytes")),
+        bytes_of(conf.get("spark.sql.files.openCostInBytes")),
+    )
     frames = [
         spark.read.option("lineSep", "\n")
         .text(p)
@@ -510,17 +594,44 @@ def numbered_lines(spark: SparkSession, paths: list[str]) -> DataFrame:
         )
         for i, p in enumerate(paths)
     ]
-    lines = frames[0]
+    small = [f for f, p in zip(frames, paths) if file_size(spark, p) <= one_block]
+    large = [f for f, p in zip(frames, paths) if file_size(spark, p) > one_block]
+    numbered = [
+        f.select("file", ((F.col("seq").bitwiseAND(F.lit((1 << 33) - 1))) + 1).alias("line_number"), "value")
+        for f in small
+    ]
+    if large:
+        lines = union(large)
+        blocks = lines.groupBy("file", "block").agg(F.count("*").alias("n"), F.min("seq").alias("first"))
+        before = Window.partitionBy("file").orderBy("block").rowsBetween(Window.unboundedPreceding, -1)
+        blocks = blocks.withColumn("base", F.coalesce(F.sum("n").over(before), F.lit(0)))
+        joined = lines.join(F.broadcast(blocks.select("file", "block", "base", "first")), ["file", "block"])
+        numbered.append(
+            joined.select("file", (F.col("base") + F.col("seq") - F.col("first") + 1).alias("line_number"), "value")
+        )
+    return union(numbered)
+
+
+def union(frames: list[DataFrame]) -> DataFrame:
+    out = frames[0]
     for f in frames[1:]:
-        lines = lines.unionByName(f)
-    blocks = lines.groupBy("file", "block").agg(F.count("*").alias("n"), F.min("seq").alias("first"))
-    before = Window.partitionBy("file").orderBy("block").rowsBetween(Window.unboundedPreceding, -1)
-    blocks = blocks.withColumn("base", F.coalesce(F.sum("n").over(before), F.lit(0)))
-    return lines.join(F.broadcast(blocks.select("file", "block", "base", "first")), ["file", "block"]).select(
-        "file",
-        (F.col("base") + F.col("seq") - F.col("first") + 1).alias("line_number"),
-        "value",
-    )
+        out = out.unionByName(f)
+    return out
+
+
+def bytes_of(size: str) -> int:
+    """A Spark size setting (`128m`, `4194304`, `4MB`) in bytes."""
+    text = size.strip().lower().removesuffix("b")
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)
+
+
+def file_size(spark: SparkSession, path: str) -> int:
+    jvm = spark.sparkContext._jvm
+    hpath = jvm.org.apache.hadoop.fs.Path(path)
+    return hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).getFileStatus(hpath).getLen()
 
 
 def expand(spark: SparkSession, inputs: list[str]) -> list[str]:
@@ -549,20 +660,35 @@ def expand(spark: SparkSession, inputs: list[str]) -> list[str]:
     return files
 
 
+def first_line(spark: SparkSession, path: str) -> Optional[str]:
+    """A file's first line (None: the file is empty), read by the driver through Hadoop's
+    file systems and codecs, as the text source reads it: a Spark job (a `take(1)`) would
+    cost seconds of scheduling and a Python worker for one line."""
+    jvm = spark.sparkContext._jvm
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    hpath = jvm.org.apache.hadoop.fs.Path(path)
+    stream = hpath.getFileSystem(conf).open(hpath)
+    try:
+        codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(conf).getCodec(hpath)
+        source = codec.createInputStream(stream) if codec is not None else stream
+        return jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(source, "UTF-8")).readLine()
+    finally:
+        stream.close()
+
+
 def ingest(spark: SparkSession, job: dict, report: Report) -> tuple[DataFrame, DataFrame]:
     """Ingest: every physical line is a loaded row, a quarantined row with its line number
     and reason, or blank; nothing is dropped silently. See: METRICS.md, the input table."""
     started = time.time()
-    sc = spark.sparkContext
     paths = expand(spark, job["input"])
     if not job.get("sources"):
         job["sources"] = paths
     layouts = []
     for p in paths:
-        header = sc.textFile(p).take(1)
-        if not header:
+        header = first_line(spark, p)
+        if header is None:
             raise Refused(f"{p} is empty: expected a header line ({','.join(INPUT_COLUMNS)}) followed by events")
-        layouts.append(layout_of(header[0], p))
+        layouts.append(layout_of(header, p))
     lines = numbered_lines(spark, paths).filter(F.col("line_number") > 1)
     parsed = lines.mapInArrow(parse_batches(layouts, job["event_types"]), PARSED).persist()
     counts = parsed.groupBy().agg(
@@ -629,9 +755,12 @@ def write_by_date(frame: DataFrame, path: str) -> None:
     """Partitioned by event date (a new day's batch adds new partitions and touches no
     old file), clustered by user inside each file (per-user work stays in one task and
     reads few row groups); one file per date."""
+    partitions = int(frame.sparkSession.conf.get("spark.sql.shuffle.partitions"))
     (
         frame.withColumn("event_date", F.to_date("event_time"))
-        .repartition("event_date")
+        # A set number of partitions, which adaptive execution keeps: merged into one, a
+        # small batch's dates would all be written in turn by one task.
+        .repartition(partitions, "event_date")
         .sortWithinPartitions("event_date", "user_id", "event_time")
         .write.partitionBy("event_date")
         .parquet(path)
@@ -648,16 +777,42 @@ def gold_new(bronze: DataFrame, existing: Optional[DataFrame]) -> DataFrame:
     return new.select(*bronze.columns)
 
 
-def dim_users(gold: DataFrame) -> DataFrame:
-    """dim_users: one row per user, the latest country (the country of the latest event
-    that has one; a tie on time: the greater name), first and last seen.
-    See: METRICS.md, Layers (gold: dim_users) and the input table (latest country wins)."""
-    latest = F.max(F.when(F.col("country").isNotNull(), F.struct("event_time", "country")))
-    return gold.groupBy("user_id").agg(
-        latest.getField("country").alias("country"),
-        F.min("event_time").alias("first_seen_at"),
-        F.max("event_time").alias("last_seen_at"),
-    )
+def new_ids(bronze: DataFrame, existing: Optional[DataFrame]) -> int:
+    """How many events `gold_new` keeps, from the ids alone (8 bytes a row move, not the
+    row): when it is all of bronze, gold's new rows are bronze's and need no step of their own."""
+    ids = bronze.select("event_id").distinct()
+    if existing is not None:
+        ids = ids.join(existing.select("event_id"), "event_id", "left_anti")
+    return ids.count()
+
+
+DAILY_SQL = """
+-- daily: one row per user and active day, with its events, the user's latest
+-- (event_time, country) that day and the day's first and last events. Gold is scanned
+-- and shuffled once for dim_users, activity, lifecycle and retention (all of them are
+-- per user and day, or coarser). See: METRICS.md, Growth accounting (active: any event).
+SELECT user_id, to_date(event_time) AS day, COUNT(*) AS events,
+       MAX(CASE WHEN country IS NOT NULL THEN struct(event_time, country) END) AS latest,
+       MIN(event_time) AS first_seen_at, MAX(event_time) AS last_seen_at
+FROM gold GROUP BY user_id, to_date(event_time)
+"""
+
+ACTIVITY_SQL = """
+-- activity: who was active on which day (any event), with the events of the day and the
+-- user's dim_users attributes (country; the cohort, the first event's date).
+-- See: METRICS.md, Growth accounting and Retention.
+SELECT a.user_id, a.day, a.events, d.country, to_date(d.first_seen_at) AS cohort
+FROM daily a JOIN dim_users d ON d.user_id = a.user_id
+"""
+
+DIM_USERS_SQL = """
+-- dim_users: one row per user, the latest country (the country of the latest event that
+-- has one; a tie on time: the greater name), first and last seen.
+-- See: METRICS.md, Layers (gold: dim_users) and the input table (latest country wins).
+SELECT user_id, MAX(latest).country AS country,
+       MIN(first_seen_at) AS first_seen_at, MAX(last_seen_at) AS last_seen_at
+FROM daily GROUP BY user_id
+"""
 
 
 # The grains: a day's period start, the next period's start. See: METRICS.md, Periods.
@@ -680,31 +835,28 @@ def lifecycle_sql(grain: str, last_day: str) -> str:
     last_period = start.format(d=f"DATE'{last_day}'")
     return f"""
     WITH periods AS (
-      SELECT DISTINCT user_id, {period} AS period FROM activity
+      SELECT user_id, country, {period} AS period, SUM(events) AS events
+      FROM activity GROUP BY user_id, country, {period}
     ), ordered AS (
-      SELECT user_id, period,
+      SELECT user_id, country, period, events,
              LAG(period) OVER (PARTITION BY user_id ORDER BY period) AS prev,
              LEAD(period) OVER (PARTITION BY user_id ORDER BY period) AS next
       FROM periods
     ), statuses AS (
-      SELECT user_id, period,
+      SELECT user_id, country, period,
              CASE WHEN prev IS NULL THEN 'new'
                   WHEN {nxt.format(p='prev')} = period THEN 'retained'
-                  ELSE 'resurrected' END AS status
+                  ELSE 'resurrected' END AS status,
+             events
       FROM ordered
       UNION ALL
-      SELECT user_id, {nxt.format(p='period')} AS period, 'churned' AS status
+      -- A churned period has no events (the user is not active in it).
+      SELECT user_id, country, {nxt.format(p='period')} AS period, 'churned' AS status, 0L AS events
       FROM ordered
       WHERE (next IS NULL AND period < {last_period})
          OR (next IS NOT NULL AND next <> {nxt.format(p='period')})
-    ), events AS (
-      SELECT user_id, {start.format(d='to_date(event_time)')} AS period, COUNT(*) AS events
-      FROM gold GROUP BY 1, 2
     )
-    SELECT s.period, s.user_id, d.country, s.status, COALESCE(e.events, 0) AS events
-    FROM statuses s
-    JOIN dim_users d ON d.user_id = s.user_id
-    LEFT JOIN events e ON e.user_id = s.user_id AND e.period = s.period
+    SELECT period, user_id, country, status, events FROM statuses
     """
 
 
@@ -722,7 +874,7 @@ def growth_sql(grain: str, first_day: str, last_day: str) -> str:
     WITH grid AS (
       SELECT p.period, c.country
       FROM (SELECT explode(sequence({first_period}, {last_period}, {step})) AS period) p
-      CROSS JOIN (SELECT DISTINCT country FROM dim_users) c
+      CROSS JOIN countries c
     ), counts AS (
       SELECT period, country,
              COUNT_IF(status = 'new') AS n, COUNT_IF(status = 'retained') AS r,
@@ -746,7 +898,7 @@ def retention_sql(last_day: str) -> str:
     dN_retained = the cohort's users with an event on exactly day N; right-censored (null)
     when cohort + N is after the data's last date; dN_retention_rate = 100 * dN_retained /
     cohort_size as a double. See: METRICS.md, Retention."""
-    flags = ", ".join(f"MAX(CAST(a.day = date_add(c.cohort, {n}) AS INT)) AS f{n}" for n in RETENTION_DAYS)
+    flags = ", ".join(f"MAX(CAST(day = date_add(cohort, {n}) AS INT)) AS f{n}" for n in RETENTION_DAYS)
     observed = lambda n: f"date_add(cohort, {n}) <= DATE'{last_day}'"  # noqa: E731
     retained = ", ".join(
         f"CASE WHEN {observed(n)} THEN CAST(SUM(f{n}) AS BIGINT) END AS d{n}_retained" for n in RETENTION_DAYS
@@ -757,71 +909,97 @@ def retention_sql(last_day: str) -> str:
         for n in RETENTION_DAYS
     )
     return f"""
-    WITH cohorts AS (SELECT user_id, MIN(day) AS cohort FROM activity GROUP BY user_id),
-    users AS (
-      SELECT c.user_id, c.cohort, {flags}
-      FROM cohorts c JOIN activity a ON a.user_id = c.user_id
-      GROUP BY c.user_id, c.cohort
+    WITH users AS (
+      SELECT user_id, cohort, country, {flags}
+      FROM activity GROUP BY user_id, cohort, country
     )
-    SELECT cohort AS cohort_date, d.country, COUNT(*) AS cohort_size, {retained}, {rates}
-    FROM users u JOIN dim_users d ON d.user_id = u.user_id
-    GROUP BY cohort, d.country
+    SELECT cohort AS cohort_date, country, COUNT(*) AS cohort_size, {retained}, {rates}
+    FROM users GROUP BY cohort, country
     """
 
 
 INTERACTIONS_SQL = """
 -- user_interactions: per (dim_users country, event_type, transaction_category), the
 -- events, distinct users, miles (0 when none) and the share of the (country, event_type)
--- total. See: METRICS.md, Interactions.
-SELECT d.country, g.event_type, g.transaction_category,
-       COUNT(*) AS interactions, COUNT(DISTINCT g.user_id) AS users,
-       SUM(COALESCE(g.miles_amount, 0D)) AS miles,
-       CAST(COUNT(*) AS DOUBLE)
-         / CAST(SUM(COUNT(*)) OVER (PARTITION BY d.country, g.event_type) AS DOUBLE) AS share
-FROM gold g JOIN dim_users d ON d.user_id = g.user_id
-GROUP BY d.country, g.event_type, g.transaction_category
+-- total. See: METRICS.md, Interactions. Gold is first summed per user (a user is one row
+-- of `per_user` per group, so its rows count the distinct users), and only those sums
+-- meet dim_users: the join moves users, not events.
+WITH per_user AS (
+  SELECT user_id, event_type, transaction_category,
+         COUNT(*) AS n, SUM(COALESCE(miles_amount, 0D)) AS miles
+  FROM gold GROUP BY user_id, event_type, transaction_category
+)
+SELECT d.country, u.event_type, u.transaction_category,
+       SUM(u.n) AS interactions, COUNT(*) AS users, SUM(u.miles) AS miles,
+       CAST(SUM(u.n) AS DOUBLE)
+         / CAST(SUM(SUM(u.n)) OVER (PARTITION BY d.country, u.event_type) AS DOUBLE) AS share
+FROM per_user u JOIN dim_users d ON d.user_id = u.user_id
+GROUP BY d.country, u.event_type, u.transaction_category
 """
 
 
 def build(spark: SparkSession, job: dict) -> Report:
+    """Every step, with as few Spark jobs as the outputs allow: each action costs seconds of
+    scheduling on a small cluster, so nothing is counted that is known already."""
     report = Report()
     out = job["out"]
     good, bad = ingest(spark, job, report)
 
     started = time.time()
-    report.values["quarantine_sample"] = write_quarantine(bad, job, out)
-    bronze = bronze_frame(good, job).persist()
+    stats = report.values["stats"]
+    # heymax reads the quarantine only when the batch has bad rows.
+    report.values["quarantine_sample"] = write_quarantine(bad, job, out) if stats["quarantined"] else []
+    bronze = bronze_frame(good, job)
     write_by_date(bronze, f"{out}/bronze")
-    bronze_rows = bronze.count()
+    bronze_rows = stats["good"]
     report.step("bronze", started, bronze_rows, "partitioned by event_date, clustered by user_id")
 
     # Silver is bronze's files appended as one more batch: heymax links them (no write).
     # See: METRICS.md, Layers (silver).
     started = time.time()
     existing = spark.read.parquet(*job["gold"]) if job["gold"] else None
-    new = gold_new(bronze, existing).persist()
-    write_by_date(new, f"{out}/gold")
-    new_rows = new.count()
+    new_rows = new_ids(bronze, existing)
+    # The usual batch has no duplicate and nothing gold holds already: its new gold rows
+    # are bronze's rows, and heymax links bronze's files into gold instead of a second
+    # write of the same rows.
+    gold_is_bronze = new_rows == bronze_rows
+    if gold_is_bronze:
+        new = bronze
+    else:
+        new = gold_new(bronze, existing).persist()
+        write_by_date(new, f"{out}/gold")
     gold = new if existing is None else existing.select(*new.columns).unionByName(new)
-    gold = gold.persist()
+    gold_total = new_rows + (existing.count() if existing is not None else 0)
     gold.createOrReplaceTempView("gold")
-    dim = dim_users(gold).persist()
+    # Everything after gold is per user: the daily table is spread by user once, and every
+    # per-user step below (dim_users, the lifecycle windows, retention's cohorts) runs in
+    # the task that holds its users, with no further shuffle.
+    partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    daily = spark.sql(DAILY_SQL).repartition(partitions, "user_id").persist()
+    daily.createOrReplaceTempView("daily")
+    dim = spark.sql(DIM_USERS_SQL).persist()
     dim.createOrReplaceTempView("dim_users")
     dim.coalesce(1).write.parquet(f"{out}/dim_users")
     dim_rows = dim.count()
-    gold_total = gold.count()
-    report.values.update(bronze_rows=bronze_rows, gold_new=new_rows, gold_total=gold_total, dim_users=dim_rows)
+    report.values.update(
+        bronze_rows=bronze_rows, gold_new=new_rows, gold_is_bronze=gold_is_bronze, gold_total=gold_total, dim_users=dim_rows
+    )
     report.step("gold", started, new_rows, f"{bronze_rows - new_rows} duplicates skipped; dim_users {dim_rows} rows")
     if gold_total == 0:
         report.values["marts"] = False
         return report
 
-    # Activity: who was active on which day (any event). See: METRICS.md, Growth accounting.
+    # Activity: who was active on which day. See: METRICS.md, Growth accounting.
     started = time.time()
-    activity = spark.sql("SELECT DISTINCT user_id, to_date(event_time) AS day FROM gold").persist()
+    activity = spark.sql(ACTIVITY_SQL).persist()
     activity.createOrReplaceTempView("activity")
+    daily.unpersist()
     span = activity.agg(F.min("day").alias("first"), F.max("day").alias("last"), F.count("*").alias("n")).first()
     first_day, last_day = span["first"].isoformat(), span["last"].isoformat()
+    # The growth grid's countries (every country with a user, null included): a few rows
+    # the driver keeps, so that no grid waits for a shuffle of dim_users.
+    countries = [r["country"] for r in dim.select("country").distinct().collect()]
+    spark.createDataFrame([(c,) for c in countries], "country string").createOrReplaceTempView("countries")
     report.values.update(first_day=first_day, last_day=last_day, marts=True)
     report.step("activity", started, int(span["n"]), "active (user, day) pairs")
 
@@ -840,6 +1018,7 @@ def build(spark: SparkSession, job: dict) -> Report:
         lifecycle.write.parquet(f"{out}/marts/user_lifecycle_{grain}")
         report.step(f"mart_user_lifecycle_{grain}", begun, None)
         write(f"user_growth_metrics_{grain}", spark.sql(growth_sql(grain, first_day, last_day)), ["period", "country"])
+        lifecycle.unpersist()
     write("user_retention", spark.sql(retention_sql(last_day)), ["cohort_date", "country"])
     write("user_interactions", spark.sql(INTERACTIONS_SQL), ["country", "event_type", "transaction_category"])
     return report
@@ -855,7 +1034,6 @@ def main() -> None:
         # Event times carry no zone and periods are UTC days: no session-zone shifts.
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-        .config("spark.sql.shuffle.partitions", str(job["shuffle_partitions"]))
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", "20000")
         .getOrCreate()
     )

@@ -133,7 +133,8 @@ fn assert_same(native: &Path, spark: &Path, scratch: &Path, what: &str) {
 /// Late and duplicate events for a second batch on top of the sample: a third of the
 /// sample again (duplicates, some with spaces and other cases that normalise to the same
 /// event), new events on the sample's old days for old and new users (late), a few after
-/// its last day, and one event twice within the batch.
+/// its last day, one event twice within the batch, and the hostile lines (each bad for
+/// another reason, between good ones: few enough for the quarantine gate to pass).
 fn second_batch(dir: &Path) -> PathBuf {
     let sample = std::fs::read_to_string(sample()).unwrap();
     let mut text = String::from(HEADER);
@@ -199,7 +200,11 @@ fn second_batch(dir: &Path) -> PathBuf {
     }
     text.push_str("2025-06-07 08:00:00,u_0001,share,,,web,organic,MY\n");
     text.push_str("2025-06-07 08:00:00,u_0001,share,,,web,organic,MY\n");
-    write(&dir.join("batch2.csv"), &text)
+    let mut bytes = text.into_bytes();
+    bytes.extend_from_slice(&hostile_lines());
+    let path = dir.join("batch2.csv");
+    std::fs::write(&path, bytes).unwrap();
+    path
 }
 
 #[test]
@@ -218,8 +223,13 @@ fn spark_marts_equal_native_on_the_sample_then_late_and_duplicate_events() {
         &native,
         &spark,
         dir.path(),
-        "the sample, then late and duplicate events",
+        "the sample, then late, duplicate and hostile events",
     );
+    // The hostile lines' good rows loaded alike (above); their bad ones are quarantined
+    // alike, with the same lines, raw text and reasons.
+    let (q_native, q_spark) = (quarantine(&native), quarantine(&spark));
+    assert_eq!(q_native.len(), 13, "{q_native:#?}");
+    assert_eq!(q_native, q_spark);
 
     // A batch already loaded changes nothing: every event id is in gold already.
     let before = exported(&spark, &dir.path().join("before"));
@@ -271,9 +281,10 @@ fn spark_marts_equal_native_on_1m_generated_events() {
     assert_same(&native, &spark, dir.path(), "1M generated events");
 }
 
-/// Lines the native engine quarantines, each for another reason, between good ones.
-fn hostile(dir: &Path) -> PathBuf {
-    let mut bytes = HEADER.as_bytes().to_vec();
+/// Lines the native engine quarantines, each for another reason, between good ones (no
+/// header).
+fn hostile_lines() -> Vec<u8> {
+    let mut bytes = Vec::new();
     let good = "2025-05-04 09:50:20.784808,u_0081,miles_earned,dining,516.0,web,organic,TH\n";
     let mut bad: Vec<Vec<u8>> = vec![
         b"2025-05-04 09:50:20,\"u_1,share,,,web,organic,TH\n".to_vec(),
@@ -307,6 +318,13 @@ fn hostile(dir: &Path) -> PathBuf {
         b"\"2025-05-05 10:00:00\",\"u_q\",like,,,web,\"organic, paid\",SG\r\n\n",
     );
     bytes.extend_from_slice(good.as_bytes());
+    bytes
+}
+
+/// The hostile lines as a file of their own.
+fn hostile(dir: &Path) -> PathBuf {
+    let mut bytes = HEADER.as_bytes().to_vec();
+    bytes.extend_from_slice(&hostile_lines());
     let path = dir.join("hostile.csv");
     std::fs::write(&path, bytes).unwrap();
     path
@@ -367,21 +385,9 @@ fn spark_quarantines_with_the_native_reasons_and_a_failed_gate_commits_only_the_
     assert!(runs.contains("test_bronze"), "{runs}");
     let state = std::fs::read_to_string(spark.join("_heymax/state.json")).unwrap();
     assert!(state.contains("\"failed\""), "{state}");
-
-    // With the gate opened, the good rows load as the native engine loads them.
-    ok(&native_run(&input, &native, &["--max-quarantine", "50"]));
-    ok(&spark_run(
-        &master,
-        &input,
-        &spark,
-        &["--max-quarantine", "50"],
-    ));
-    assert_same(
-        &native,
-        &spark,
-        dir.path(),
-        "the good rows of a hostile file",
-    );
+    // That the good rows among these lines load as the native engine loads them is
+    // checked in the sample's second batch, which carries the same lines (one Spark run
+    // fewer: a run costs its JVMs' start whatever its size).
 }
 
 #[test]
@@ -428,17 +434,23 @@ fn spark_refuses_what_it_does_not_read_before_anything_is_written() {
     let err = run(&own, &[]);
     assert!(err.contains("heymax.toml"), "{err}");
     assert!(!wh.exists(), "nothing written");
-    let out = heymax(&[
-        "run",
-        "--engine",
-        "spark",
-        "--input",
-        p(&sample()),
-        "--warehouse",
-        p(&wh),
-    ]);
+    // Without a master (flag or environment) heymax says which flag it needs. The
+    // cluster's variable is removed here: with it, this would be a whole Spark run.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_heymax"))
+        .args([
+            "run",
+            "--engine",
+            "spark",
+            "--input",
+            p(&sample()),
+            "--warehouse",
+            p(&wh),
+        ])
+        .env_remove("HEYMAX_SPARK_MASTER")
+        .env_remove("HEYMAX_WAREHOUSE")
+        .output()
+        .expect("heymax runs");
     let err = String::from_utf8_lossy(&out.stderr);
-    if std::env::var_os("HEYMAX_SPARK_MASTER").is_none() {
-        assert!(err.contains("--spark-master"), "{err}");
-    }
+    assert!(!out.status.success());
+    assert!(err.contains("--spark-master"), "{err}");
 }

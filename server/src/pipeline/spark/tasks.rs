@@ -37,10 +37,6 @@ pub(in crate::pipeline) struct Staged {
     pub loaded_at: i64,
 }
 
-/// Shuffle partitions for the job: a few per core of a small cluster; Spark's adaptive
-/// execution merges the small ones.
-const SHUFFLE_PARTITIONS: usize = 4;
-
 fn absolute(path: &Path) -> Result<String, SparkError> {
     std::path::absolute(path)
         .map(|p| p.display().to_string())
@@ -106,10 +102,15 @@ pub(super) fn spark(ctx: &Ctx<'_>, spark: &SparkOptions) -> Result<Done, Pipelin
         loaded_at,
         out: dir.display().to_string(),
         event_types: options.ingest.source.events.names().to_vec(),
-        shuffle_partitions: SHUFFLE_PARTITIONS,
     };
     let started = std::time::Instant::now();
-    let report = submit::submit(spark, &job, &dir)?;
+    let gold_bytes: u64 = job
+        .gold
+        .iter()
+        .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+        .sum();
+    let work_bytes = (!is_uri(&options.input)).then_some(bytes + gold_bytes);
+    let report = submit::submit(spark, &job, &dir, work_bytes)?;
     let note = format!(
         "spark-submit --master {}: {:.1} s, of which {:.1} s in the program's steps",
         spark.master,
@@ -405,22 +406,39 @@ pub(super) fn silver(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
     Ok(Done::rows(appended).with_note(format!("{} rows in silver", before + appended)))
 }
 
+/// Where the batch's new gold rows are: bronze's files when they are the same rows (the
+/// program then writes no gold files), else the program's `gold` folder.
+fn new_gold(s: &Staged) -> PathBuf {
+    s.dir.join(if s.report.gold_is_bronze {
+        "bronze"
+    } else {
+        "gold"
+    })
+}
+
 /// The `gold` task: the batch's new events by event date as more parts of the fact
 /// table; dim_users replaced by the one the job computed over all of gold.
 pub(super) fn gold(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
-    let (dir, batch_id, gold_new, done) = with_staged(ctx, |s| {
+    let (folder, linked, batch_id, gold_new, done) = with_staged(ctx, |s| {
         (
-            s.dir.clone(),
+            new_gold(s),
+            s.report.gold_is_bronze,
             s.batch_id,
             s.report.gold_new,
             note(&s.report, "gold", ""),
         )
     })?;
-    let parts = partitioned(&dir.join("gold"))?;
+    let dir = with_staged(ctx, |s| s.dir.clone())?;
+    let parts = partitioned(&folder)?;
     check_schema(&parts)?;
     for (file, date) in &parts {
         let part = format!("{date}/{}", part_name(batch_id));
-        ctx.with_tx(|tx| tx.append(&Table::GoldEvents.spec(), file, &part))?;
+        if linked {
+            // Bronze adopts the same files: gold gets hard links to them, as silver does.
+            ctx.link_append(Table::GoldEvents, file, &part)?;
+        } else {
+            ctx.with_tx(|tx| tx.append(&Table::GoldEvents.spec(), file, &part))?;
+        }
     }
     let mut dim = native(Table::DimUsers, &dir.join("dim_users"))?;
     ctx.write_replace(Table::DimUsers, &mut dim)?;
@@ -463,8 +481,7 @@ pub(super) fn test_gold(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
             }
         }
     }
-    let dir = with_staged(ctx, |s| s.dir.clone())?;
-    for (file, _) in partitioned(&dir.join("gold"))? {
+    for (file, _) in partitioned(&with_staged(ctx, new_gold)?)? {
         add(parquet::read(&file, Some(&wanted))?)?;
     }
     let users = dim.select(["user_id"]).map_err(compute("gold tests"))?;
