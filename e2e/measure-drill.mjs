@@ -16,6 +16,8 @@ const dir = mkdtempSync(join(tmpdir(), 'heymax-measure-'));
 const browser = await launch();
 for (const [name, start] of [['serve', () => startServer(warehouse)], ['export', () => startStaticSite(warehouse, dir)]]) {
   const site = await start();
+  // serve builds its drill-down files at startup (seconds of CPU at 10M); measure after it.
+  if (name === "serve") await new Promise((r) => setTimeout(r, Number(process.env.WARMUP_MS ?? 0)));
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   await page.goto(`${site.url}growth/?grain=${grain}`);
   await waitForCharts(page, 60000);

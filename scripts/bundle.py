@@ -9,7 +9,14 @@ took about 5 minutes of a fresh machine's first run (issue 19). The output has t
 shape as trunk's, so the server and the static export read it unchanged. Plotly.js is the
 partial bundle scripts/plotly/build.mjs makes (only the trace types heymax draws).
 
+The bundle is committed (dist/), so a new machine's first run needs neither wasm-bindgen,
+npm nor a wasm build (issue 19: those were 11 of its 20 minutes). dist/index.html records a
+digest of every source the bundle is built from (SOURCES below); `--check` compares it with
+the sources as they are, and the scripts rebuild only when they differ (CI always does; the
+test command fails on a committed bundle that is not built from the committed sources).
+
 Usage: scripts/bundle.py [--skip-cargo] [--out DIR]   (CARGO_TARGET_DIR as in scripts/env.sh)
+       scripts/bundle.py --check   exit 0 when dist/ is built from the sources as they are
 """
 
 import base64
@@ -28,6 +35,13 @@ DIST = Path(sys.argv[sys.argv.index("--out") + 1]).resolve() if "--out" in sys.a
 BASE = "/__heymax_base__/"  # the server's placeholder (server/src/web/shell.rs)
 PLOTLY = ROOT / "build/plotly/plotly.min.js"  # scripts/plotly/build.mjs
 NPM_BIN = ROOT / "node_modules/.bin"
+# What the bundle is built from: the app and every crate it compiles (workspace manifests,
+# the lock file, the vendored tachys), its stylesheet and icon, Plotly's bundler and the
+# npm lock, and this script. Not the toolchain: the same sources give the same program.
+SOURCES = ["app", "contract", "vendor", "style", "public", "scripts/plotly", "scripts/bundle.py",
+           "Cargo.toml", "Cargo.lock", "package.json", "package-lock.json"]
+SKIP = {"target", "node_modules", "__pycache__"}
+DIGEST_MARK = "<!-- bundle sources sha256:"
 
 
 def run(*args):
@@ -41,6 +55,44 @@ def short_hash(data: bytes) -> str:
 
 def sri(data: bytes) -> str:
     return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+
+
+def sources_digest() -> str:
+    """sha256 over (path, content) of every file under SOURCES, in path order."""
+    files = []
+    for entry in SOURCES:
+        path = ROOT / entry
+        if path.is_file():
+            files.append(path)
+        for f in sorted(path.rglob("*")) if path.is_dir() else []:
+            rel = f.relative_to(ROOT).parts
+            if f.is_file() and not any(p in SKIP or p.startswith(".") for p in rel):
+                files.append(f)
+    h = hashlib.sha256()
+    for f in sorted(set(files)):
+        name = f.relative_to(ROOT).as_posix().encode()
+        data = f.read_bytes()
+        h.update(b"%d:%s%d:" % (len(name), name, len(data)))
+        h.update(data)
+    return h.hexdigest()
+
+
+def check() -> None:
+    current = sources_digest()
+    try:
+        html = (DIST / "index.html").read_text()
+    except OSError:
+        html = None
+    start = html.find(DIGEST_MARK) if html else -1
+    recorded = html[start + len(DIGEST_MARK):].split(" ", 1)[0] if start >= 0 else None
+    if recorded == current:
+        print(f"dist/ is built from the sources as they are (sha256 {current[:16]})", file=sys.stderr)
+        sys.exit(0)
+    what = ("has no bundle" if html is None else "records no source digest" if recorded is None
+            else f"was built from other sources ({recorded[:16]})")
+    print(f"dist/ {what}; the sources are {current[:16]}: rebuild it with scripts/bundle.py "
+          "(and commit dist/ with the change)", file=sys.stderr)
+    sys.exit(1)
 
 
 def wasm_opt() -> str:
@@ -59,6 +111,9 @@ def wasm_opt() -> str:
 
 
 def main() -> None:
+    if "--check" in sys.argv:
+        check()
+    digest = sources_digest()
     if not (ROOT / "node_modules/plotly.js/package.json").is_file():
         sys.exit("node_modules/plotly.js is missing: run `npm ci` (scripts/setup.sh does)")
     run("node", "scripts/plotly/build.mjs")
@@ -107,6 +162,7 @@ await init({{ module_or_path: '{BASE}{wasm_name}' }});
     <script id="plotly-js" async src="{BASE}plotly.min.js"></script>
     <link rel="modulepreload" href="{BASE}{js_name}" crossorigin="anonymous" integrity="{sri(js)}"><link rel="preload" href="{BASE}{wasm_name}" crossorigin="anonymous" integrity="{sri(wasm_bytes)}" as="fetch" type="application/wasm">"""
     (staging / "index.html").write_text(f"""<!DOCTYPE html>
+{DIGEST_MARK}{digest} -->
 <!-- Written by scripts/bundle.py. Only the head element is used: the server (and the static export) copy
      it into every server-rendered page, with __heymax_base__ replaced by the site's base path. -->
 <html lang="en">

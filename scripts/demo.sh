@@ -6,7 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 need_rust
-deps_build_start
 ./scripts/setup.sh
 build_bundle_and_server
 input="${1:-data/sample/event_stream.csv}"

@@ -25,38 +25,26 @@ need_node() {
   fi
 }
 
-# A fresh checkout has no browser bundle yet, and heymax's build.rs refuses to build
-# without one. The server's dependencies (polars, the Leptos SSR stack: most of the first
-# build) need no bundle, so they build in the background while wasm-bindgen installs and
-# the bundle builds; --keep-going lets cargo go on past heymax's own (refused) build.
-# A no-op when dist/ exists: then the dependencies are built already, or a later build
-# would need them after the bundle anyway.
-deps_build_start() {
-  DEPS_BUILD_PID=""
-  [ -f dist/index.html ] && return 0
-  DEPS_BUILD_LOG="$(mktemp -t heymax-deps-build.XXXXXX)"
-  say "building the server's dependencies in the background while the bundle builds (log: $DEPS_BUILD_LOG)"
-  cargo build --release --locked -p heymax --keep-going >"$DEPS_BUILD_LOG" 2>&1 &
-  DEPS_BUILD_PID=$!
-  # Not left running when the script stops early (a missing tool, Ctrl-C).
-  trap 'kill "${DEPS_BUILD_PID:-}" 2>/dev/null || true' EXIT
+# The browser bundle is committed (dist/); it is rebuilt only when the sources it is built
+# from changed since (scripts/bundle.py --check), or always in CI (CI=true) or with
+# HEYMAX_REBUILD_BUNDLE=1. Reusing it spares a new machine wasm-bindgen, npm and the wasm build.
+bundle_needs_build() {
+  [ "${CI:-}" = true ] || [ "${HEYMAX_REBUILD_BUNDLE:-}" = 1 ] || ! python3 scripts/bundle.py --check 2>/dev/null
 }
 
-# Waits for deps_build_start's build (its failure is heymax's build.rs without a bundle;
-# the real build after the bundle reports any other error itself).
-deps_build_wait() {
-  [ -n "${DEPS_BUILD_PID:-}" ] || return 0
-  say "waiting for the server's dependencies (background build)"
-  wait "$DEPS_BUILD_PID" || true
-  rm -f "$DEPS_BUILD_LOG"
-  DEPS_BUILD_PID=""
+# The browser bundle (scripts/bundle.py -> dist/) when it must be rebuilt.
+build_bundle() {
+  if bundle_needs_build; then
+    say "scripts/bundle.py (the browser bundle -> dist/)"
+    python3 scripts/bundle.py
+  else
+    say "the committed browser bundle (dist/) is built from these sources: reused"
+  fi
 }
 
 # The browser bundle (scripts/bundle.py -> dist/), then heymax, which embeds it.
 build_bundle_and_server() {
-  say "scripts/bundle.py (the browser bundle -> dist/)"
-  python3 scripts/bundle.py
-  deps_build_wait
+  build_bundle
   say "cargo build --release -p heymax (the first build takes several minutes)"
   cargo build --release --locked -p heymax
 }
