@@ -23,6 +23,59 @@ pub struct SlimChunk {
     pub countries: Interner,
 }
 
+impl SlimChunk {
+    /// The slim columns of a gold-shaped frame, with codes local to it. Event types are
+    /// interned like the other text columns, then mapped to their declared codes once per
+    /// distinct name (a declared type matches whatever its case).
+    pub fn from_frame(df: &DataFrame, types: &EventTypes) -> PolarsResult<Self> {
+        let user = df.column("user_id")?.str()?;
+        let time = df.column("event_time")?.cast(&DataType::Int64)?;
+        let time = time.i64()?;
+        let event_type = df.column("event_type")?.str()?;
+        let category = df.column("transaction_category")?.str()?;
+        let miles = df.column("miles_amount")?.f64()?;
+        let country = df.column("country")?.str()?;
+        if user.null_count() + time.null_count() + event_type.null_count() > 0 {
+            polars_bail!(ComputeError: "gold has a row with a null user_id, event_time or event_type");
+        }
+        let mut chunk = SlimChunk::default();
+        let n = df.height();
+        chunk.user.reserve(n);
+        chunk
+            .user
+            .extend(user.iter().flatten().map(|u| chunk.users.intern(u)));
+        chunk.time = time.into_no_null_iter().collect();
+        let mut type_names = Interner::default();
+        let local: Vec<u32> = event_type
+            .iter()
+            .flatten()
+            .map(|t| type_names.intern(t))
+            .collect();
+        let declared: Vec<u8> = type_names
+            .values()
+            .iter()
+            .map(|name| {
+                types
+                    .names()
+                    .iter()
+                    .position(|e| e.as_bytes().eq_ignore_ascii_case(name.as_bytes()))
+                    .map_or(UNDECLARED, |c| c as u8)
+            })
+            .collect();
+        chunk.event_type = local.iter().map(|&c| declared[c as usize]).collect();
+        let codes = |column: &StringChunked, dict: &mut Interner| -> Vec<u32> {
+            column
+                .iter()
+                .map(|v| v.map_or(NULL_CODE, |v| dict.intern(v)))
+                .collect()
+        };
+        chunk.category = codes(category, &mut chunk.categories);
+        chunk.miles = miles.iter().map(|m| m.unwrap_or(0.0)).collect();
+        chunk.country = codes(country, &mut chunk.countries);
+        Ok(chunk)
+    }
+}
+
 /// Every gold event the marts will read, with codes into run-wide dictionaries.
 #[derive(Debug, Default)]
 pub struct SlimEvents {
@@ -79,37 +132,35 @@ impl SlimEvents {
     /// Reads slim columns out of gold-shaped frames (strings are interned here). A type
     /// `types` does not declare (declared in an earlier run, or kept as unknown) is
     /// [`UNDECLARED`]: still activity, not an interaction.
+    ///
+    /// Slices of the frame are read on every core, each into a [`SlimChunk`] with its own
+    /// dictionaries, then merged in order like ingest's chunks: a run appending a small
+    /// batch reads all of gold this way, and interning 10M rows on one thread, a row at a
+    /// time through `get(i)`, was 9 s of a 15 s run (perf: `Interner::intern`, `memcmp`,
+    /// `ChunkedArray::get` at the top).
     pub fn append_frame(&mut self, df: &DataFrame, types: &EventTypes) -> PolarsResult<()> {
-        let user = df.column("user_id")?.str()?;
-        let time = df.column("event_time")?.cast(&DataType::Int64)?;
-        let time = time.i64()?;
-        let event_type = df.column("event_type")?.str()?;
-        let category = df.column("transaction_category")?.str()?;
-        let miles = df.column("miles_amount")?.f64()?;
-        let country = df.column("country")?.str()?;
-        for i in 0..df.height() {
-            let (Some(u), Some(t), Some(ty)) = (user.get(i), time.get(i), event_type.get(i)) else {
-                polars_bail!(ComputeError: "gold row {i} has a null user_id, event_time or event_type");
-            };
-            let code = types
-                .names()
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let size = df.height().div_ceil(threads).max(1 << 16);
+        let slices: Vec<DataFrame> = (0..df.height())
+            .step_by(size)
+            .map(|offset| df.slice(offset as i64, size))
+            .collect();
+        let chunks = std::thread::scope(|scope| {
+            let handles: Vec<_> = slices
                 .iter()
-                .position(|e| e.as_bytes().eq_ignore_ascii_case(ty.as_bytes()))
-                .map_or(UNDECLARED, |c| c as u8);
-            self.user.push(self.users.intern(u));
-            self.time.push(t);
-            self.event_type.push(code);
-            self.category.push(
-                category
-                    .get(i)
-                    .map_or(NULL_CODE, |c| self.categories.intern(c)),
-            );
-            self.miles.push(miles.get(i).unwrap_or(0.0));
-            self.country.push(
-                country
-                    .get(i)
-                    .map_or(NULL_CODE, |c| self.countries.intern(c)),
-            );
+                .map(|slice| scope.spawn(move || SlimChunk::from_frame(slice, types)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(
+                        |_| polars_bail!(ComputeError: "a thread reading gold stopped"),
+                    )
+                })
+                .collect::<PolarsResult<Vec<_>>>()
+        })?;
+        for chunk in chunks {
+            self.append(chunk, None);
         }
         Ok(())
     }
