@@ -46,6 +46,9 @@ pub struct Existing {
     pub slim: SlimEvents,
 }
 
+/// Rows of gold read at a time: ten of ingest's row groups, enough for every core.
+const READ_BLOCK: usize = 1 << 20;
+
 pub fn load_existing(wh: &mut Warehouse, types: &EventTypes) -> Result<Existing> {
     let mut existing = Existing {
         dedup: Dedup::default(),
@@ -64,7 +67,7 @@ pub fn load_existing(wh: &mut Warehouse, types: &EventTypes) -> Result<Existing>
         "miles_amount",
         "country",
     ];
-    wh.read_parts(FACT, Some(&columns), |df| {
+    wh.read_blocks(FACT, Some(&columns), READ_BLOCK, |df| {
         let err = |source| WarehouseError::Parquet {
             path: FACT.into(),
             source,

@@ -46,10 +46,13 @@ impl Load {
     ) -> Self {
         let Existing {
             mut dedup,
-            ids,
-            slim,
+            mut ids,
+            mut slim,
         } = existing;
-        dedup.reserve((input_bytes / BYTES_PER_EVENT) as usize);
+        let expected = (input_bytes / BYTES_PER_EVENT) as usize;
+        dedup.reserve(expected);
+        ids.reserve(expected);
+        slim.reserve(expected);
         Self {
             writer,
             dedup,

@@ -99,6 +99,17 @@ impl SlimEvents {
         self.user.is_empty()
     }
 
+    /// Room for `additional` more events, so ingest's appends do not copy the columns
+    /// each time they double (untouched capacity costs no memory).
+    pub fn reserve(&mut self, additional: usize) {
+        self.user.reserve(additional);
+        self.time.reserve(additional);
+        self.event_type.reserve(additional);
+        self.category.reserve(additional);
+        self.miles.reserve(additional);
+        self.country.reserve(additional);
+    }
+
     /// Appends the rows of `chunk` whose `keep` flag is set (all rows when `keep` is `None`).
     pub fn append(&mut self, mut chunk: SlimChunk, keep: Option<&[bool]>) {
         remap(&mut chunk.user, &self.users.merge(&chunk.users));

@@ -292,6 +292,38 @@ impl Warehouse {
         }
     }
 
+    /// Reads a table in blocks of about `rows` rows (a folder's files slice by slice; a
+    /// database's rows in its own blocks), in load order. A reader that only folds rows
+    /// into something smaller reuses one block's memory instead of decoding a whole part
+    /// into fresh pages: reading a 10M-row part at once spent more time in the kernel
+    /// zeroing pages (perf: `clear_page_erms` under `page_iter_to_array`) than decoding.
+    pub fn read_blocks(
+        &mut self,
+        table: &str,
+        columns: Option<&[&str]>,
+        rows: usize,
+        mut each: impl FnMut(DataFrame) -> Result<()>,
+    ) -> Result<()> {
+        let files = self
+            .state
+            .tables
+            .get(table)
+            .ok_or_else(|| Self::no_table(table))?;
+        match &mut self.backend {
+            Backend::Dir { root, .. } => {
+                for f in files {
+                    let path = root.join(f);
+                    let total = parquet::num_rows(&path)?;
+                    for offset in (0..total).step_by(rows.max(1)) {
+                        each(parquet::read_rows(&path, columns, Some((offset, rows)))?)?;
+                    }
+                }
+                Ok(())
+            }
+            Backend::Postgres(session) => session.read_parts(table, columns, &mut each),
+        }
+    }
+
     /// Reads a whole table, optionally only some columns.
     pub fn read_table(&mut self, table: &str, columns: Option<&[&str]>) -> Result<DataFrame> {
         let mut out: Option<DataFrame> = None;

@@ -64,8 +64,18 @@ impl StreamWriter {
 
 /// Reads a file, optionally only some columns.
 pub fn read(path: &Path, columns: Option<&[&str]>) -> Result<DataFrame> {
+    read_rows(path, columns, None)
+}
+
+/// Reads rows `offset..offset + len` of a file (all rows when `slice` is `None`), optionally
+/// only some columns. Only the row groups the slice overlaps are decoded.
+pub fn read_rows(
+    path: &Path,
+    columns: Option<&[&str]>,
+    slice: Option<(usize, usize)>,
+) -> Result<DataFrame> {
     let file = File::open(path).map_err(io_err(path))?;
-    let mut reader = ParquetReader::new(file);
+    let mut reader = ParquetReader::new(file).with_slice(slice);
     if let Some(cols) = columns {
         reader = reader.with_columns(Some(cols.iter().map(|c| c.to_string()).collect()));
     }
@@ -83,9 +93,5 @@ pub fn num_rows(path: &Path) -> Result<usize> {
 /// Reads rows `offset..offset + len` of a file (an empty frame with the file's columns when
 /// `len` is 0).
 pub fn read_slice(path: &Path, offset: usize, len: usize) -> Result<DataFrame> {
-    let file = File::open(path).map_err(io_err(path))?;
-    ParquetReader::new(file)
-        .with_slice(Some((offset, len)))
-        .finish()
-        .map_err(parquet_err(path))
+    read_rows(path, None, Some((offset, len)))
 }
