@@ -276,20 +276,7 @@ impl Warehouse {
         columns: Option<&[&str]>,
         mut each: impl FnMut(DataFrame) -> Result<()>,
     ) -> Result<()> {
-        let files = self
-            .state
-            .tables
-            .get(table)
-            .ok_or_else(|| Self::no_table(table))?;
-        match &mut self.backend {
-            Backend::Dir { root, .. } => {
-                for f in files {
-                    each(parquet::read(&root.join(f), columns)?)?;
-                }
-                Ok(())
-            }
-            Backend::Postgres(session) => session.read_parts(table, columns, &mut each),
-        }
+        self.walk(table, columns, None, &mut each)
     }
 
     /// Reads a table in blocks of about `rows` rows (a folder's files slice by slice; a
@@ -304,6 +291,17 @@ impl Warehouse {
         rows: usize,
         mut each: impl FnMut(DataFrame) -> Result<()>,
     ) -> Result<()> {
+        self.walk(table, columns, Some(rows.max(1)), &mut each)
+    }
+
+    /// A table's rows, each folder file whole (`block` `None`) or in slices of `block`.
+    fn walk(
+        &mut self,
+        table: &str,
+        columns: Option<&[&str]>,
+        block: Option<usize>,
+        each: &mut dyn FnMut(DataFrame) -> Result<()>,
+    ) -> Result<()> {
         let files = self
             .state
             .tables
@@ -313,14 +311,18 @@ impl Warehouse {
             Backend::Dir { root, .. } => {
                 for f in files {
                     let path = root.join(f);
+                    let Some(rows) = block else {
+                        each(parquet::read(&path, columns)?)?;
+                        continue;
+                    };
                     let total = parquet::num_rows(&path)?;
-                    for offset in (0..total).step_by(rows.max(1)) {
+                    for offset in (0..total).step_by(rows) {
                         each(parquet::read_rows(&path, columns, Some((offset, rows)))?)?;
                     }
                 }
                 Ok(())
             }
-            Backend::Postgres(session) => session.read_parts(table, columns, &mut each),
+            Backend::Postgres(session) => session.read_parts(table, columns, each),
         }
     }
 
