@@ -18,15 +18,18 @@ use polars::prelude::*;
 use runner::{FailureKind, TaskError};
 
 use super::catalog::Table;
+use super::gold_slim::Pending;
 use super::ingest::IngestStats;
 use super::load::QuarantineTable;
 use super::marts::Names;
 use super::marts::activity::Activity;
+use super::marts::scope::Scope;
 use super::quality::TestResult;
 use super::slim::{DimUsers, SlimEvents};
 use super::spark::Staged;
 use super::{LayerRows, PipelineError, RunOptions};
-use crate::warehouse::{Transaction, Warehouse, WarehouseError, parquet};
+use crate::warehouse::{TableSpec, Transaction, Warehouse, WarehouseError, parquet};
+use contract::Grain;
 
 /// What ingest leaves for the tasks after it.
 pub(super) struct Ingested {
@@ -37,6 +40,11 @@ pub(super) struct Ingested {
     pub bronze_path: PathBuf,
     pub bronze_rows: u64,
     pub keep_mask: Vec<bool>,
+    /// Slim parts to write: gold files read from gold (they had none), then the batch's
+    /// new events, each as its part name and its rows in the slim events.
+    pub slim_parts: Vec<(String, std::ops::Range<usize>)>,
+    /// Events in gold before this batch (the first of the slim events).
+    pub existing_events: usize,
     pub duplicates: u64,
     pub quarantine: QuarantineTable,
     pub bronze_tests: Vec<TestResult>,
@@ -58,9 +66,14 @@ pub(super) struct Ctx<'o> {
     pub gold_ids: Mutex<Vec<i64>>,
     pub gold_slim: Mutex<Option<SlimEvents>>,
     pub gold: Mutex<Option<Arc<Gold>>>,
+    /// Gold's slim parts for the `gold_slim` task to write (a folder warehouse only).
+    pub gold_slim_parts: Mutex<Option<Pending>>,
     /// dim_users as written, for gold's tests.
     pub dim_frame: Mutex<Option<DataFrame>>,
     pub activity: Mutex<Option<Arc<(Activity, Names)>>>,
+    /// The lifecycle tables rebuilt only in some periods this run (an append to a folder
+    /// warehouse whose lifecycle tables are kept a part per period).
+    pub scopes: Mutex<BTreeMap<Grain, Arc<Scope>>>,
     /// The Spark engine's job output (`--engine spark` only).
     pub spark: Mutex<Option<Staged>>,
     /// Tables still to build from gold: the last one frees what they all shared.
@@ -102,8 +115,10 @@ impl<'o> Ctx<'o> {
             gold_ids: Mutex::new(Vec::new()),
             gold_slim: Mutex::new(None),
             gold: Mutex::new(None),
+            gold_slim_parts: Mutex::new(None),
             dim_frame: Mutex::new(None),
             activity: Mutex::new(None),
+            scopes: Mutex::new(BTreeMap::new()),
             spark: Mutex::new(None),
             marts_left: Mutex::new(Table::built_from_gold().len()),
             last_day: Mutex::new(None),
@@ -157,6 +172,19 @@ impl<'o> Ctx<'o> {
         let path = self.with_tx(|tx| tx.stage(&staged_name(table)))?;
         parquet::write(&path, frame)?;
         self.with_tx(|tx| tx.append(&table.spec(), &path, part))
+    }
+
+    /// Writes `frame` as one more part (`part`) of a table outside the catalog (gold's
+    /// slim parts).
+    pub fn write_part(
+        &self,
+        table: &TableSpec,
+        frame: &mut DataFrame,
+        part: &str,
+    ) -> Result<(), PipelineError> {
+        let path = self.with_tx(|tx| tx.stage(&format!("{}.parquet", table.name)))?;
+        parquet::write(&path, frame)?;
+        self.with_tx(|tx| tx.append(table, &path, part))
     }
 
     /// Appends an already staged file (bronze's) as one more part of `table` without

@@ -5,6 +5,7 @@
 //! and leaves the slim events and users for gold's tests and the marts.
 //! See: METRICS.md, Layers (gold).
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use polars::prelude::*;
@@ -12,11 +13,12 @@ use runner::Done;
 
 use super::catalog::{Table, part_name};
 use super::context::{Ctx, Gold, gone, lock};
+use super::gold_slim;
 use super::schema::EVENT_ID;
 use super::schema::EventTypes;
 use super::slim::{DimUsers, SlimEvents};
 use super::{PipelineError, compute};
-use crate::warehouse::{Result, Warehouse, WarehouseError, parquet};
+use crate::warehouse::{Location, Result, Warehouse, WarehouseError, parquet};
 
 /// Gold's fact table: what it is read and written as.
 const FACT: &str = Table::GoldEvents.name();
@@ -40,49 +42,144 @@ impl Dedup {
 
 /// Gold as it stands before this run: its ids (for dedup and the unique test) and its
 /// events in slim form (for the marts).
+#[derive(Default)]
 pub struct Existing {
     pub dedup: Dedup,
     pub ids: Vec<i64>,
     pub slim: SlimEvents,
+    /// Gold files that had no slim part (read from gold): part name and slim rows.
+    pub without_slim: Vec<(String, Range<usize>)>,
+    /// Gold files are in a folder, so the run writes slim parts beside them.
+    pub folder: bool,
+}
+
+impl Existing {
+    /// Every id read goes into the dedup set at once, sized for them (a slim part that
+    /// turned out unusable took its ids back before this).
+    fn remember_ids(&mut self) {
+        self.dedup.reserve(self.ids.len());
+        self.dedup.keep(&self.ids);
+    }
 }
 
 /// Rows of gold read at a time: ten of ingest's row groups, enough for every core.
 const READ_BLOCK: usize = 1 << 20;
 
+/// Gold's columns the slim events are read from.
+const COLUMNS: [&str; 7] = [
+    EVENT_ID,
+    "user_id",
+    "event_time",
+    "event_type",
+    "transaction_category",
+    "miles_amount",
+    "country",
+];
+
+/// Adds a block of gold's rows (gold's own columns) to `existing`.
+fn add_gold_rows(existing: &mut Existing, df: &DataFrame, types: &EventTypes) -> PolarsResult<()> {
+    let ids = df.column(EVENT_ID)?.i64()?;
+    if ids.null_count() > 0 {
+        polars_bail!(ComputeError: "gold has a row with a null event_id");
+    }
+    existing.ids.extend(ids.into_no_null_iter());
+    existing.slim.append_frame(df, types)
+}
+
 pub fn load_existing(wh: &mut Warehouse, types: &EventTypes) -> Result<Existing> {
-    let mut existing = Existing {
-        dedup: Dedup::default(),
-        ids: Vec::new(),
-        slim: SlimEvents::default(),
-    };
+    let mut existing = Existing::default();
     if !wh.has_table(FACT) {
+        existing.folder = matches!(wh.location(), Location::Dir(_));
         return Ok(existing);
     }
-    let columns = [
-        EVENT_ID,
-        "user_id",
-        "event_time",
-        "event_type",
-        "transaction_category",
-        "miles_amount",
-        "country",
-    ];
-    wh.read_blocks(FACT, Some(&columns), READ_BLOCK, |df| {
-        let err = |source| WarehouseError::Parquet {
-            path: FACT.into(),
-            source,
-        };
-        let ids = df
-            .column(EVENT_ID)
-            .and_then(|c| c.i64().cloned())
-            .map_err(err)?;
-        let ids: Vec<i64> = ids.into_no_null_iter().collect();
-        existing.dedup.keep(&ids);
-        existing.ids.extend(ids);
-        existing.slim.append_frame(&df, types).map_err(err)?;
-        Ok(())
-    })?;
+    let Some((root, files)) = wh.folder_files(FACT) else {
+        // A database: gold's rows, block by block.
+        wh.read_blocks(FACT, Some(&COLUMNS), READ_BLOCK, |df| {
+            add_gold_rows(&mut existing, &df, types).map_err(|source| WarehouseError::Parquet {
+                path: FACT.into(),
+                source,
+            })
+        })?;
+        existing.remember_ids();
+        return Ok(existing);
+    };
+    let (root, files) = (root.to_path_buf(), files.to_vec());
+    existing.folder = true;
+    let has_slim = wh.has_table(gold_slim::EVENTS) && wh.has_table(gold_slim::DICTS);
+    for file in &files {
+        let path = root.join(file);
+        let start = existing.slim.len();
+        let rows = parquet::num_rows(&path)?;
+        let part = gold_slim::part_of(file);
+        if let Some(part) = part.filter(|_| has_slim)
+            && read_slim_part(&mut existing, &root, part, rows, types)?
+        {
+            continue;
+        }
+        for offset in (0..rows).step_by(READ_BLOCK) {
+            let df = parquet::read_rows(&path, Some(&COLUMNS), Some((offset, READ_BLOCK)))?;
+            add_gold_rows(&mut existing, &df, types).map_err(|source| WarehouseError::Parquet {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        if let Some(part) = part {
+            existing
+                .without_slim
+                .push((part.to_string(), start..existing.slim.len()));
+        }
+    }
+    existing.remember_ids();
     Ok(existing)
+}
+
+/// Reads the slim part `part` into `existing` when it is there and can be trusted for a
+/// gold file of `rows` rows; `false` (having added nothing) otherwise.
+fn read_slim_part(
+    existing: &mut Existing,
+    root: &std::path::Path,
+    part: &str,
+    rows: usize,
+    types: &EventTypes,
+) -> Result<bool> {
+    let events = root.join(gold_slim::file_of(gold_slim::EVENTS, part));
+    let dicts = root.join(gold_slim::file_of(gold_slim::DICTS, part));
+    if !events.exists() || !dicts.exists() || parquet::num_rows(&events)? != rows {
+        return Ok(false);
+    }
+    let err = |path: &std::path::Path| {
+        let path = path.to_path_buf();
+        move |source| WarehouseError::Parquet { path, source }
+    };
+    let Some(dicts) =
+        gold_slim::Dicts::read(&parquet::read(&dicts, None)?, types).map_err(err(&dicts))?
+    else {
+        return Ok(false);
+    };
+    // The part's dictionaries join the run's first; if a block then turns out unusable,
+    // what it added is taken back and the gold file is read instead. (The values it added
+    // to the dictionaries stay: they only take codes, and no output depends on a code.)
+    let maps = dicts.merge_into(&mut existing.slim);
+    let (slim_start, ids_start) = (existing.slim.len(), existing.ids.len());
+    for offset in (0..rows).step_by(READ_BLOCK) {
+        let df = parquet::read_rows(&events, None, Some((offset, READ_BLOCK)))?;
+        match gold_slim::block(&df, &dicts, &maps).map_err(err(&events))? {
+            Some((chunk, ids)) => {
+                existing.slim.extend_coded(chunk);
+                existing.ids.extend(ids);
+            }
+            None => {
+                tracing::warn!(
+                    part,
+                    "a slim part does not match its gold file: gold is read instead"
+                );
+                existing.slim.truncate(slim_start);
+                existing.ids.truncate(ids_start);
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
 }
 
 /// `dim_users` as written: `user_id`, `country`, `first_seen_at`, `last_seen_at`.
@@ -119,15 +216,16 @@ pub fn filter_new(bronze: &DataFrame, keep: &[bool]) -> PolarsResult<DataFrame> 
 /// The `gold` task: the batch's new events as one more part of the fact table (bronze's
 /// own file when the batch has no duplicate); dim_users rebuilt.
 pub(super) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
-    let (bronze_path, keep_mask, duplicates, bronze_rows, part) = {
-        let ingested = lock(&ctx.ingested);
-        let ing = ingested.as_ref().ok_or_else(|| gone("ingest's batch"))?;
+    let (bronze_path, keep_mask, duplicates, bronze_rows, part, slim_parts) = {
+        let mut ingested = lock(&ctx.ingested);
+        let ing = ingested.as_mut().ok_or_else(|| gone("ingest's batch"))?;
         (
             ing.bronze_path.clone(),
             ing.keep_mask.clone(),
             ing.duplicates,
             ing.bronze_rows,
             part_name(ing.batch_id),
+            std::mem::take(&mut ing.slim_parts),
         )
     };
     let gold_new = bronze_rows - duplicates;
@@ -155,7 +253,21 @@ pub(super) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
         rows.dim_users = dim_rows;
     }
     *lock(&ctx.dim_frame) = Some(dim_frame);
-    *lock(&ctx.gold) = Some(Arc::new(Gold { slim, dim }));
+    let gold = Arc::new(Gold { slim, dim });
+    if !slim_parts.is_empty() {
+        // The ids of those rows, copied: gold's tests take the whole list.
+        let all = lock(&ctx.gold_ids);
+        let ids = slim_parts
+            .iter()
+            .flat_map(|(_, rows)| all[rows.clone()].iter().copied())
+            .collect();
+        *lock(&ctx.gold_slim_parts) = Some(gold_slim::Pending {
+            gold: gold.clone(),
+            ids,
+            parts: slim_parts,
+        });
+    }
+    *lock(&ctx.gold) = Some(gold);
     Ok(Done::rows(gold_new).with_note(format!(
         "{duplicates} duplicates skipped; dim_users {dim_rows} rows"
     )))

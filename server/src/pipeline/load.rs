@@ -24,6 +24,11 @@ pub struct Load {
     /// Every gold event id (existing, then this batch's new ones), in slim order.
     pub gold_ids: Vec<i64>,
     pub gold_slim: SlimEvents,
+    /// Slim parts to write (`None` in a database): gold files that had none so far, with
+    /// their rows in `gold_slim`; the batch's own part is added when gold writes it.
+    pub slim_parts: Option<Vec<(String, std::ops::Range<usize>)>>,
+    /// Events of `gold_slim` that were in gold before this batch.
+    pub existing_events: usize,
     /// Per bronze row: whether it is new to gold.
     pub keep_mask: Vec<bool>,
     pub duplicates: u64,
@@ -48,6 +53,8 @@ impl Load {
             mut dedup,
             mut ids,
             mut slim,
+            without_slim,
+            folder,
         } = existing;
         let expected = (input_bytes / BYTES_PER_EVENT) as usize;
         dedup.reserve(expected);
@@ -56,6 +63,8 @@ impl Load {
         Self {
             writer,
             dedup,
+            slim_parts: folder.then_some(without_slim),
+            existing_events: slim.len(),
             gold_ids: ids,
             gold_slim: slim,
             keep_mask: Vec::new(),

@@ -14,6 +14,7 @@ pub mod codes;
 mod commit;
 mod context;
 pub mod gold;
+pub mod gold_slim;
 pub mod ingest;
 pub mod load;
 pub mod marts;

@@ -3,6 +3,7 @@
 //! ```text
 //! ingest -> bronze -> test_bronze -> silver ---------------------------------------+
 //!                                 -> gold -> test_gold -> activity -> mart_<m> -> test_<m> -> commit
+//!                                         -> gold_slim ------------------------------------+
 //! ```
 //!
 //! one `mart_`/`test_` pair per mart and lifecycle table (the lifecycle tests also wait for
@@ -22,7 +23,8 @@ use runner::{Dag, DagError, Done, Policy, TaskRecord, TaskState, Trigger};
 use super::catalog::Table;
 use super::context::{Ctx, lock};
 use super::task::Task;
-use super::{PipelineError, RunOptions, RunSummary, bronze, commit, gold, ingest, marts, quality};
+use super::{PipelineError, RunOptions, RunSummary, bronze, commit, gold, gold_slim, ingest};
+use super::{marts, quality};
 use super::{silver, summary};
 
 /// A task's body: what every task of the pipeline is.
@@ -72,7 +74,9 @@ fn steps() -> Vec<Step> {
             marts::tasks::build(ctx, table)
         }));
     }
-    let mut last = vec![Task::Silver];
+    // Gold's slim parts are only for the next run: written beside the marts.
+    steps.push(step(Task::GoldSlim, &[Task::Gold], gold_slim::task));
+    let mut last = vec![Task::Silver, Task::GoldSlim];
     for &table in &tables {
         let mut upstream = vec![Task::Mart(table)];
         upstream.extend(table.reconciles_with().map(Task::Mart));
@@ -216,7 +220,8 @@ mod tests {
         assert_eq!(names.first(), Some(&"ingest"));
         assert_eq!(names.last(), Some(&"commit"));
         let commit = tasks.last().unwrap();
-        assert_eq!(commit.upstream.len(), Table::built_from_gold().len() + 1);
+        // Every table's test, silver and gold's slim parts.
+        assert_eq!(commit.upstream.len(), Table::built_from_gold().len() + 2);
         let lifecycle = tasks
             .iter()
             .find(|t| t.name == "test_user_lifecycle_week")

@@ -110,6 +110,26 @@ impl SlimEvents {
         self.country.reserve(additional);
     }
 
+    /// Appends a chunk whose codes are already this run's (its dictionaries are ignored).
+    pub fn extend_coded(&mut self, chunk: SlimChunk) {
+        self.user.extend_from_slice(&chunk.user);
+        self.time.extend_from_slice(&chunk.time);
+        self.event_type.extend_from_slice(&chunk.event_type);
+        self.category.extend_from_slice(&chunk.category);
+        self.miles.extend_from_slice(&chunk.miles);
+        self.country.extend_from_slice(&chunk.country);
+    }
+
+    /// Drops the events from `len` on (the dictionaries keep their values).
+    pub fn truncate(&mut self, len: usize) {
+        self.user.truncate(len);
+        self.time.truncate(len);
+        self.event_type.truncate(len);
+        self.category.truncate(len);
+        self.miles.truncate(len);
+        self.country.truncate(len);
+    }
+
     /// Appends the rows of `chunk` whose `keep` flag is set (all rows when `keep` is `None`).
     pub fn append(&mut self, mut chunk: SlimChunk, keep: Option<&[bool]>) {
         remap(&mut chunk.user, &self.users.merge(&chunk.users));
@@ -119,14 +139,7 @@ impl SlimEvents {
         );
         remap(&mut chunk.country, &self.countries.merge(&chunk.countries));
         match keep {
-            None => {
-                self.user.extend_from_slice(&chunk.user);
-                self.time.extend_from_slice(&chunk.time);
-                self.event_type.extend_from_slice(&chunk.event_type);
-                self.category.extend_from_slice(&chunk.category);
-                self.miles.extend_from_slice(&chunk.miles);
-                self.country.extend_from_slice(&chunk.country);
-            }
+            None => self.extend_coded(chunk),
             Some(keep) => {
                 for (i, _) in keep.iter().enumerate().filter(|(_, k)| **k) {
                     self.user.push(chunk.user[i]);
@@ -186,6 +199,12 @@ impl SlimEvents {
     }
 
     pub fn dim_users(&self) -> DimUsers {
+        self.dim_users_of(self.len())
+    }
+
+    /// `dim_users` as the first `events` events alone make it (gold before a batch), over
+    /// every user code (a user without such an event has no first event: `i64::MAX`).
+    pub fn dim_users_of(&self, events: usize) -> DimUsers {
         let n = self.users.len();
         let mut dim = DimUsers {
             country: vec![NULL_CODE; n],
@@ -193,7 +212,7 @@ impl SlimEvents {
             last: vec![i64::MIN; n],
             country_time: vec![i64::MIN; n],
         };
-        for i in 0..self.len() {
+        for i in 0..events.min(self.len()) {
             let (u, t, c) = (self.user[i] as usize, self.time[i], self.country[i]);
             dim.first[u] = dim.first[u].min(t);
             dim.last[u] = dim.last[u].max(t);

@@ -15,6 +15,8 @@ pub enum Task {
     TestBronze,
     Silver,
     Gold,
+    /// Gold's events in the form the marts read them, for the next run (`gold_slim.rs`).
+    GoldSlim,
     TestGold,
     /// Who was active on which day: what every mart is counted from.
     Activity,
@@ -34,6 +36,7 @@ impl Task {
             Task::TestBronze => "test_bronze".into(),
             Task::Silver => "silver".into(),
             Task::Gold => "gold".into(),
+            Task::GoldSlim => "gold_slim".into(),
             Task::TestGold => "test_gold".into(),
             Task::Activity => "activity".into(),
             Task::Mart(table) => format!("mart_{}", table.short_name()),
@@ -47,7 +50,7 @@ impl Task {
     pub fn group(self) -> &'static str {
         match self {
             Task::Spark | Task::Ingest => "ingest",
-            Task::Bronze | Task::Silver | Task::Gold => "layer",
+            Task::Bronze | Task::Silver | Task::Gold | Task::GoldSlim => "layer",
             Task::Activity | Task::Mart(_) => "mart",
             Task::TestBronze | Task::TestGold | Task::TestMart(_) => "test",
             Task::Commit => "commit",

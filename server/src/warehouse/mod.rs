@@ -261,6 +261,16 @@ impl Warehouse {
         self.state.tables.contains_key(table)
     }
 
+    /// A folder warehouse's root and the files of `table` (relative to it, in load order);
+    /// `None` for a database or a table it does not have. For readers that treat files
+    /// one by one (gold's slim parts sit beside gold's files).
+    pub fn folder_files(&self, table: &str) -> Option<(&Path, &[String])> {
+        match &self.backend {
+            Backend::Dir { root, .. } => Some((root, self.state.tables.get(table)?)),
+            Backend::Postgres(_) => None,
+        }
+    }
+
     fn no_table(table: &str) -> WarehouseError {
         WarehouseError::NoTable {
             table: table.to_string(),

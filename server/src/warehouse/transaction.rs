@@ -153,6 +153,42 @@ impl Transaction {
         }
     }
 
+    /// After commit, a folder's `table` has the staged files as parts (each replacing the
+    /// part of its name, if there was one), no longer has the parts `removed`, and keeps
+    /// its other parts; its parts stay listed in name order. A table kept as one part per
+    /// period, of which a run rebuilt a few. (A database's table is only ever replaced
+    /// whole or appended to: this is for folders.)
+    pub fn update_parts(
+        &mut self,
+        table: &TableSpec,
+        parts: &[(PathBuf, String)],
+        removed: &[String],
+    ) {
+        debug_assert!(
+            !self.is_database(),
+            "update_parts is for a folder warehouse"
+        );
+        let name = table.name.as_str();
+        let removed: Vec<String> = removed
+            .iter()
+            .map(|p| commit::part_file_of(name, p))
+            .collect();
+        let list = self.state.tables.entry(name.to_string()).or_default();
+        list.retain(|f| !removed.contains(f));
+        for (staged, part) in parts {
+            let target = commit::part_file_of(name, part);
+            if !list.contains(&target) {
+                list.push(target);
+            }
+            self.changes.push(Change {
+                table: table.clone(),
+                staged: staged.clone(),
+                kind: Kind::Append { part: part.clone() },
+            });
+        }
+        list.sort();
+    }
+
     /// After commit, the staged file is one more part of `table`.
     pub fn append(&mut self, table: &TableSpec, staged: &Path, part: &str) {
         let name = table.name.as_str();

@@ -80,3 +80,44 @@ fn a_directory_loads_all_its_csv_files_as_one_batch() {
     run(&sample(), &whole);
     assert_eq!(export(&whole, dir.path()), export(&wh, dir.path()));
 }
+
+/// The slim parts of a folder warehouse's `state.json` (gold's events as codes).
+fn slim_parts(wh: &std::path::Path) -> Vec<String> {
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(wh.join("_heymax/state.json")).unwrap()).unwrap();
+    state["tables"]["gold._slim_events"]
+        .as_array()
+        .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn gold_slim_parts_are_a_cache_a_missing_or_stale_one_is_rebuilt_from_gold() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = split_sample(dir.path());
+    let whole = dir.path().join("whole");
+    run(&sample(), &whole);
+    let inc = dir.path().join("inc");
+    run(&first, &inc);
+    let parts = slim_parts(&inc);
+    assert_eq!(parts, vec!["gold/_slim_events/batch=000001.parquet"]);
+    // A stale slim part (another part's rows) and then a missing one: the next run reads
+    // gold instead, gives the same marts, and writes the part again.
+    let stale = inc.join(&parts[0]);
+    let other = dir.path().join("other");
+    run(&second, &other);
+    std::fs::copy(other.join(&slim_parts(&other)[0]), &stale).unwrap();
+    run(&second, &inc);
+    assert_eq!(export(&whole, dir.path()), export(&inc, dir.path()));
+    assert_eq!(
+        slim_parts(&inc),
+        vec![
+            "gold/_slim_events/batch=000001.parquet",
+            "gold/_slim_events/batch=000002.parquet"
+        ]
+    );
+    std::fs::remove_file(&stale).unwrap();
+    run(&first, &inc);
+    assert_eq!(export(&whole, dir.path()), export(&inc, dir.path()));
+    assert!(stale.exists(), "the missing slim part is written again");
+}

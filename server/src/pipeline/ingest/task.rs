@@ -9,7 +9,7 @@
 use runner::Done;
 
 use super::{Piece, Progress, Silent};
-use crate::pipeline::catalog::Table;
+use crate::pipeline::catalog::{Table, part_name};
 use crate::pipeline::context::{Ctx, Ingested, lock, staged_name};
 use crate::pipeline::{PipelineError, QUARANTINE_STOP, bronze, gold, ingest, load, now_micros};
 use crate::warehouse::{Warehouse, parquet};
@@ -94,6 +94,8 @@ pub(in crate::pipeline) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
         writer,
         gold_ids,
         gold_slim,
+        mut slim_parts,
+        existing_events,
         keep_mask,
         duplicates,
         quarantine,
@@ -102,6 +104,11 @@ pub(in crate::pipeline) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
     } = loaded;
     let bronze_rows = writer.rows;
     writer.finish()?;
+    if let Some(parts) = &mut slim_parts
+        && gold_slim.len() > existing_events
+    {
+        parts.push((part_name(batch_id), existing_events..gold_slim.len()));
+    }
     let note = note(files.len(), &stats, &options.ingest.time);
     let records = stats.records;
     *lock(&ctx.ingested) = Some(Ingested {
@@ -112,6 +119,8 @@ pub(in crate::pipeline) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
         bronze_path,
         bronze_rows,
         keep_mask,
+        slim_parts: slim_parts.unwrap_or_default(),
+        existing_events,
         duplicates,
         quarantine,
         bronze_tests: bronze_tests.finish(),

@@ -20,14 +20,20 @@ use contract::Status;
 
 pub const COLUMNS: [&str; 5] = ["period", "user_id", "country", "status", "events"];
 
+/// The table's rows, or with `rebuild` (a flag per period from the first) only the rows of
+/// the flagged periods: what an appended batch can change (`scope.rs`).
 pub fn build(
     slim: &SlimEvents,
     act: &Activity,
     names: &Names,
     grain: Grain,
+    rebuild: Option<&[bool]>,
 ) -> PolarsResult<DataFrame> {
     let first_idx = grain.ordinal(act.first_day);
     let periods = (grain.ordinal(act.last_day) - first_idx + 1) as usize;
+    if rebuild.is_some_and(|r| r.len() != periods) {
+        polars_bail!(ComputeError: "a lifecycle rebuild scope of the wrong length");
+    }
     let events = events_per_period(slim, act, grain, first_idx, periods);
     // A row is (user, status) packed in a u32, bucketed by period: 4 bytes a row where
     // (u32, u8) pairs took 8 (12M rows at 10M events).
@@ -37,7 +43,10 @@ pub fn build(
     let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); periods];
     let packed = |user: usize, status: usize| ((user as u32) << 2) | status as u32;
     lifecycle(act, grain, |user, p, status| {
-        buckets[(p - first_idx) as usize].push(packed(user, status));
+        let i = (p - first_idx) as usize;
+        if rebuild.is_none_or(|r| r[i]) {
+            buckets[i].push(packed(user, status));
+        }
     });
     let rows: usize = buckets.iter().map(Vec::len).sum();
     let mut period = Vec::with_capacity(rows);

@@ -7,6 +7,7 @@ pub mod growth;
 pub mod interactions;
 pub mod lifecycle;
 pub mod retention;
+pub mod scope;
 pub(in crate::pipeline) mod tasks;
 
 /// The encoding's former name, still imported by `web/marts.rs`; new code says `encoding`.
@@ -44,18 +45,20 @@ impl Names {
     }
 }
 
-/// Builds one mart or lifecycle table (the pipeline's `mart_<table>` task).
+/// Builds one mart or lifecycle table (the pipeline's `mart_<table>` task); a lifecycle
+/// table only for the periods `rebuild` flags, when it is given.
 pub fn build_one(
     table: Table,
     slim: &SlimEvents,
     act: &Activity,
     names: &Names,
+    rebuild: Option<&[bool]>,
 ) -> PolarsResult<DataFrame> {
     match table {
         Table::Mart(Mart::Growth(grain)) => growth::build(act, names, grain),
         Table::Mart(Mart::Retention) => retention::build(act, names),
         Table::Mart(Mart::Interactions) => interactions::build(slim, act, names),
-        Table::Lifecycle(grain) => lifecycle::build(slim, act, names, grain),
+        Table::Lifecycle(grain) => lifecycle::build(slim, act, names, grain, rebuild),
         other => polars_bail!(ComputeError: "{} is not a mart", other.name()),
     }
 }

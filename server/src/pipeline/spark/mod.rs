@@ -212,7 +212,9 @@ mod tests {
         assert_eq!(names.first(), Some(&"spark"));
         assert_eq!(names.last(), Some(&"commit"));
         let native = plan::task_list();
-        for t in &native {
+        // Gold's slim parts are the native engine's cache: a Spark run writes none.
+        let slim = Task::GoldSlim.name();
+        for t in native.iter().filter(|t| t.name != slim) {
             assert!(names.contains(&t.name.as_str()), "{} missing", t.name);
         }
     }

@@ -176,6 +176,9 @@ pub(super) fn ingest(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
             bronze_path: s.dir.join("bronze"),
             bronze_rows: r.bronze_rows,
             keep_mask: Vec::new(),
+            // A Spark run writes no slim parts: the next native run writes them.
+            slim_parts: Vec::new(),
+            existing_events: 0,
             duplicates: r.bronze_rows.saturating_sub(r.gold_new),
             quarantine,
             bronze_tests: Vec::new(),
