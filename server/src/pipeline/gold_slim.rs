@@ -26,6 +26,7 @@ use super::schema::{EVENT_ID, EventTypes, UNDECLARED};
 use super::slim::{SlimChunk, SlimEvents};
 use super::{PipelineError, compute};
 use crate::warehouse::TableSpec;
+use crate::warehouse::parquet::StreamWriter;
 
 /// The events of the slim parts, one file per gold file.
 pub const EVENTS: &str = "gold._slim_events";
@@ -61,80 +62,134 @@ pub(super) struct Pending {
     pub parts: Vec<(String, Range<usize>)>,
 }
 
-/// Codes of `codes` renumbered in first-seen order, with the values they stand for.
-fn local<'d>(codes: &[u32], dict: &'d Interner) -> (Vec<u32>, Vec<&'d str>) {
-    let mut map = vec![NULL_CODE; dict.len()];
-    let mut values = Vec::new();
-    let out = codes
-        .iter()
-        .map(|&c| {
-            if c == NULL_CODE {
-                return NULL_CODE;
-            }
-            let m = &mut map[c as usize];
-            if *m == NULL_CODE {
-                *m = values.len() as u32;
-                values.push(&*dict.values()[c as usize]);
-            }
-            *m
-        })
-        .collect();
-    (out, values)
+/// One column's codes renumbered in first-seen order over the blocks of a part, with the
+/// values they stand for.
+struct Local<'d> {
+    dict: &'d Interner,
+    map: Vec<u32>,
+    values: Vec<&'d str>,
 }
 
-/// The two frames of the slim part of `rows` of `slim` (`ids` are those rows' event ids):
-/// codes local to the part, event types as positions in `types`.
+impl<'d> Local<'d> {
+    fn new(dict: &'d Interner) -> Self {
+        Self {
+            dict,
+            map: vec![NULL_CODE; dict.len()],
+            values: Vec::new(),
+        }
+    }
+
+    fn codes(&mut self, codes: &[u32]) -> Vec<u32> {
+        codes
+            .iter()
+            .map(|&c| {
+                if c == NULL_CODE {
+                    return NULL_CODE;
+                }
+                let m = &mut self.map[c as usize];
+                if *m == NULL_CODE {
+                    *m = self.values.len() as u32;
+                    self.values.push(&*self.dict.values()[c as usize]);
+                }
+                *m
+            })
+            .collect()
+    }
+}
+
+/// Builds one slim part block by block (a block's frame is all that is in memory at
+/// once, not the part's): the events of some rows of the run's slim events, with codes
+/// local to the part, then the part's dictionaries.
+pub struct PartWriter<'s> {
+    slim: &'s SlimEvents,
+    types: &'s EventTypes,
+    users: Local<'s>,
+    categories: Local<'s>,
+    countries: Local<'s>,
+}
+
+impl<'s> PartWriter<'s> {
+    pub fn new(slim: &'s SlimEvents, types: &'s EventTypes) -> Self {
+        Self {
+            slim,
+            types,
+            users: Local::new(&slim.users),
+            categories: Local::new(&slim.categories),
+            countries: Local::new(&slim.countries),
+        }
+    }
+
+    /// The events of `rows` (`ids` are their event ids), the part's next block.
+    pub fn events(&mut self, ids: &[i64], rows: Range<usize>) -> PolarsResult<DataFrame> {
+        if ids.len() != rows.len() || rows.end > self.slim.len() {
+            polars_bail!(ComputeError: "{} event ids for slim rows {rows:?}", ids.len());
+        }
+        let slim = self.slim;
+        DataFrame::new(
+            rows.len(),
+            vec![
+                Column::new(COLUMNS[0].into(), ids),
+                Column::new(
+                    COLUMNS[1].into(),
+                    self.users.codes(&slim.user[rows.clone()]),
+                ),
+                Column::new(COLUMNS[2].into(), &slim.time[rows.clone()]),
+                // polars here has no u8 columns: a type code is written as a u32.
+                Column::new(
+                    COLUMNS[3].into(),
+                    slim.event_type[rows.clone()]
+                        .iter()
+                        .map(|&t| u32::from(t))
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    COLUMNS[4].into(),
+                    self.categories.codes(&slim.category[rows.clone()]),
+                ),
+                Column::new(COLUMNS[5].into(), &slim.miles[rows.clone()]),
+                Column::new(
+                    COLUMNS[6].into(),
+                    self.countries.codes(&slim.country[rows.clone()]),
+                ),
+            ],
+        )
+    }
+
+    /// The dictionaries of every block written: (`kind`, `value`) rows.
+    pub fn dicts(self) -> PolarsResult<DataFrame> {
+        let names: Vec<&str> = self.types.names().iter().map(String::as_str).collect();
+        let mut kind = Vec::new();
+        let mut value = Vec::new();
+        for (k, values) in [
+            (USER, &self.users.values),
+            (CATEGORY, &self.categories.values),
+            (COUNTRY, &self.countries.values),
+            (EVENT_TYPE, &names),
+        ] {
+            kind.extend(std::iter::repeat_n(k, values.len()));
+            value.extend_from_slice(values);
+        }
+        DataFrame::new(
+            kind.len(),
+            vec![
+                Column::new("kind".into(), kind),
+                Column::new("value".into(), value),
+            ],
+        )
+    }
+}
+
+/// The two frames of the slim part of `rows` of `slim` in one block (`ids` are those
+/// rows' event ids).
 pub fn frames(
     slim: &SlimEvents,
     ids: &[i64],
     rows: Range<usize>,
     types: &EventTypes,
 ) -> PolarsResult<(DataFrame, DataFrame)> {
-    if ids.len() != rows.len() {
-        polars_bail!(ComputeError: "{} event ids for {} slim rows", ids.len(), rows.len());
-    }
-    let (user, users) = local(&slim.user[rows.clone()], &slim.users);
-    let (category, categories) = local(&slim.category[rows.clone()], &slim.categories);
-    let (country, countries) = local(&slim.country[rows.clone()], &slim.countries);
-    let events = DataFrame::new(
-        rows.len(),
-        vec![
-            Column::new(COLUMNS[0].into(), ids),
-            Column::new(COLUMNS[1].into(), user),
-            Column::new(COLUMNS[2].into(), &slim.time[rows.clone()]),
-            // polars here has no u8 columns: a type code is written as a u32.
-            Column::new(
-                COLUMNS[3].into(),
-                slim.event_type[rows.clone()]
-                    .iter()
-                    .map(|&t| u32::from(t))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(COLUMNS[4].into(), category),
-            Column::new(COLUMNS[5].into(), &slim.miles[rows.clone()]),
-            Column::new(COLUMNS[6].into(), country),
-        ],
-    )?;
-    let names: Vec<&str> = types.names().iter().map(String::as_str).collect();
-    let mut kind = Vec::new();
-    let mut value = Vec::new();
-    for (k, values) in [
-        (USER, &users),
-        (CATEGORY, &categories),
-        (COUNTRY, &countries),
-        (EVENT_TYPE, &names),
-    ] {
-        kind.extend(std::iter::repeat_n(k, values.len()));
-        value.extend_from_slice(values);
-    }
-    let dicts = DataFrame::new(
-        kind.len(),
-        vec![
-            Column::new("kind".into(), kind),
-            Column::new("value".into(), value),
-        ],
-    )?;
-    Ok((events, dicts))
+    let mut writer = PartWriter::new(slim, types);
+    let events = writer.events(ids, rows)?;
+    Ok((events, writer.dicts()?))
 }
 
 /// A slim part's dictionaries, read back.
@@ -277,6 +332,9 @@ pub fn block(
     Ok(Some((chunk, ids)))
 }
 
+/// Rows of a slim part written at a time.
+const WRITE_BLOCK: usize = 1 << 20;
+
 /// The `gold_slim` task: writes the slim part of the batch's new events and of every gold
 /// file that had none, for the next run to read.
 pub(super) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
@@ -288,9 +346,25 @@ pub(super) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
     for (part, rows) in &pending.parts {
         let ids = &pending.ids[offset..offset + rows.len()];
         offset += rows.len();
-        let (mut events, mut dicts) = frames(&pending.gold.slim, ids, rows.clone(), types)
-            .map_err(compute("gold slim parts"))?;
-        ctx.write_part(&TableSpec::named(EVENTS), &mut events, part)?;
+        let mut part_writer = PartWriter::new(&pending.gold.slim, types);
+        let path = ctx.with_tx(|tx| tx.stage(&format!("{EVENTS}.parquet")))?;
+        let mut file: Option<StreamWriter> = None;
+        for start in (rows.start..rows.end).step_by(WRITE_BLOCK) {
+            let end = (start + WRITE_BLOCK).min(rows.end);
+            let block = &ids[start - rows.start..end - rows.start];
+            let df = part_writer
+                .events(block, start..end)
+                .map_err(compute("gold slim parts"))?;
+            let out = match &mut file {
+                Some(out) => out,
+                None => file.insert(StreamWriter::create(&path, df.schema())?),
+            };
+            out.write(&df)?;
+        }
+        let Some(file) = file else { continue };
+        file.finish()?;
+        ctx.with_tx(|tx| tx.append(&TableSpec::named(EVENTS), &path, part))?;
+        let mut dicts = part_writer.dicts().map_err(compute("gold slim parts"))?;
         ctx.write_part(&TableSpec::named(DICTS), &mut dicts, part)?;
         written += rows.len() as u64;
     }
