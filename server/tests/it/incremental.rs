@@ -18,6 +18,28 @@ fn split_sample(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBu
     (first, second)
 }
 
+/// The sample split in two files, loaded whole into `whole` and its first half into `inc`.
+struct Split {
+    first: std::path::PathBuf,
+    second: std::path::PathBuf,
+    whole: std::path::PathBuf,
+    inc: std::path::PathBuf,
+}
+
+fn whole_and_first_half(dir: &std::path::Path) -> Split {
+    let (first, second) = split_sample(dir);
+    let whole = dir.join("whole");
+    run(&sample(), &whole);
+    let inc = dir.join("inc");
+    run(&first, &inc);
+    Split {
+        first,
+        second,
+        whole,
+        inc,
+    }
+}
+
 #[test]
 fn reloading_the_same_file_changes_no_mart_row() {
     let dir = tempfile::tempdir().unwrap();
@@ -48,11 +70,12 @@ fn reloading_the_same_file_changes_no_mart_row() {
 #[test]
 fn a_second_file_appends_its_new_events() {
     let dir = tempfile::tempdir().unwrap();
-    let (first, second) = split_sample(dir.path());
-    let whole = dir.path().join("whole");
-    run(&sample(), &whole);
-    let inc = dir.path().join("inc");
-    run(&first, &inc);
+    let Split {
+        first,
+        second,
+        whole,
+        inc,
+    } = whole_and_first_half(dir.path());
     let out = ok(&heymax(&[
         "run",
         "--input",
@@ -94,11 +117,12 @@ fn slim_parts(wh: &std::path::Path) -> Vec<String> {
 #[test]
 fn gold_slim_parts_are_a_cache_a_missing_or_stale_one_is_rebuilt_from_gold() {
     let dir = tempfile::tempdir().unwrap();
-    let (first, second) = split_sample(dir.path());
-    let whole = dir.path().join("whole");
-    run(&sample(), &whole);
-    let inc = dir.path().join("inc");
-    run(&first, &inc);
+    let Split {
+        first,
+        second,
+        whole,
+        inc,
+    } = whole_and_first_half(dir.path());
     let parts = slim_parts(&inc);
     assert_eq!(parts, vec!["gold/_slim_events/batch=000001.parquet"]);
     // A stale slim part (another part's rows) and then a missing one: the next run reads
