@@ -71,7 +71,7 @@ fn reloading_the_same_file_changes_no_mart_row() {
 fn a_second_file_appends_its_new_events() {
     let dir = tempfile::tempdir().unwrap();
     let Split {
-        first,
+        first: _,
         second,
         whole,
         inc,
