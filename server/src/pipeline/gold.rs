@@ -15,7 +15,7 @@ use super::catalog::{Table, part_name};
 use super::context::{Ctx, Gold, gone, lock};
 use super::gold_slim;
 use super::schema::EVENT_ID;
-use super::schema::EventTypes;
+use super::schema::{EventTypes, MICROS_PER_DAY};
 use super::slim::{DimUsers, SlimEvents};
 use super::{PipelineError, compute};
 use crate::warehouse::{Location, Result, Warehouse, WarehouseError, parquet};
@@ -24,9 +24,18 @@ use crate::warehouse::{Location, Result, Warehouse, WarehouseError, parquet};
 const FACT: &str = Table::GoldEvents.name();
 
 /// Event ids already in gold or seen earlier in this batch.
+///
+/// Gold's ids wait in `by_day`, grouped by their event's UTC day, and join `seen` only
+/// when the batch brings an event of that day: an id hashes the event's time (its UTC
+/// instant, see `ingest::chunk::event_id`), so an event can only repeat one of its own
+/// day. A new day's batch then hashes that day's ids instead of all of gold's (10M ids
+/// into the set took about 0.5 s and 150 MB of a 10k-event append). Two different
+/// events of different days with the same 64-bit id would both be kept, and gold's
+/// `unique(event_id)` test would then fail the run, committing nothing.
 #[derive(Default)]
 pub struct Dedup {
     seen: PlHashSet<i64>,
+    by_day: PlHashMap<i64, Vec<i64>>,
 }
 
 impl Dedup {
@@ -34,10 +43,36 @@ impl Dedup {
         self.seen.reserve(additional);
     }
 
-    /// `true` for each id not seen before (it is then remembered).
-    pub fn keep(&mut self, ids: &[i64]) -> Vec<bool> {
-        ids.iter().map(|&id| self.seen.insert(id)).collect()
+    /// Gold's ids (with their events' times), to be checked against from now on.
+    pub fn add_existing(&mut self, ids: &[i64], times: &[i64]) {
+        for (&id, &t) in ids.iter().zip(times) {
+            self.by_day.entry(day_of(t)).or_default().push(id);
+        }
     }
+
+    /// `true` for each id (of an event at `times`) not seen before (it is then
+    /// remembered).
+    pub fn keep(&mut self, ids: &[i64], times: &[i64]) -> Vec<bool> {
+        let mut last_day = None;
+        ids.iter()
+            .zip(times)
+            .map(|(&id, &t)| {
+                let day = day_of(t);
+                if last_day != Some(day) {
+                    last_day = Some(day);
+                    if let Some(old) = self.by_day.remove(&day) {
+                        self.seen.reserve(old.len());
+                        self.seen.extend(old);
+                    }
+                }
+                self.seen.insert(id)
+            })
+            .collect()
+    }
+}
+
+fn day_of(time: i64) -> i64 {
+    time.div_euclid(MICROS_PER_DAY)
 }
 
 /// Gold as it stands before this run: its ids (for dedup and the unique test) and its
@@ -54,11 +89,10 @@ pub struct Existing {
 }
 
 impl Existing {
-    /// Every id read goes into the dedup set at once, sized for them (a slim part that
-    /// turned out unusable took its ids back before this).
+    /// Every id read goes to the dedup, by day (a slim part that turned out unusable took
+    /// its ids back before this).
     fn remember_ids(&mut self) {
-        self.dedup.reserve(self.ids.len());
-        self.dedup.keep(&self.ids);
+        self.dedup.add_existing(&self.ids, &self.slim.time);
     }
 }
 
@@ -280,7 +314,21 @@ mod tests {
     #[test]
     fn dedup_keeps_first_occurrence_across_calls() {
         let mut d = Dedup::default();
-        assert_eq!(d.keep(&[1, 2, 1]), vec![true, true, false]);
-        assert_eq!(d.keep(&[2, 3]), vec![false, true]);
+        assert_eq!(d.keep(&[1, 2, 1], &[0; 3]), vec![true, true, false]);
+        assert_eq!(d.keep(&[2, 3], &[0; 2]), vec![false, true]);
+    }
+
+    #[test]
+    fn gold_ids_are_found_on_their_day_whenever_it_comes() {
+        let day = MICROS_PER_DAY;
+        let mut d = Dedup::default();
+        d.add_existing(&[10, 11, 12], &[-1, day + 5, 2 * day]);
+        // Day 1 first, then day -1 (late), then a day gold does not have.
+        assert_eq!(d.keep(&[11, 13], &[day, day + 9]), vec![false, true]);
+        assert_eq!(
+            d.keep(&[10, 14, 12], &[-day + 3, 7 * day, 2 * day]),
+            vec![false, true, false]
+        );
+        assert_eq!(d.keep(&[13, 14], &[day, 7 * day]), vec![false, false]);
     }
 }

@@ -92,7 +92,7 @@ impl Load {
             .and_then(|c| c.i64().cloned())
             .map_err(compute("bronze"))?;
         let ids: Vec<i64> = ids.into_no_null_iter().collect();
-        let keep = self.dedup.keep(&ids);
+        let keep = self.dedup.keep(&ids, &piece.slim.time);
         let kept = keep.iter().filter(|k| **k).count();
         self.duplicates += (ids.len() - kept) as u64;
         if kept == ids.len() {
