@@ -89,9 +89,12 @@ pub fn period_parts(table: &str, files: &[String]) -> Option<Vec<String>> {
 }
 
 /// The periods of a grain to rebuild: a flag per period from the activity's first.
+/// `before` is `slim.dim_users_of(existing)`, computed once for the three grains (a pass
+/// over gold's history).
 pub fn rebuild(
     slim: &SlimEvents,
     act: &Activity,
+    before: &DimUsers,
     now: &DimUsers,
     existing: usize,
     grain: Grain,
@@ -112,7 +115,6 @@ pub fn rebuild(
         mark(period(t));
         mark(period(t) + 1);
     }
-    let before = slim.dim_users_of(existing);
     let (mut old_first, mut old_last) = (i64::MAX, i64::MIN);
     for user in 0..before.len() {
         if before.first[user] == i64::MAX {
@@ -170,7 +172,8 @@ mod tests {
         let slim = slim(events);
         let dim = slim.dim_users();
         let act = Activity::new(&slim, &dim);
-        let flags = rebuild(&slim, &act, &dim, existing, Grain::Day);
+        let before = slim.dim_users_of(existing);
+        let flags = rebuild(&slim, &act, &before, &dim, existing, Grain::Day);
         (0..flags.len() as i64)
             .filter(|&i| flags[i as usize])
             .map(|i| act.first_day + i)

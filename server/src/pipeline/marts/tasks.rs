@@ -51,6 +51,7 @@ fn scopes(
     }
     let mut warehouse = lock(&ctx.warehouse);
     let wh = warehouse.as_mut().ok_or_else(|| gone("the warehouse"))?;
+    let mut before = None;
     for grain in Grain::ALL {
         let table = Table::Lifecycle(grain).name();
         let growth = Table::Mart(contract::Mart::Growth(grain)).name();
@@ -64,7 +65,8 @@ fn scopes(
             continue;
         }
         let previous_growth = wh.read_table(growth, None)?;
-        let rebuild = scope::rebuild(&g.slim, act, &g.dim, existing, grain);
+        let before = before.get_or_insert_with(|| g.slim.dim_users_of(existing));
+        let rebuild = scope::rebuild(&g.slim, act, before, &g.dim, existing, grain);
         scopes.insert(
             grain,
             Arc::new(Scope {
