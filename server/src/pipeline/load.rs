@@ -9,6 +9,7 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use super::catalog::Table;
+use super::codes::SharedMaps;
 use super::gold::{Dedup, Existing};
 use super::ingest::{Piece, QuarantineRow};
 use super::slim::SlimEvents;
@@ -36,6 +37,10 @@ pub struct Load {
     pub bronze_tests: quality::Streamed,
     /// What bronze's tests check against (the declared event types).
     tests_context: quality::Context,
+    /// The parser threads' codes as `gold_slim`'s (users, categories, countries).
+    maps: [SharedMaps; 3],
+    /// `gold_slim`'s dictionary sizes before this batch.
+    bases: [usize; 3],
     batch_id: i64,
     loaded_at: i64,
 }
@@ -60,9 +65,16 @@ impl Load {
         dedup.reserve(expected);
         ids.reserve(expected);
         slim.reserve(expected);
+        let bases = [
+            slim.users.len(),
+            slim.categories.len(),
+            slim.countries.len(),
+        ];
         Self {
             writer,
             dedup,
+            maps: Default::default(),
+            bases,
             slim_parts: folder.then_some(without_slim),
             existing_events: slim.len(),
             gold_ids: ids,
@@ -97,15 +109,27 @@ impl Load {
         self.duplicates += (ids.len() - kept) as u64;
         if kept == ids.len() {
             self.gold_ids.extend_from_slice(&ids);
-            self.gold_slim.append(piece.slim, None);
+            self.gold_slim
+                .append_parsed(piece.slim, None, &mut self.maps)
+                .map_err(compute("ingest"))?;
         } else {
             self.gold_ids
                 .extend(ids.iter().zip(&keep).filter(|(_, k)| **k).map(|(id, _)| id));
-            self.gold_slim.append(piece.slim, Some(&keep));
+            self.gold_slim
+                .append_parsed(piece.slim, Some(&keep), &mut self.maps)
+                .map_err(compute("ingest"))?;
         }
         self.keep_mask.extend_from_slice(&keep);
         self.quarantine.extend(&piece.source, piece.quarantine);
         Ok(())
+    }
+
+    /// Ends the load: the batch's new dictionary values take their codes in the order of
+    /// their first event, whatever thread parsed them.
+    pub fn finish(mut self) -> Self {
+        self.gold_slim
+            .first_use_order(self.existing_events, self.bases);
+        self
     }
 }
 

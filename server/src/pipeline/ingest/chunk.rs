@@ -7,7 +7,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::row::{Reason, Row};
 use crate::pipeline::codes::{Interner, NULL_CODE};
 use crate::pipeline::schema::{EVENT_ID, INPUT_COLUMNS};
-use crate::pipeline::slim::SlimChunk;
+use crate::pipeline::slim::{Dictionaries, Shared, SlimChunk};
 
 /// A row that failed validation, kept with where it came from and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +30,7 @@ pub struct ParsedPiece {
     pub lines: u64,
 }
 
-pub struct ChunkBuilder {
+pub struct ChunkBuilder<'d> {
     event_time: Vec<i64>,
     user_id: StringChunkedBuilder,
     event_type: StringChunkedBuilder,
@@ -41,13 +41,25 @@ pub struct ChunkBuilder {
     country: StringChunkedBuilder,
     event_id: Vec<i64>,
     slim: SlimChunk,
+    /// A parser thread's interners (its number, and their sizes when this piece began);
+    /// `None`: the chunk's own.
+    shared: Option<(usize, &'d mut Dictionaries, [usize; 3])>,
     hash_buf: Vec<u8>,
     pub quarantine: Vec<QuarantineRow>,
     pub records: u64,
     pub blank_lines: u64,
 }
 
-impl ChunkBuilder {
+impl<'d> ChunkBuilder<'d> {
+    /// A builder that codes text with `dicts`, parser thread `source`'s interners.
+    pub fn with_shared(rows: usize, source: usize, dicts: &'d mut Dictionaries) -> Self {
+        let lens = dicts.lens();
+        Self {
+            shared: Some((source, dicts, lens)),
+            ..Self::with_capacity(rows)
+        }
+    }
+
     pub fn with_capacity(rows: usize) -> Self {
         let s = |name: &str| StringChunkedBuilder::new(name.into(), rows);
         Self {
@@ -61,6 +73,7 @@ impl ChunkBuilder {
             country: s(INPUT_COLUMNS[7]),
             event_id: Vec::with_capacity(rows),
             slim: SlimChunk::default(),
+            shared: None,
             hash_buf: Vec::with_capacity(128),
             quarantine: Vec::new(),
             records: 0,
@@ -83,14 +96,16 @@ impl ChunkBuilder {
         self.event_id.push(event_id(&mut self.hash_buf, &fields));
 
         let slim = &mut self.slim;
-        slim.user.push(slim.users.intern(row.user_id()));
+        let (users, categories, countries) = match &mut self.shared {
+            Some((_, d, _)) => (&mut d.users, &mut d.categories, &mut d.countries),
+            None => (&mut slim.users, &mut slim.categories, &mut slim.countries),
+        };
+        slim.user.push(users.intern(row.user_id()));
         slim.time.push(row.event_time);
         slim.event_type.push(row.event_type);
-        slim.category
-            .push(code(&mut slim.categories, row.text(CATEGORY)));
+        slim.category.push(code(categories, row.text(CATEGORY)));
         slim.miles.push(row.miles.unwrap_or(0.0));
-        slim.country
-            .push(code(&mut slim.countries, row.text(COUNTRY)));
+        slim.country.push(code(countries, row.text(COUNTRY)));
     }
 
     pub fn reject(&mut self, line: u64, raw: &[u8], reason: Reason) {
@@ -102,7 +117,13 @@ impl ChunkBuilder {
         });
     }
 
-    pub fn finish(self, lines: u64) -> PolarsResult<ParsedPiece> {
+    pub fn finish(mut self, lines: u64) -> PolarsResult<ParsedPiece> {
+        if let Some((source, dicts, lens)) = self.shared.take() {
+            self.slim.shared = Some(Shared {
+                source,
+                gains: vec![(source, dicts.gained_since(lens))],
+            });
+        }
         let height = self.event_time.len();
         let time = Int64Chunked::from_vec(INPUT_COLUMNS[0].into(), self.event_time)
             .into_datetime(TimeUnit::Microseconds, None)

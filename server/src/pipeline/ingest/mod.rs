@@ -41,7 +41,7 @@ pub use row::{MAX_FIELD_BYTES, preview};
 pub use split::MAX_LINE_BYTES;
 pub use time::{TimeOptions, parse_timestamp};
 
-use crate::pipeline::slim::SlimChunk;
+use crate::pipeline::slim::{Dictionaries, SlimChunk};
 use chunk::{ChunkBuilder, ParsedPiece};
 use row::{Layout, Reason};
 use split::{Block, BlockReader, Records, split_block};
@@ -166,6 +166,10 @@ pub fn ingest<E: From<IngestError>>(
         timezone: options.time.zone.name().to_string(),
         ..Default::default()
     };
+    // One set of interners per parser thread for the whole input (see `Dictionaries`).
+    let dicts: Vec<std::sync::Mutex<Dictionaries>> = (0..rayon::current_num_threads().max(1))
+        .map(|_| Default::default())
+        .collect();
     for (path, header) in files.iter().zip(&headers) {
         let len = std::fs::metadata(path)
             .map_err(|source| IngestError::Io {
@@ -223,8 +227,9 @@ pub fn ingest<E: From<IngestError>>(
             let parsed = match &block {
                 Block::Lines(lines) => split_block(lines, options.threads)
                     .par_iter()
-                    .map(|p| parse_piece(p, header, options))
-                    .collect::<PolarsResult<Vec<_>>>(),
+                    .map(|p| parse_piece(p, header, options, &dicts))
+                    .collect::<PolarsResult<Vec<_>>>()
+                    .map(gains_first),
                 Block::Overlong { prefix, bytes } => {
                     overlong_piece(prefix, *bytes).map(|p| vec![p])
                 }
@@ -251,14 +256,38 @@ pub fn ingest<E: From<IngestError>>(
     Ok(stats)
 }
 
+/// A block's pieces with all their dictionary gains on the first one (in file order): a
+/// thread may parse a block's later piece before an earlier one, and the earlier one
+/// then uses values the later one's gain brings.
+fn gains_first(mut pieces: Vec<ParsedPiece>) -> Vec<ParsedPiece> {
+    let mut gains: Vec<_> = pieces
+        .iter_mut()
+        .filter_map(|p| p.slim.shared.as_mut())
+        .flat_map(|s| std::mem::take(&mut s.gains))
+        .collect();
+    gains.sort_by_key(|(source, g)| (*source, g[0].first, g[1].first, g[2].first));
+    if let Some(first) = pieces.iter_mut().find_map(|p| p.slim.shared.as_mut()) {
+        first.gains = gains;
+    }
+    pieces
+}
+
 fn parse_piece(
     piece: &[u8],
     header: &Header,
     options: &IngestOptions,
+    dicts: &[std::sync::Mutex<Dictionaries>],
 ) -> PolarsResult<ParsedPiece> {
-    let mut builder = ChunkBuilder::with_capacity(piece.len() / 64 + 16);
+    let source = rayon::current_thread_index().unwrap_or(0) % dicts.len();
+    // Only this thread takes this lock (a poisoned one held a panic's half-built piece).
+    let mut dicts = dicts[source]
+        .lock()
+        .map_err(|_| polars_err!(ComputeError: "a parser thread stopped"))?;
+    let mut builder = ChunkBuilder::with_shared(piece.len() / 64 + 16, source, &mut dicts);
     let mut line = 0u64;
     let canonical = Layout::canonical();
+    // The piece checked as UTF-8 at once (a bad byte anywhere: each field on its own).
+    let valid = std::str::from_utf8(piece).ok();
     for record in Records::new(piece) {
         line += 1;
         if record.is_empty() {
@@ -271,7 +300,7 @@ fn parse_piece(
                 row::parse_row(&fields, &canonical, options).map(|r| builder.push(&r))
             }),
             _ => row::with_fields(record, header.delimiter, |fields| {
-                row::parse_row(fields, &header.layout, options).map(|r| builder.push(&r))
+                row::parse_row_in(fields, &header.layout, options, valid).map(|r| builder.push(&r))
             }),
         };
         if let Err(reason) = parsed.and_then(|r| r) {

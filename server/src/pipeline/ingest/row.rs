@@ -220,6 +220,32 @@ pub fn parse_row<'a>(
     layout: &Layout,
     options: &'a IngestOptions,
 ) -> Result<Row<'a>, Reason> {
+    parse_row_in(fields, layout, options, None)
+}
+
+/// A field as text: sliced out of `valid` (text already checked as UTF-8 that holds it)
+/// when it lies inside, else checked on its own. Checking a CSV piece once and slicing its
+/// fields took UTF-8 validation, eight short calls per row, from 4 % of a 10M-event run's
+/// profile (`core::str::from_utf8`) to nothing measurable.
+fn as_text<'a>(field: &'a [u8], valid: Option<&'a str>) -> Option<&'a str> {
+    if let Some(text) = valid {
+        let start = (field.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+        if let Some(s) = text.get(start..start.saturating_add(field.len()))
+            && std::ptr::eq(s.as_ptr(), field.as_ptr())
+        {
+            return Some(s);
+        }
+    }
+    std::str::from_utf8(field).ok()
+}
+
+/// [`parse_row`] for fields that may lie inside `valid`, text checked as UTF-8 already.
+pub fn parse_row_in<'a>(
+    fields: &[&'a [u8]],
+    layout: &Layout,
+    options: &'a IngestOptions,
+    valid: Option<&'a str>,
+) -> Result<Row<'a>, Reason> {
     if fields.len() != layout.fields {
         return Err(Reason::ColumnCount {
             expected: layout.fields,
@@ -247,7 +273,7 @@ pub fn parse_row<'a>(
     let source = &options.source;
     let mut text: [Cow<'a, str>; 8] = Default::default();
     for (i, field) in raw.iter().enumerate() {
-        let value = std::str::from_utf8(field).map_err(|_| Reason::InvalidUtf8 {
+        let value = as_text(field, valid).ok_or(Reason::InvalidUtf8 {
             column: INPUT_COLUMNS[i],
         })?;
         text[i] = Cow::Borrowed(if source.trim {
@@ -317,6 +343,18 @@ mod tests {
     fn parse_with<'a>(line: &'a str, options: &'a IngestOptions) -> Result<Row<'a>, Reason> {
         let fields: Vec<&[u8]> = line.as_bytes().split(|&b| b == b',').collect();
         parse_row(&fields, &Layout::canonical(), options)
+    }
+
+    #[test]
+    fn fields_inside_checked_text_are_sliced_and_others_checked() {
+        let text = "ab,cd";
+        let bytes = text.as_bytes();
+        assert_eq!(as_text(&bytes[3..5], Some(text)), Some("cd"));
+        assert_eq!(as_text(&bytes[5..], Some(text)), Some(""));
+        let outside = b"x\xff".to_vec();
+        assert_eq!(as_text(&outside[..1], Some(text)), Some("x"));
+        assert_eq!(as_text(&outside, Some(text)), None);
+        assert_eq!(as_text(&outside, None), None);
     }
 
     #[test]

@@ -101,7 +101,7 @@ pub(in crate::pipeline) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
         quarantine,
         bronze_tests,
         ..
-    } = loaded;
+    } = loaded.finish();
     let bronze_rows = writer.rows;
     writer.finish()?;
     if let Some(parts) = &mut slim_parts
