@@ -144,15 +144,57 @@ fn distinct_rows(df: &DataFrame, cs: &[&str]) -> PolarsResult<usize> {
         .iter()
         .map(|c| KeyColumn::new(df.column(c)?))
         .collect::<PolarsResult<Vec<_>>>()?;
+    let n = df.height();
+    // Rows grouped by the first key (each value in one run, as a lifecycle table's periods
+    // are): each run's rows are counted on their own, by the other keys. One sort of a
+    // run's 130,000 hashes stays in cache where one of 12M did not (the lifecycle day
+    // table's `unique(period, user_id)`: about 1 s of a 10M-event run).
+    if let [first, rest @ ..] = columns.as_slice()
+        && !rest.is_empty()
+        && let Some(runs) = runs_of(first, n)
+    {
+        return Ok(runs.into_iter().map(|r| distinct_in(rest, r)).sum());
+    }
+    Ok(distinct_in(&columns, 0..n))
+}
+
+/// The runs of equal values of `column`, when no value comes back after its run ends.
+fn runs_of(column: &KeyColumn, n: usize) -> Option<Vec<std::ops::Range<usize>>> {
+    let mut runs = Vec::new();
+    let mut seen = HashSet::new();
+    let (mut start, mut previous, mut key) = (0, Vec::new(), Vec::new());
+    for i in 0..n {
+        key.clear();
+        column.push_key(i, &mut key);
+        if i == 0 || key != previous {
+            if !seen.insert(key.clone()) {
+                return None;
+            }
+            if i > 0 {
+                runs.push(start..i);
+            }
+            start = i;
+            std::mem::swap(&mut previous, &mut key);
+        }
+    }
+    if n > 0 {
+        runs.push(start..n);
+    }
+    Some(runs)
+}
+
+/// Distinct keys (over `columns`) among rows `rows`: a sort of 64-bit row hashes, with
+/// the rows of a repeated hash compared by their keys.
+fn distinct_in(columns: &[KeyColumn], rows: std::ops::Range<usize>) -> usize {
     let key = |i: usize, row: &mut Vec<u8>| {
         row.clear();
-        for column in &columns {
+        for column in columns {
             column.push_key(i, row);
         }
     };
-    let mut hashes = Vec::with_capacity(df.height());
+    let mut hashes = Vec::with_capacity(rows.len());
     let mut row = Vec::new();
-    for i in 0..df.height() {
+    for i in rows {
         key(i, &mut row);
         hashes.push((xxhash_rust::xxh3::xxh3_64(&row), i as u32));
     }
@@ -174,7 +216,7 @@ fn distinct_rows(df: &DataFrame, cs: &[&str]) -> PolarsResult<usize> {
         keys.dedup();
         distinct += keys.len();
     }
-    Ok(distinct)
+    distinct
 }
 
 /// A column as the bytes of a row key: text as its bytes, anything else (dates, numbers,
@@ -241,15 +283,14 @@ pub fn failing_rows(
         Check::NotNull(c) => df.column(c)?.null_count() as u64,
         Check::Unique([c]) => (df.height() - df.column(c)?.n_unique()?) as u64,
         Check::Unique(cs) => (df.height() - distinct_rows(df, cs)?) as u64,
-        Check::AcceptedValues(c, values) => {
-            let accepted: HashSet<&str> = values.iter().copied().collect();
-            df.column(c)?
-                .str()?
-                .iter()
-                .flatten()
-                .filter(|v| !accepted.contains(v))
-                .count() as u64
-        }
+        // A handful of values: a scan of the list beats hashing each of 12M rows.
+        Check::AcceptedValues(c, values) => df
+            .column(c)?
+            .str()?
+            .iter()
+            .flatten()
+            .filter(|v| !values.contains(v))
+            .count() as u64,
         Check::EventTypes { column, kept_count } => {
             if kept_count && ctx.event_types.unknown() == Unknown::Keep {
                 0
@@ -460,6 +501,21 @@ mod tests {
         assert_eq!(
             failing_rows(&unique, &df, &Context::default(), &none).unwrap(),
             2
+        );
+        // The first key back after its run: every row counted together.
+        let back = df!["a" => [1i64, 2, 1, 2], "b" => ["x", "y", "x", "x"]].unwrap();
+        assert_eq!(
+            failing_rows(&unique, &back, &Context::default(), &none).unwrap(),
+            1
+        );
+        assert_eq!(
+            runs_of(&KeyColumn::new(back.column("a").unwrap()).unwrap(), 4),
+            None
+        );
+        let grouped = df!["a" => [1i64, 1, 2, 2], "b" => ["x", "y", "x", "x"]].unwrap();
+        assert_eq!(
+            failing_rows(&unique, &grouped, &Context::default(), &none).unwrap(),
+            1
         );
         // "1" + "x" and "1x" + null must not hash alike.
         let tricky = df!["a" => [Some("1"), Some("1x")], "b" => [Some("x"), None]].unwrap();
