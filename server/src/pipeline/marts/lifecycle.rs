@@ -34,7 +34,7 @@ pub fn build(
     if rebuild.is_some_and(|r| r.len() != periods) {
         polars_bail!(ComputeError: "a lifecycle rebuild scope of the wrong length");
     }
-    let events = events_per_period(slim, act, grain, first_idx, periods);
+    let (events, column, width) = events_per_period(slim, act, grain, first_idx, periods, rebuild);
     // A row is (user, status) packed in a u32, bucketed by period: 4 bytes a row where
     // (u32, u8) pairs took 8 (12M rows at 10M events).
     if act.users() >= 1 << 30 {
@@ -60,7 +60,7 @@ pub fn build(
             period.push(start);
             user.push(row >> 2);
             status.push(row & 3);
-            count.push(i64::from(events[u * periods + i]));
+            count.push(i64::from(events[u * width + column[i] as usize]));
         }
     }
     drop(events);
@@ -101,23 +101,107 @@ pub fn build(
     )
 }
 
-/// Events per (user, period), as a dense users x periods matrix: one pass, no hashing
-/// (200,000 users x 91 days is 73 MB of u32, freed when the table is built).
+/// Events per (user, period) of the periods `rebuild` flags (all without it), as a dense
+/// users x those periods matrix: one pass, no hashing (200,000 users x 91 days is 73 MB of
+/// u32, freed when the table is built; an append that rebuilds one day counts one column,
+/// not 91 of which 90 are thrown away). Returns the matrix, each period's column
+/// (`u32::MAX`: not counted) and the matrix's width.
 fn events_per_period(
     slim: &SlimEvents,
     act: &Activity,
     grain: Grain,
     first_idx: i64,
     periods: usize,
-) -> Vec<u32> {
-    let ordinal: Vec<i64> = (act.first_day..=act.last_day)
-        .map(|d| grain.ordinal(d))
+    rebuild: Option<&[bool]>,
+) -> (Vec<u32>, Vec<u32>, usize) {
+    let mut width = 0;
+    let column: Vec<u32> = (0..periods)
+        .map(|i| {
+            if rebuild.is_none_or(|r| r[i]) {
+                width += 1;
+                width as u32 - 1
+            } else {
+                u32::MAX
+            }
+        })
         .collect();
-    let mut events = vec![0u32; act.users() * periods];
+    let day_column: Vec<u32> = (act.first_day..=act.last_day)
+        .map(|d| column[(grain.ordinal(d) - first_idx) as usize])
+        .collect();
+    let mut events = vec![0u32; act.users() * width];
     for (&u, &t) in slim.user.iter().zip(&slim.time) {
         let day = t.div_euclid(MICROS_PER_DAY);
-        let p = (ordinal[(day - act.first_day) as usize] - first_idx) as usize;
-        events[u as usize * periods + p] += 1;
+        let c = day_column[(day - act.first_day) as usize];
+        if c != u32::MAX {
+            events[u as usize * width + c as usize] += 1;
+        }
     }
-    events
+    (events, column, width)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::codes::NULL_CODE;
+    use crate::pipeline::schema::EventTypes;
+    use crate::pipeline::slim::SlimChunk;
+
+    fn rows(df: &DataFrame) -> Vec<String> {
+        (0..df.height())
+            .map(|i| {
+                df.columns()
+                    .iter()
+                    .map(|c| format!("{:?}", c.get(i).ok()))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_scoped_build_gives_the_whole_builds_rows_of_its_periods() {
+        let mut chunk = SlimChunk::default();
+        for (user, day, n) in [
+            ("a", 0, 2),
+            ("a", 1, 1),
+            ("b", 1, 3),
+            ("a", 3, 1),
+            ("b", 4, 2),
+        ] {
+            for _ in 0..n {
+                chunk.user.push(chunk.users.intern(user));
+                chunk.time.push(day * MICROS_PER_DAY + 5);
+                chunk.event_type.push(0);
+                chunk.category.push(NULL_CODE);
+                chunk.miles.push(0.0);
+                chunk.country.push(NULL_CODE);
+            }
+        }
+        let mut slim = SlimEvents::default();
+        slim.append(chunk, None);
+        let act = Activity::new(&slim, &slim.dim_users());
+        let names = Names::new(&slim, &EventTypes::default());
+        let whole = build(&slim, &act, &names, Grain::Day, None).unwrap();
+        let flags = [false, true, false, true, true];
+        let scoped = build(&slim, &act, &names, Grain::Day, Some(&flags)).unwrap();
+        let periods = whole.column("period").unwrap().to_physical_repr();
+        let keep: BooleanChunked = periods
+            .i32()
+            .unwrap()
+            .into_no_null_iter()
+            .map(|d| flags[d as usize])
+            .collect();
+        let expected = whole.filter(&keep).unwrap();
+        assert!(expected.height() >= 4, "{expected}");
+        assert_eq!(rows(&scoped), rows(&expected));
+        // The events column counts each user's events of the period.
+        let events: Vec<i64> = whole
+            .column("events")
+            .unwrap()
+            .i64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        assert_eq!(events.iter().take(3).collect::<Vec<_>>(), [&2, &1, &3]);
+    }
 }
