@@ -332,6 +332,24 @@ impl DimUsers {
     }
 }
 
+/// Events for tests: one per `(user, day)` (days since 1970, at 00:00:00.000005), of type 0,
+/// with no category, miles or country.
+#[cfg(test)]
+pub fn events_on_days(rows: &[(&str, i64)]) -> SlimEvents {
+    let mut chunk = SlimChunk::default();
+    for &(user, day) in rows {
+        chunk.user.push(chunk.users.intern(user));
+        chunk.time.push(day * super::schema::MICROS_PER_DAY + 5);
+        chunk.event_type.push(0);
+        chunk.category.push(NULL_CODE);
+        chunk.miles.push(0.0);
+        chunk.country.push(NULL_CODE);
+    }
+    let mut slim = SlimEvents::default();
+    slim.append(chunk, None);
+    slim
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,21 +84,11 @@ pub fn slot(country: u32, countries: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::slim::SlimChunk;
+    use crate::pipeline::slim::events_on_days;
 
     #[test]
     fn days_come_back_sorted_and_distinct() {
-        let mut chunk = SlimChunk::default();
-        for (user, day) in [("a", 3), ("b", 0), ("a", 70), ("a", 3), ("a", 64)] {
-            chunk.user.push(chunk.users.intern(user));
-            chunk.time.push(day * MICROS_PER_DAY + 5);
-            chunk.event_type.push(0);
-            chunk.category.push(NULL_CODE);
-            chunk.miles.push(0.0);
-            chunk.country.push(NULL_CODE);
-        }
-        let mut slim = SlimEvents::default();
-        slim.append(chunk, None);
+        let slim = events_on_days(&[("a", 3), ("b", 0), ("a", 70), ("a", 3), ("a", 64)]);
         let act = Activity::new(&slim, &slim.dim_users());
         assert_eq!(act.days(0).collect::<Vec<_>>(), vec![3, 64, 70]);
         assert_eq!(act.days(1).collect::<Vec<_>>(), vec![0]);

@@ -142,9 +142,8 @@ fn events_per_period(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::codes::NULL_CODE;
     use crate::pipeline::schema::EventTypes;
-    use crate::pipeline::slim::SlimChunk;
+    use crate::pipeline::slim::events_on_days;
 
     fn rows(df: &DataFrame) -> Vec<String> {
         (0..df.height())
@@ -160,7 +159,7 @@ mod tests {
 
     #[test]
     fn a_scoped_build_gives_the_whole_builds_rows_of_its_periods() {
-        let mut chunk = SlimChunk::default();
+        let mut events = Vec::new();
         for (user, day, n) in [
             ("a", 0, 2),
             ("a", 1, 1),
@@ -168,17 +167,9 @@ mod tests {
             ("a", 3, 1),
             ("b", 4, 2),
         ] {
-            for _ in 0..n {
-                chunk.user.push(chunk.users.intern(user));
-                chunk.time.push(day * MICROS_PER_DAY + 5);
-                chunk.event_type.push(0);
-                chunk.category.push(NULL_CODE);
-                chunk.miles.push(0.0);
-                chunk.country.push(NULL_CODE);
-            }
+            events.extend(std::iter::repeat_n((user, day), n));
         }
-        let mut slim = SlimEvents::default();
-        slim.append(chunk, None);
+        let slim = events_on_days(&events);
         let act = Activity::new(&slim, &slim.dim_users());
         let names = Names::new(&slim, &EventTypes::default());
         let whole = build(&slim, &act, &names, Grain::Day, None).unwrap();
