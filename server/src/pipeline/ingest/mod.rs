@@ -279,11 +279,15 @@ fn parse_piece(
     dicts: &[std::sync::Mutex<Dictionaries>],
 ) -> PolarsResult<ParsedPiece> {
     let source = rayon::current_thread_index().unwrap_or(0) % dicts.len();
-    // Only this thread takes this lock (a poisoned one held a panic's half-built piece).
-    let mut dicts = dicts[source]
-        .lock()
-        .map_err(|_| polars_err!(ComputeError: "a parser thread stopped"))?;
-    let mut builder = ChunkBuilder::with_shared(piece.len() / 64 + 16, source, &mut dicts);
+    let rows = piece.len() / 64 + 16;
+    // Only this thread takes this lock. Should it be held anyway (this thread re-entered
+    // while waiting on other work, or a panic poisoned it), the piece keeps interners of
+    // its own, which the loader merges as before: never a wait, never a deadlock.
+    let mut guard = dicts[source].try_lock().ok();
+    let mut builder = match guard.as_deref_mut() {
+        Some(d) => ChunkBuilder::with_shared(rows, source, d),
+        None => ChunkBuilder::with_capacity(rows),
+    };
     let mut line = 0u64;
     let canonical = Layout::canonical();
     // The piece checked as UTF-8 at once (a bad byte anywhere: each field on its own).
