@@ -24,7 +24,7 @@ use super::load::QuarantineTable;
 use super::marts::Names;
 use super::marts::activity::Activity;
 use super::marts::scope::Scope;
-use super::quality::TestResult;
+use super::quality::{Streamed, TestResult};
 use super::slim::{DimUsers, SlimEvents};
 use super::spark::Staged;
 use super::{LayerRows, PipelineError, RunOptions};
@@ -80,6 +80,9 @@ pub(super) struct Ctx<'o> {
     pub marts_left: Mutex<usize>,
     pub last_day: Mutex<Option<i64>>,
     pub marts: Mutex<BTreeMap<Table, DataFrame>>,
+    /// The tests of tables tested part by part as they were written (the native
+    /// engine's lifecycle tables, never whole in memory), for their `test_` tasks.
+    pub part_tests: Mutex<BTreeMap<Table, Streamed>>,
     pub rows: Mutex<LayerRows>,
     pub tests: Mutex<Vec<TestResult>>,
     /// The first error that stopped a task, as it was (the run returns it).
@@ -123,6 +126,7 @@ impl<'o> Ctx<'o> {
             marts_left: Mutex::new(Table::built_from_gold().len()),
             last_day: Mutex::new(None),
             marts: Mutex::new(BTreeMap::new()),
+            part_tests: Mutex::new(BTreeMap::new()),
             rows: Mutex::new(LayerRows::default()),
             tests: Mutex::new(Vec::new()),
             error: Mutex::new(None),

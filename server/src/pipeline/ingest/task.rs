@@ -11,7 +11,9 @@ use runner::Done;
 use super::{Piece, Progress, Silent};
 use crate::pipeline::catalog::{Table, part_name};
 use crate::pipeline::context::{Ctx, Ingested, lock, staged_name};
-use crate::pipeline::{PipelineError, QUARANTINE_STOP, bronze, gold, ingest, load, now_micros};
+use crate::pipeline::{
+    PipelineError, QUARANTINE_STOP, bronze, compute, gold, ingest, load, now_micros,
+};
 use crate::warehouse::{Warehouse, parquet};
 
 pub(in crate::pipeline) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
@@ -123,7 +125,9 @@ pub(in crate::pipeline) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
         existing_events,
         duplicates,
         quarantine,
-        bronze_tests: bronze_tests.finish(),
+        bronze_tests: bronze_tests
+            .finish(Table::Bronze.name(), &|_| None)
+            .map_err(compute("bronze tests"))?,
     });
     *lock(&ctx.gold_slim) = Some(gold_slim);
     lock(&ctx.rows).gold_total = gold_ids.len() as u64;

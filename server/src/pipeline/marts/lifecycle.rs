@@ -7,6 +7,11 @@
 //! The statuses come from the same walk as the growth marts (`growth::lifecycle`), so the
 //! two cannot disagree. Rows are grouped by period (a bucket per period, no sort), so a
 //! reader can slice one period without scanning the rest.
+//!
+//! The table is built as [`Rows`], 8 bytes a row, and turned into frames a period at a
+//! time ([`Rows::frame`]) that are written and tested one by one: the whole table as one
+//! frame (12M rows x 60 bytes of views and numbers in the steady 10M-event shape) was the
+//! run's memory peak, 720 MB of its 1.5 GB.
 
 use polars::prelude::*;
 
@@ -20,8 +25,153 @@ use contract::Status;
 
 pub const COLUMNS: [&str; 5] = ["period", "user_id", "country", "status", "events"];
 
-/// The table's rows, or with `rebuild` (a flag per period from the first) only the rows of
-/// the flagged periods: what an appended batch can change (`scope.rs`).
+/// A lifecycle table's rows, period by period, with what turns them into frames.
+pub struct Rows {
+    /// Per period from the activity's first: its start day and its rows, each a user
+    /// and status packed in a u32 (`user << 2 | status`) with the user's events there.
+    periods: Vec<Period>,
+    /// The user id, the country and the status names the packed codes index.
+    users: StringChunked,
+    countries: StringChunked,
+    statuses: StringChunked,
+}
+
+struct Period {
+    start: i32,
+    rows: Vec<u32>,
+    events: Vec<u32>,
+}
+
+impl Rows {
+    /// The table's rows, or with `rebuild` (a flag per period from the first) only the
+    /// rows of the flagged periods: what an appended batch can change (`scope.rs`).
+    pub fn new(
+        slim: &SlimEvents,
+        act: &Activity,
+        names: &Names,
+        grain: Grain,
+        rebuild: Option<&[bool]>,
+    ) -> PolarsResult<Self> {
+        let first_idx = grain.ordinal(act.first_day);
+        let periods = (grain.ordinal(act.last_day) - first_idx + 1) as usize;
+        if rebuild.is_some_and(|r| r.len() != periods) {
+            polars_bail!(ComputeError: "a lifecycle rebuild scope of the wrong length");
+        }
+        if act.users() >= 1 << 30 {
+            polars_bail!(ComputeError: "{} users: the lifecycle tables hold at most 2^30", act.users());
+        }
+        let (events, column, width) =
+            events_per_period(slim, act, grain, first_idx, periods, rebuild);
+        let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); periods];
+        let packed = |user: usize, status: usize| ((user as u32) << 2) | status as u32;
+        lifecycle(act, grain, |user, p, status| {
+            let i = (p - first_idx) as usize;
+            if rebuild.is_none_or(|r| r[i]) {
+                buckets[i].push(packed(user, status));
+            }
+        });
+        let periods = buckets
+            .into_iter()
+            .enumerate()
+            .map(|(i, rows)| {
+                let events = rows
+                    .iter()
+                    .map(|&row| events[(row >> 2) as usize * width + column[i] as usize])
+                    .collect();
+                Period {
+                    start: grain.start(first_idx + i as i64) as i32,
+                    rows,
+                    events,
+                }
+            })
+            .collect();
+        drop(events);
+        let users = StringChunked::from_iter_values(
+            COLUMNS[1].into(),
+            slim.users.values().iter().map(|u| u.as_ref()),
+        );
+        let countries: StringChunked = act
+            .country
+            .iter()
+            .map(|&c| {
+                names
+                    .countries
+                    .get(slot(c, names.countries.len()))
+                    .map(String::as_str)
+            })
+            .collect();
+        let statuses = StringChunked::from_iter_values(
+            COLUMNS[3].into(),
+            Status::ALL.iter().map(|s| s.name()),
+        );
+        Ok(Self {
+            periods,
+            users,
+            countries: countries.with_name(COLUMNS[2].into()),
+            statuses,
+        })
+    }
+
+    /// Rows in all periods.
+    pub fn len(&self) -> usize {
+        self.periods.iter().map(|p| p.rows.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The periods that have rows, by index.
+    pub fn filled(&self) -> Vec<usize> {
+        (0..self.periods.len())
+            .filter(|&i| !self.periods[i].rows.is_empty())
+            .collect()
+    }
+
+    /// The start day of period `i` (days since 1970-01-01).
+    pub fn start(&self, i: usize) -> i32 {
+        self.periods.get(i).map_or(0, |p| p.start)
+    }
+
+    /// The rows of periods `range` as the table's frame.
+    pub fn frame(&self, range: std::ops::Range<usize>) -> PolarsResult<DataFrame> {
+        let periods = self.periods.get(range.clone()).unwrap_or_default();
+        let rows: usize = periods.iter().map(|p| p.rows.len()).sum();
+        let mut period = Vec::with_capacity(rows);
+        let mut user = Vec::with_capacity(rows);
+        let mut status = Vec::with_capacity(rows);
+        let mut count = Vec::with_capacity(rows);
+        for p in periods {
+            period.extend(std::iter::repeat_n(p.start, p.rows.len()));
+            user.extend(p.rows.iter().map(|row| row >> 2));
+            status.extend(p.rows.iter().map(|row| row & 3));
+            count.extend(p.events.iter().map(|&n| i64::from(n)));
+        }
+        // The text columns are gathers from one short column each (users, their
+        // countries, the four statuses): a gathered string column shares its source's
+        // bytes, where building it from `&str`s copied every value (and its page faults
+        // were the run's top profile line).
+        DataFrame::new(
+            rows,
+            vec![
+                Int32Chunked::from_vec(COLUMNS[0].into(), period)
+                    .into_date()
+                    .into_column(),
+                self.users.take(user.as_slice())?.into_column(),
+                self.countries.take(user.as_slice())?.into_column(),
+                self.statuses.take(status.as_slice())?.into_column(),
+                Column::new(COLUMNS[4].into(), count),
+            ],
+        )
+    }
+
+    /// Every row as one frame (the Spark engine's tests and the unit tests).
+    pub fn whole(&self) -> PolarsResult<DataFrame> {
+        self.frame(0..self.periods.len())
+    }
+}
+
+/// The table as one frame: [`Rows::new`] then [`Rows::whole`].
 pub fn build(
     slim: &SlimEvents,
     act: &Activity,
@@ -29,76 +179,7 @@ pub fn build(
     grain: Grain,
     rebuild: Option<&[bool]>,
 ) -> PolarsResult<DataFrame> {
-    let first_idx = grain.ordinal(act.first_day);
-    let periods = (grain.ordinal(act.last_day) - first_idx + 1) as usize;
-    if rebuild.is_some_and(|r| r.len() != periods) {
-        polars_bail!(ComputeError: "a lifecycle rebuild scope of the wrong length");
-    }
-    let (events, column, width) = events_per_period(slim, act, grain, first_idx, periods, rebuild);
-    // A row is (user, status) packed in a u32, bucketed by period: 4 bytes a row where
-    // (u32, u8) pairs took 8 (12M rows at 10M events).
-    if act.users() >= 1 << 30 {
-        polars_bail!(ComputeError: "{} users: the lifecycle tables hold at most 2^30", act.users());
-    }
-    let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); periods];
-    let packed = |user: usize, status: usize| ((user as u32) << 2) | status as u32;
-    lifecycle(act, grain, |user, p, status| {
-        let i = (p - first_idx) as usize;
-        if rebuild.is_none_or(|r| r[i]) {
-            buckets[i].push(packed(user, status));
-        }
-    });
-    let rows: usize = buckets.iter().map(Vec::len).sum();
-    let mut period = Vec::with_capacity(rows);
-    let mut user = Vec::with_capacity(rows);
-    let mut status = Vec::with_capacity(rows);
-    let mut count = Vec::with_capacity(rows);
-    for (i, bucket) in buckets.into_iter().enumerate() {
-        let start = grain.start(first_idx + i as i64) as i32;
-        for row in bucket {
-            let u = (row >> 2) as usize;
-            period.push(start);
-            user.push(row >> 2);
-            status.push(row & 3);
-            count.push(i64::from(events[u * width + column[i] as usize]));
-        }
-    }
-    drop(events);
-    // The text columns are gathers from one short column each (users, their countries,
-    // the four statuses): a gathered string column shares its source's bytes, where
-    // building it from 12M `&str` copied every value (and its page faults were the run's
-    // top profile line).
-    let users = StringChunked::from_iter_values(
-        COLUMNS[1].into(),
-        slim.users.values().iter().map(|u| u.as_ref()),
-    );
-    let countries: StringChunked = act
-        .country
-        .iter()
-        .map(|&c| {
-            names
-                .countries
-                .get(slot(c, names.countries.len()))
-                .map(String::as_str)
-        })
-        .collect();
-    let statuses =
-        StringChunked::from_iter_values(COLUMNS[3].into(), Status::ALL.iter().map(|s| s.name()));
-    DataFrame::new(
-        rows,
-        vec![
-            Int32Chunked::from_vec(COLUMNS[0].into(), period)
-                .into_date()
-                .into_column(),
-            users.take(user.as_slice())?.into_column(),
-            countries
-                .with_name(COLUMNS[2].into())
-                .take(user.as_slice())?
-                .into_column(),
-            statuses.take(status.as_slice())?.into_column(),
-            Column::new(COLUMNS[4].into(), count),
-        ],
-    )
+    Rows::new(slim, act, names, grain, rebuild)?.whole()
 }
 
 /// Events per (user, period) of the periods `rebuild` flags (all without it), as a dense

@@ -45,20 +45,19 @@ impl Names {
     }
 }
 
-/// Builds one mart or lifecycle table (the pipeline's `mart_<table>` task); a lifecycle
-/// table only for the periods `rebuild` flags, when it is given.
+/// Builds one mart or lifecycle table as one frame (the pipeline's `mart_<table>` task
+/// builds a lifecycle table as `lifecycle::Rows` instead, to write it a period at a time).
 pub fn build_one(
     table: Table,
     slim: &SlimEvents,
     act: &Activity,
     names: &Names,
-    rebuild: Option<&[bool]>,
 ) -> PolarsResult<DataFrame> {
     match table {
         Table::Mart(Mart::Growth(grain)) => growth::build(act, names, grain),
         Table::Mart(Mart::Retention) => retention::build(act, names),
         Table::Mart(Mart::Interactions) => interactions::build(slim, act, names),
-        Table::Lifecycle(grain) => lifecycle::build(slim, act, names, grain, rebuild),
+        Table::Lifecycle(grain) => lifecycle::build(slim, act, names, grain, None),
         other => polars_bail!(ComputeError: "{} is not a mart", other.name()),
     }
 }

@@ -430,65 +430,100 @@ fn missing_keys(from: &Column, keys: &Column) -> PolarsResult<u64> {
 /// Lifecycle rows counted by (period, country, status) against the growth mart's
 /// new / retained / resurrected / churned columns; returns how many counts differ.
 fn reconcile(lifecycle: &DataFrame, growth: &DataFrame) -> PolarsResult<u64> {
-    const STATUSES: usize = contract::Status::ALL.len() + 1;
-    let days = |df: &DataFrame| -> PolarsResult<Int32Chunked> {
-        Ok(df.column("period")?.cast(&DataType::Int32)?.i32()?.clone())
-    };
-    let growth_period = days(growth)?;
-    let growth_country = growth.column("country")?.str()?.clone();
-    let growth_counts = [
-        "new_users",
-        "retained_users",
-        "resurrected_users",
-        "churned_users",
-    ]
-    .iter()
-    .map(|c| Ok(growth.column(c)?.cast(&DataType::Int64)?.i64()?.clone()))
-    .collect::<PolarsResult<Vec<_>>>()?;
-    let period = days(lifecycle)?;
-    let country = lifecycle.column("country")?.str()?.clone();
-    let status = lifecycle.column("status")?.str()?.clone();
+    let mut tally = Tally::default();
+    tally.add(lifecycle)?;
+    tally.differences(growth)
+}
 
-    // (period, country) -> a dense index, then one counter per (index, status): a row costs
-    // a lookup of its country and period, not a hash of the whole key (12M rows at 10M
-    // events in the steady shape).
-    let mut countries: PlHashMap<Option<&str>, usize> = PlHashMap::new();
-    let mut cells: PlHashMap<(Option<i32>, usize), usize> = PlHashMap::new();
-    let mut cell = |day, country| {
-        let next = countries.len();
-        let c = *countries.entry(country).or_insert(next);
-        let next = cells.len();
-        *cells.entry((day, c)).or_insert(next) * STATUSES
-    };
-    let growth_cells: Vec<usize> = growth_period
-        .iter()
-        .zip(growth_country.iter())
-        .map(|(day, c)| cell(day, c))
-        .collect();
-    let mut lifecycle_cells = Vec::with_capacity(lifecycle.height());
-    let mut last = None;
-    for (day, c) in period.iter().zip(country.iter()) {
-        // Rows come grouped by period: the cell of the previous row is usually this one's.
-        let base = match last {
-            Some((d, k, base)) if d == day && k == c => base,
-            _ => cell(day, c),
+/// The growth mart's four counts, then a slot for a status that is none of them.
+const STATUSES: usize = contract::Status::ALL.len() + 1;
+
+/// Lifecycle rows counted by (period, country, status), added up part by part.
+#[derive(Default)]
+struct Tally {
+    countries: PlHashMap<Option<String>, usize>,
+    /// (period, country index) -> the cell's index in `counts`.
+    cells: PlHashMap<(Option<i32>, usize), usize>,
+    counts: Vec<[i64; STATUSES]>,
+}
+
+impl Tally {
+    /// A dense index per (period, country), so a row costs a lookup of its country and
+    /// period, not a hash of the whole key (12M rows at 10M events in the steady shape).
+    fn cell(&mut self, day: Option<i32>, country: Option<&str>) -> usize {
+        let c = match self.countries.get(&country.map(str::to_string)) {
+            Some(&c) => c,
+            None => {
+                let c = self.countries.len();
+                self.countries.insert(country.map(str::to_string), c);
+                c
+            }
         };
-        last = Some((day, c, base));
-        lifecycle_cells.push(base);
+        let next = self.cells.len();
+        let cell = *self.cells.entry((day, c)).or_insert(next);
+        if cell == self.counts.len() {
+            self.counts.push([0; STATUSES]);
+        }
+        cell
     }
-    let mut diff = vec![0i64; cells.len() * STATUSES];
-    for (k, counts) in growth_counts.iter().enumerate() {
-        for (&base, n) in growth_cells.iter().zip(counts.iter()) {
-            diff[base + k] += n.unwrap_or(0);
+
+    fn add(&mut self, lifecycle: &DataFrame) -> PolarsResult<()> {
+        let period = days(lifecycle)?;
+        let country = lifecycle.column("country")?.str()?;
+        let status = lifecycle.column("status")?.str()?;
+        let mut last = None;
+        for ((day, c), s) in period.iter().zip(country.iter()).zip(status.iter()) {
+            // Rows come grouped by period: the cell of the previous row is usually this one's.
+            let cell = match last {
+                Some((d, k, cell)) if d == day && k == c => cell,
+                _ => self.cell(day, c),
+            };
+            last = Some((day, c, cell));
+            let k = s
+                .and_then(contract::Status::parse)
+                .map_or(contract::Status::ALL.len(), contract::Status::index);
+            self.counts[cell][k] += 1;
+        }
+        Ok(())
+    }
+
+    /// How many (period, country, status) counts differ from the growth mart's.
+    fn differences(mut self, growth: &DataFrame) -> PolarsResult<u64> {
+        let period = days(growth)?;
+        let country = growth.column("country")?.str()?;
+        let counts = [
+            "new_users",
+            "retained_users",
+            "resurrected_users",
+            "churned_users",
+        ]
+        .iter()
+        .map(|c| Ok(growth.column(c)?.cast(&DataType::Int64)?.i64()?.clone()))
+        .collect::<PolarsResult<Vec<_>>>()?;
+        for (i, (day, c)) in period.iter().zip(country.iter()).enumerate() {
+            let cell = self.cell(day, c);
+            for (k, column) in counts.iter().enumerate() {
+                self.counts[cell][k] -= column.get(i).unwrap_or(0);
+            }
+        }
+        Ok(self.counts.iter().flatten().filter(|&&d| d != 0).count() as u64)
+    }
+
+    fn merge(&mut self, other: Tally) {
+        let mut names: Vec<(Option<String>, usize)> = other.countries.into_iter().collect();
+        names.sort_by_key(|(_, c)| *c);
+        let names: Vec<Option<String>> = names.into_iter().map(|(n, _)| n).collect();
+        for ((day, c), cell) in other.cells {
+            let to = self.cell(day, names[c].as_deref());
+            for (acc, n) in self.counts[to].iter_mut().zip(other.counts[cell]) {
+                *acc += n;
+            }
         }
     }
-    for (&base, s) in lifecycle_cells.iter().zip(status.iter()) {
-        let k = s
-            .and_then(contract::Status::parse)
-            .map_or(contract::Status::ALL.len(), contract::Status::index);
-        diff[base + k] -= 1;
-    }
-    Ok(diff.iter().filter(|&&d| d != 0).count() as u64)
+}
+
+fn days(df: &DataFrame) -> PolarsResult<Int32Chunked> {
+    Ok(df.column("period")?.cast(&DataType::Int32)?.i32()?.clone())
 }
 
 /// Runs every spec declared for `table` against `df`.
@@ -508,29 +543,99 @@ pub fn run_table(
         .collect()
 }
 
-/// Accumulates row-local tests over the chunks of a streamed table.
+/// A table's tests run over its parts as they are written, so the whole table is never
+/// in memory (bronze's chunks, a lifecycle table's periods). Row checks add up over the
+/// parts; `unique` does too because every key starts with a column no two parts share
+/// (a part is whole periods, and a period met in two parts fails the run); a
+/// reconciliation adds up the parts' counts and compares them at [`Streamed::finish`].
 #[derive(Default)]
 pub struct Streamed {
-    results: Vec<TestResult>,
+    /// Per declared test: failing rows so far (a reconciliation's stay 0).
+    failing: Vec<u64>,
+    tally: Tally,
+    /// The first key column's values met so far, when a test is `unique` over several.
+    keys: PlHashSet<Vec<u8>>,
 }
 
 impl Streamed {
     pub fn add(&mut self, table: &str, df: &DataFrame, ctx: &Context) -> PolarsResult<()> {
         let none = |_: &str| None;
-        let chunk = run_table(table, df, ctx, &none)?;
-        if self.results.is_empty() {
-            self.results = chunk;
-        } else {
-            for (acc, r) in self.results.iter_mut().zip(chunk) {
-                *acc =
-                    TestResult::new(table, r.test, r.severity, acc.failing_rows + r.failing_rows);
+        let specs: Vec<TestSpec> = specs::declared()
+            .into_iter()
+            .filter(|s| s.table == table)
+            .collect();
+        self.failing.resize(specs.len(), 0);
+        for (spec, failing) in specs.iter().zip(&mut self.failing) {
+            match spec.check {
+                Check::Reconciles { .. } => self.tally.add(df)?,
+                Check::Unique([first, _, ..]) => {
+                    let column = KeyColumn::new(df.column(first)?)?;
+                    let Some(runs) = runs_of(&column, df.height()) else {
+                        polars_bail!(ComputeError: "a part of {table} whose {first} values are not grouped");
+                    };
+                    for run in runs {
+                        let mut key = Vec::new();
+                        column.push_key(run.start, &mut key);
+                        if !self.keys.insert(key) {
+                            polars_bail!(ComputeError: "one {first} in two parts of {table}");
+                        }
+                    }
+                    *failing += failing_rows(&spec.check, df, ctx, &none)?;
+                }
+                Check::Unique(_) | Check::Relationship { .. } => {
+                    polars_bail!(ComputeError: "{} cannot be tested part by part", spec.check.name())
+                }
+                _ => *failing += failing_rows(&spec.check, df, ctx, &none)?,
             }
         }
         Ok(())
     }
 
-    pub fn finish(self) -> Vec<TestResult> {
-        self.results
+    /// Adds another part's tests (parts tested side by side).
+    pub fn merge(&mut self, other: Streamed) -> PolarsResult<()> {
+        if self.failing.len() < other.failing.len() {
+            self.failing.resize(other.failing.len(), 0);
+        }
+        for (acc, n) in self.failing.iter_mut().zip(other.failing) {
+            *acc += n;
+        }
+        for key in other.keys {
+            if !self.keys.insert(key) {
+                polars_bail!(ComputeError: "one key in two parts of a table");
+            }
+        }
+        self.tally.merge(other.tally);
+        Ok(())
+    }
+
+    /// The results of `table`'s declared tests; `lookup` finds a reconciliation's growth
+    /// mart (a table without one may give none).
+    pub fn finish(
+        self,
+        table: &str,
+        lookup: &dyn Fn(&str) -> Option<DataFrame>,
+    ) -> PolarsResult<Vec<TestResult>> {
+        let mut tally = Some(self.tally);
+        specs::declared()
+            .into_iter()
+            .filter(|s| s.table == table)
+            .enumerate()
+            .map(|(i, s)| {
+                let failing = match s.check {
+                    Check::Reconciles { to } => {
+                        let Some(growth) = lookup(to) else {
+                            polars_bail!(ComputeError: "reconciliation target {to} is not available");
+                        };
+                        match tally.take() {
+                            Some(t) => t.differences(&growth)?,
+                            None => polars_bail!(ComputeError: "two reconciliations of {table}"),
+                        }
+                    }
+                    _ => self.failing.get(i).copied().unwrap_or(0),
+                };
+                Ok(TestResult::new(table, s.check.name(), s.severity, failing))
+            })
+            .collect()
     }
 }
 

@@ -131,18 +131,35 @@ pub(in crate::pipeline) fn test_gold(ctx: &Ctx<'_>) -> Result<Done, PipelineErro
     gate(ctx, tests)
 }
 
+/// What a table's row tests may need of the run.
+pub(in crate::pipeline) fn context(ctx: &Ctx<'_>) -> Context {
+    Context {
+        last_day: lock(&ctx.last_day).unwrap_or_default(),
+        event_types: ctx.options.ingest.source.events.clone(),
+    }
+}
+
 /// The `test_<table>` task: a table built from gold, with the growth mart it must count
-/// to when it is a lifecycle table. A lifecycle table rebuilt only in some periods is
-/// tested there (its other parts passed when they were written), against those periods
-/// of the growth mart, and the growth mart's other periods must be as the previous run
-/// left them: the rows there were not rebuilt, so they count to the old numbers.
+/// to when it is a lifecycle table. A lifecycle table that its `mart_` task tested period
+/// by period as it wrote them gets those results here, with its counts compared to the
+/// growth mart; one the Spark engine built is tested whole. A lifecycle table rebuilt
+/// only in some periods is tested there (its other parts passed when they were written),
+/// against those periods of the growth mart, and the growth mart's other periods must be
+/// as the previous run left them: the rows there were not rebuilt, so they count to the
+/// old numbers.
 pub(in crate::pipeline) fn test_mart(ctx: &Ctx<'_>, table: Table) -> Result<Done, PipelineError> {
+    let streamed = lock(&ctx.part_tests).remove(&table);
     let (df, other) = {
         let marts = lock(&ctx.marts);
-        let df = marts
-            .get(&table)
-            .cloned()
-            .ok_or_else(|| gone(table.name()))?;
+        let df = match streamed {
+            Some(_) => None,
+            None => Some(
+                marts
+                    .get(&table)
+                    .cloned()
+                    .ok_or_else(|| gone(table.name()))?,
+            ),
+        };
         let other = table
             .reconciles_with()
             .and_then(|m| marts.get(&m).cloned().map(|d| (m, d)));
@@ -152,10 +169,7 @@ pub(in crate::pipeline) fn test_mart(ctx: &Ctx<'_>, table: Table) -> Result<Done
         Table::Lifecycle(grain) => lock(&ctx.scopes).get(&grain).cloned(),
         _ => None,
     };
-    let context = Context {
-        last_day: lock(&ctx.last_day).unwrap_or_default(),
-        event_types: ctx.options.ingest.source.events.clone(),
-    };
+    let context = context(ctx);
     let run = || -> PolarsResult<Vec<TestResult>> {
         let (other, unchanged) = match (&scope, other) {
             (Some(scope), Some((mart, growth))) => {
@@ -180,7 +194,11 @@ pub(in crate::pipeline) fn test_mart(ctx: &Ctx<'_>, table: Table) -> Result<Done
                 .filter(|(m, _)| t == m.name())
                 .map(|(_, d)| d.clone())
         };
-        let mut tests = run_table(table.name(), &df, &context, &lookup)?;
+        let mut tests = match (streamed, &df) {
+            (Some(streamed), _) => streamed.finish(table.name(), &lookup)?,
+            (None, Some(df)) => run_table(table.name(), df, &context, &lookup)?,
+            (None, None) => polars_bail!(ComputeError: "{} has nothing to test", table.name()),
+        };
         tests.extend(unchanged);
         Ok(tests)
     };
