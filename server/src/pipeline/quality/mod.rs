@@ -794,4 +794,55 @@ mod reconcile_tests {
         let bad = lifecycle(["new", "retained", "retained", "churned"]);
         assert_eq!(reconcile(&bad, &growth()).unwrap(), 2);
     }
+
+    #[test]
+    fn tests_run_part_by_part_add_up_to_the_whole_tables() {
+        let table = "marts.user_lifecycle_day";
+        let part = |day: i32, users: [&str; 3], statuses: [&str; 3]| {
+            df!(
+                "period" => [day; 3],
+                "user_id" => users,
+                "country" => ["SG", "SG", "MY"],
+                "status" => statuses,
+            )
+            .unwrap()
+        };
+        // A duplicate user, a status that is none, and counts off the growth mart.
+        let first = part(20_000, ["a", "a", "c"], ["new", "new", "retained"]);
+        let second = part(20_001, ["a", "b", "c"], ["retained", "bogus", "churned"]);
+        let growth = df!(
+            "period" => [20_000i32, 20_000, 20_001, 20_001],
+            "country" => ["SG", "MY", "SG", "MY"],
+            "new_users" => [2i64, 0, 0, 0],
+            "retained_users" => [0i64, 1, 1, 0],
+            "resurrected_users" => [0i64, 0, 0, 0],
+            "churned_users" => [0i64, 0, 1, 1],
+        )
+        .unwrap();
+        let lookup = |t: &str| (t == "marts.user_growth_metrics_day").then(|| growth.clone());
+        let ctx = Context::default();
+        let whole = run_table(table, &first.vstack(&second).unwrap(), &ctx, &lookup).unwrap();
+        let failing: Vec<u64> = whole.iter().map(|r| r.failing_rows).collect();
+        // not_null x2, unique, accepted_values, counts_match (the bogus status, and the
+        // churned SG user it is missing from).
+        assert_eq!(failing, [0, 0, 1, 1, 2], "{whole:?}");
+        let mut one = Streamed::default();
+        one.add(table, &first, &ctx).unwrap();
+        one.add(table, &second, &ctx).unwrap();
+        assert_eq!(one.finish(table, &lookup).unwrap(), whole);
+        // Parts tested side by side, then merged.
+        let (mut a, mut b) = (Streamed::default(), Streamed::default());
+        b.add(table, &second, &ctx).unwrap();
+        a.add(table, &first, &ctx).unwrap();
+        b.merge(a).unwrap();
+        assert_eq!(b.finish(table, &lookup).unwrap(), whole);
+        // A period in two parts cannot be checked for duplicates part by part.
+        let mut twice = Streamed::default();
+        twice.add(table, &first, &ctx).unwrap();
+        assert!(twice.add(table, &first, &ctx).is_err());
+        let (mut a, mut b) = (Streamed::default(), Streamed::default());
+        a.add(table, &first, &ctx).unwrap();
+        b.add(table, &first, &ctx).unwrap();
+        assert!(a.merge(b).is_err());
+    }
 }
