@@ -348,6 +348,19 @@ pub struct BenchArgs {
     /// names is not touched. Default: a fresh Parquet folder per run.
     #[arg(long)]
     pub warehouse: Option<Location>,
+    /// Also time an incremental run per input: load all but this many events, then append
+    /// them, timed, and require the marts to equal the whole load's (CSV inputs).
+    #[arg(long, value_name = "EVENTS")]
+    pub append: Option<u64>,
+    /// Which events `--append` appends: the file's last lines (`lines`; generated data has
+    /// them at random times) or the latest by event_time (`newest`: a new day's batch).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "newest,lines"
+    )]
+    pub append_split: Vec<crate::commands::bench_append::Split>,
     /// Print results as JSON.
     #[arg(long)]
     pub json: bool,

@@ -145,3 +145,40 @@ fn gold_slim_parts_are_a_cache_a_missing_or_stale_one_is_rebuilt_from_gold() {
     assert_eq!(export(&whole, dir.path()), export(&inc, dir.path()));
     assert!(stale.exists(), "the missing slim part is written again");
 }
+
+/// `heymax bench --append`: both splits of a generated input append exactly (the bench
+/// itself compares the marts with the whole load's and fails when they differ).
+#[test]
+fn the_append_bench_times_exact_appends() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let out = heymax_env(
+        &[
+            "bench", "--sizes", "3000", "--shapes", "steady", "--append", "200", "--json",
+        ],
+        &[("HEYMAX_BENCH_DIR", data)],
+    );
+    let json: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
+    let appends = json["appends"].as_array().unwrap();
+    let splits: Vec<&str> = appends
+        .iter()
+        .map(|a| a["split"].as_str().unwrap())
+        .collect();
+    assert_eq!(splits, ["newest", "lines"]);
+    for a in appends {
+        assert_eq!(a["marts_identical"], true);
+        assert_eq!(
+            a["base_events"].as_u64().unwrap() + a["appended_events"].as_u64().unwrap(),
+            3000
+        );
+        assert!(a["append_seconds"].as_f64().unwrap() > 0.0);
+    }
+    assert_eq!(appends[1]["appended_events"], 200);
+    // The split files are gone; the generated input stays for the next bench.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left, ["events_3000_seed1_steady.csv"]);
+}
