@@ -104,6 +104,14 @@ impl Target {
     }
 }
 
+impl Target {
+    fn location(&self) -> anyhow::Result<Location> {
+        self.arg
+            .parse()
+            .map_err(|e| anyhow::anyhow!("the bench's own warehouse: {e}"))
+    }
+}
+
 impl Drop for Target {
     fn drop(&mut self) {
         if let Some((url, name)) = &self.scratch
@@ -111,14 +119,6 @@ impl Drop for Target {
         {
             tracing::warn!("leaving scratch database {name} behind: {e}");
         }
-    }
-}
-
-impl Target {
-    fn location(&self) -> anyhow::Result<Location> {
-        self.arg
-            .parse()
-            .map_err(|e| anyhow::anyhow!("the bench's own warehouse: {e}"))
     }
 }
 

@@ -61,6 +61,14 @@ pub fn split(input: &Path, n: u64, how: Split, near: &Path) -> anyhow::Result<Sp
     if n == 0 {
         bail!("--append takes a number of events above 0");
     }
+    let name = input.file_name().unwrap_or_default().to_string_lossy();
+    if !(name.ends_with(".csv") || name.ends_with(".tsv") || name.ends_with(".txt")) {
+        bail!(
+            "--append splits plain CSV files (a header line, then an event a line); \
+             {} is not one (for a compressed, NDJSON or Parquet file, convert it first)",
+            input.display()
+        );
+    }
     let open = || -> anyhow::Result<_> {
         let file = File::open(input).with_context(|| format!("opening {}", input.display()))?;
         Ok(BufReader::with_capacity(1 << 20, file))
@@ -210,5 +218,9 @@ mod tests {
         let no_time = dir.path().join("no_time.csv");
         std::fs::write(&no_time, "user_id\na\nb\n").unwrap();
         assert!(split(&no_time, 1, Split::Newest, dir.path()).is_err());
+        let ndjson = dir.path().join("in.ndjson");
+        std::fs::write(&ndjson, "{}\n{}\n{}\n").unwrap();
+        let err = split(&ndjson, 1, Split::Lines, dir.path()).unwrap_err();
+        assert!(err.to_string().contains("plain CSV"), "{err}");
     }
 }

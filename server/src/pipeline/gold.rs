@@ -89,6 +89,11 @@ pub struct Existing {
 }
 
 impl Existing {
+    fn reserve(&mut self, events: usize) {
+        self.ids.reserve(events);
+        self.slim.reserve(events);
+    }
+
     /// Every id read goes to the dedup, by day (a slim part that turned out unusable took
     /// its ids back before this).
     fn remember_ids(&mut self) {
@@ -120,7 +125,10 @@ fn add_gold_rows(existing: &mut Existing, df: &DataFrame, types: &EventTypes) ->
     existing.slim.append_frame(df, types)
 }
 
-pub fn load_existing(wh: &mut Warehouse, types: &EventTypes) -> Result<Existing> {
+/// Gold before this run, with room for `batch` more events (the batch's expected count):
+/// the columns are sized once, where growing them copied 10M events into fresh pages
+/// twice over.
+pub fn load_existing(wh: &mut Warehouse, types: &EventTypes, batch: usize) -> Result<Existing> {
     let mut existing = Existing::default();
     if !wh.has_table(FACT) {
         existing.folder = matches!(wh.location(), Location::Dir(_));
@@ -139,6 +147,11 @@ pub fn load_existing(wh: &mut Warehouse, types: &EventTypes) -> Result<Existing>
     };
     let (root, files) = (root.to_path_buf(), files.to_vec());
     existing.folder = true;
+    let mut rows = batch;
+    for file in &files {
+        rows += parquet::num_rows(&root.join(file))?;
+    }
+    existing.reserve(rows);
     let has_slim = wh.has_table(gold_slim::EVENTS) && wh.has_table(gold_slim::DICTS);
     for file in &files {
         let path = root.join(file);
@@ -197,20 +210,17 @@ fn read_slim_part(
     let (slim_start, ids_start) = (existing.slim.len(), existing.ids.len());
     for offset in (0..rows).step_by(READ_BLOCK) {
         let df = parquet::read_rows(&events, None, Some((offset, READ_BLOCK)))?;
-        match gold_slim::block(&df, &dicts, &maps).map_err(err(&events))? {
-            Some((chunk, ids)) => {
-                existing.slim.extend_coded(chunk);
-                existing.ids.extend(ids);
-            }
-            None => {
-                tracing::warn!(
-                    part,
-                    "a slim part does not match its gold file: gold is read instead"
-                );
-                existing.slim.truncate(slim_start);
-                existing.ids.truncate(ids_start);
-                return Ok(false);
-            }
+        let slim = &mut existing.slim;
+        if !gold_slim::append_block(&df, &dicts, &maps, slim, &mut existing.ids)
+            .map_err(err(&events))?
+        {
+            tracing::warn!(
+                part,
+                "a slim part does not match its gold file: gold is read instead"
+            );
+            existing.slim.truncate(slim_start);
+            existing.ids.truncate(ids_start);
+            return Ok(false);
         }
     }
     Ok(true)

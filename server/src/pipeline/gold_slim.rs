@@ -23,7 +23,7 @@ use runner::Done;
 use super::codes::{Interner, NULL_CODE};
 use super::context::{Ctx, Gold, lock};
 use super::schema::{EVENT_ID, EventTypes, UNDECLARED};
-use super::slim::{SlimChunk, SlimEvents};
+use super::slim::SlimEvents;
 use super::{PipelineError, compute};
 use crate::warehouse::TableSpec;
 use crate::warehouse::parquet::StreamWriter;
@@ -268,68 +268,82 @@ pub struct Maps {
     countries: Vec<u32>,
 }
 
-fn column<T: PolarsNumericType>(df: &DataFrame, name: &str) -> PolarsResult<Vec<T::Native>> {
-    let c = df.column(name)?.as_materialized_series();
-    let ca: &ChunkedArray<T> = c.unpack::<T>()?;
+/// A column of a slim part's block, which must have no null.
+fn column<'d, T: PolarsNumericType>(
+    df: &'d DataFrame,
+    name: &str,
+) -> PolarsResult<&'d ChunkedArray<T>> {
+    let ca: &ChunkedArray<T> = df.column(name)?.as_materialized_series().unpack::<T>()?;
     if ca.null_count() > 0 {
         polars_bail!(ComputeError: "a slim part has nulls in {name}");
     }
-    Ok(ca.into_no_null_iter().collect())
+    Ok(ca)
 }
 
-/// Maps codes through `map`; `None` when one is out of range (null stays null).
-fn mapped(codes: Vec<u32>, map: &[u32]) -> Option<Vec<u32>> {
-    codes
-        .into_iter()
-        .map(|c| {
-            if c == NULL_CODE {
-                Some(NULL_CODE)
+/// Appends a column's values as they are.
+fn extend<T: PolarsNumericType>(out: &mut Vec<T::Native>, ca: &ChunkedArray<T>) {
+    for arr in ca.downcast_iter() {
+        out.extend_from_slice(arr.values());
+    }
+}
+
+/// Appends codes mapped through `map`; `false` when one is out of range (null stays
+/// null, unless `nullable` is false).
+fn extend_mapped(out: &mut Vec<u32>, codes: &UInt32Chunked, map: &[u32], nullable: bool) -> bool {
+    for arr in codes.downcast_iter() {
+        for &c in arr.values().iter() {
+            let code = if c == NULL_CODE && nullable {
+                NULL_CODE
             } else {
-                map.get(c as usize).copied()
-            }
-        })
-        .collect()
+                match map.get(c as usize) {
+                    Some(&code) => code,
+                    None => return false,
+                }
+            };
+            out.push(code);
+        }
+    }
+    true
 }
 
-/// One block of a slim part's events as a chunk in the run's codes (its dictionaries are
-/// empty: the codes are already `slim`'s) and its event ids; `None` when a code is out of
-/// range or an undeclared type cannot be told apart (the caller reads the gold file).
-pub fn block(
+/// Appends one block of a slim part's events to `slim` in the run's codes, and their
+/// event ids to `ids`, straight from the frame's arrays: a chunk in between was a second
+/// copy of every event into fresh pages (a new day's append to 10M events spent a third of
+/// its CPU time in the kernel zeroing pages, most under such copies). `false` when a code
+/// is out of range or an undeclared type cannot be told apart: the block is then partly
+/// appended, and the caller truncates both and reads the gold file instead.
+pub fn append_block(
     df: &DataFrame,
     dicts: &Dicts,
     maps: &Maps,
-) -> PolarsResult<Option<(SlimChunk, Vec<i64>)>> {
-    let ids = column::<Int64Type>(df, COLUMNS[0])?;
-    let Some(user) = mapped(column::<UInt32Type>(df, COLUMNS[1])?, &maps.users) else {
-        return Ok(None);
-    };
-    if user.contains(&NULL_CODE) {
-        return Ok(None);
+    slim: &mut SlimEvents,
+    ids: &mut Vec<i64>,
+) -> PolarsResult<bool> {
+    let user = column::<UInt32Type>(df, COLUMNS[1])?;
+    let category = column::<UInt32Type>(df, COLUMNS[4])?;
+    let country = column::<UInt32Type>(df, COLUMNS[6])?;
+    let kinds = column::<UInt32Type>(df, COLUMNS[3])?;
+    let (time, miles) = (
+        column::<Int64Type>(df, COLUMNS[2])?,
+        column::<Float64Type>(df, COLUMNS[5])?,
+    );
+    if !(extend_mapped(&mut slim.user, user, &maps.users, false)
+        && extend_mapped(&mut slim.category, category, &maps.categories, true)
+        && extend_mapped(&mut slim.country, country, &maps.countries, true))
+    {
+        return Ok(false);
     }
-    let Some(category) = mapped(column::<UInt32Type>(df, COLUMNS[4])?, &maps.categories) else {
-        return Ok(None);
-    };
-    let Some(country) = mapped(column::<UInt32Type>(df, COLUMNS[6])?, &maps.countries) else {
-        return Ok(None);
-    };
-    let mut event_type = Vec::with_capacity(df.height());
-    for t in column::<UInt32Type>(df, COLUMNS[3])? {
-        event_type.push(match dicts.types.get(t as usize) {
+    for t in kinds.into_no_null_iter() {
+        slim.event_type.push(match dicts.types.get(t as usize) {
             Some(&code) => code,
             None if t == u32::from(UNDECLARED) && !dicts.types_changed => UNDECLARED,
-            None => return Ok(None),
+            None => return Ok(false),
         });
     }
-    let chunk = SlimChunk {
-        user,
-        time: column::<Int64Type>(df, COLUMNS[2])?,
-        event_type,
-        category,
-        miles: column::<Float64Type>(df, COLUMNS[5])?,
-        country,
-        ..SlimChunk::default()
-    };
-    Ok(Some((chunk, ids)))
+    extend(&mut slim.time, time);
+    extend(&mut slim.miles, miles);
+    extend(ids, column::<Int64Type>(df, COLUMNS[0])?);
+    Ok(true)
 }
 
 /// Rows of a slim part written at a time.
@@ -374,6 +388,7 @@ pub(super) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::slim::SlimChunk;
 
     fn slim(rows: &[(&str, Option<&str>, u8)]) -> SlimEvents {
         let mut chunk = SlimChunk::default();
@@ -400,9 +415,13 @@ mod tests {
     ) -> Option<Vec<i64>> {
         let d = Dicts::read(dicts, types).ok()??;
         let maps = d.merge_into(into);
-        let (chunk, ids) = block(events, &d, &maps).ok()??;
-        into.extend_coded(chunk);
-        Some(ids)
+        let (start, mut ids) = (into.len(), Vec::new());
+        if append_block(events, &d, &maps, into, &mut ids).ok()? {
+            Some(ids)
+        } else {
+            into.truncate(start);
+            None
+        }
     }
 
     #[test]

@@ -19,6 +19,11 @@ use crate::warehouse::parquet::StreamWriter;
 /// Bytes per event in typical input, to size the dedup set once instead of regrowing it.
 const BYTES_PER_EVENT: u64 = 70;
 
+/// The events expected in `input_bytes` of input.
+pub fn expected_events(input_bytes: u64) -> usize {
+    (input_bytes / BYTES_PER_EVENT) as usize
+}
+
 pub struct Load {
     pub writer: StreamWriter,
     pub dedup: Dedup,
@@ -61,7 +66,7 @@ impl Load {
             without_slim,
             folder,
         } = existing;
-        let expected = (input_bytes / BYTES_PER_EVENT) as usize;
+        let expected = expected_events(input_bytes);
         dedup.reserve(expected);
         ids.reserve(expected);
         slim.reserve(expected);

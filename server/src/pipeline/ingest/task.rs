@@ -32,7 +32,11 @@ pub(in crate::pipeline) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
         .sum();
     let mut wh = Warehouse::open_for_write(&options.warehouse)?;
     options.ingest.time.check_warehouse(wh.state())?;
-    let existing = gold::load_existing(&mut wh, &options.ingest.source.events)?;
+    let existing = gold::load_existing(
+        &mut wh,
+        &options.ingest.source.events,
+        load::expected_events(total_bytes),
+    )?;
     let mut tx = wh.begin()?;
     let batch_id = tx.state().next_batch_id;
     tx.state_mut().next_batch_id += 1;
