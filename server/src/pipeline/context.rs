@@ -54,6 +54,8 @@ pub(super) struct Ingested {
 pub(super) struct Gold {
     pub slim: SlimEvents,
     pub dim: DimUsers,
+    /// `dim_users` as gold's events before this batch made it (`None` with no history).
+    pub before: Option<DimUsers>,
 }
 
 /// The run's shared state: one slot per hand-over between tasks.

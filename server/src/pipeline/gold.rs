@@ -260,7 +260,7 @@ pub fn filter_new(bronze: &DataFrame, keep: &[bool]) -> PolarsResult<DataFrame> 
 /// The `gold` task: the batch's new events as one more part of the fact table (bronze's
 /// own file when the batch has no duplicate); dim_users rebuilt.
 pub(super) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
-    let (bronze_path, keep_mask, duplicates, bronze_rows, part, slim_parts) = {
+    let (bronze_path, keep_mask, duplicates, bronze_rows, part, slim_parts, existing) = {
         let mut ingested = lock(&ctx.ingested);
         let ing = ingested.as_mut().ok_or_else(|| gone("ingest's batch"))?;
         (
@@ -270,6 +270,7 @@ pub(super) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
             ing.bronze_rows,
             part_name(ing.batch_id),
             std::mem::take(&mut ing.slim_parts),
+            ing.existing_events,
         )
     };
     let gold_new = bronze_rows - duplicates;
@@ -287,7 +288,13 @@ pub(super) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
     let slim = lock(&ctx.gold_slim)
         .take()
         .ok_or_else(|| gone("ingest's slim events"))?;
-    let dim = slim.dim_users();
+    // With history, its users once (the lifecycle scopes compare with them), then the
+    // batch's events on top: one pass over gold's events, not two.
+    let before = (existing > 0).then(|| slim.dim_users_of(existing));
+    let dim = match &before {
+        Some(before) => slim.dim_users_after(before, existing),
+        None => slim.dim_users(),
+    };
     let mut dim_frame = dim_users_frame(&slim, &dim).map_err(compute("dim_users"))?;
     ctx.write_replace(Table::DimUsers, &mut dim_frame)?;
     let dim_rows = dim_frame.height() as u64;
@@ -297,7 +304,7 @@ pub(super) fn task(ctx: &Ctx<'_>) -> Result<Done, PipelineError> {
         rows.dim_users = dim_rows;
     }
     *lock(&ctx.dim_frame) = Some(dim_frame);
-    let gold = Arc::new(Gold { slim, dim });
+    let gold = Arc::new(Gold { slim, dim, before });
     if !slim_parts.is_empty() {
         // The ids of those rows, copied: gold's tests take the whole list.
         let all = lock(&ctx.gold_ids);

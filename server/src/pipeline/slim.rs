@@ -297,7 +297,22 @@ impl SlimEvents {
             last: vec![i64::MIN; n],
             country_time: vec![i64::MIN; n],
         };
-        for i in 0..events.min(self.len()) {
+        self.add_to(&mut dim, 0..events.min(self.len()));
+        dim
+    }
+
+    /// `dim_users` of all events from `before`, `dim_users_of(from)`: only the events
+    /// from `from` on are read (an append's batch, not gold's history again). The same as
+    /// `dim_users()`, as each field is a min or max over the user's events.
+    pub fn dim_users_after(&self, before: &DimUsers, from: usize) -> DimUsers {
+        let mut dim = before.clone();
+        self.add_to(&mut dim, from.min(self.len())..self.len());
+        dim
+    }
+
+    /// Adds the events `events` (in range) to `dim`.
+    fn add_to(&self, dim: &mut DimUsers, events: std::ops::Range<usize>) {
+        for i in events {
             let (u, t, c) = (self.user[i] as usize, self.time[i], self.country[i]);
             dim.first[u] = dim.first[u].min(t);
             dim.last[u] = dim.last[u].max(t);
@@ -309,12 +324,11 @@ impl SlimEvents {
                 dim.country_time[u] = t;
             }
         }
-        dim
     }
 }
 
 /// `dim_users` by user code.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DimUsers {
     pub country: Vec<u32>,
     pub first: Vec<i64>,
@@ -378,5 +392,33 @@ mod tests {
             let dim = slim.dim_users();
             assert_eq!(slim.country_name(dim.country[0]), Some("SG"), "{order:?}");
         }
+    }
+
+    #[test]
+    fn users_before_a_batch_then_the_batch_make_the_whole_dim_users() {
+        let df = df!(
+            "user_id" => ["a", "b", "a", "c", "b", "a", "c"],
+            "event_time" => [5i64, 9, 2, 4, 9, 7, 1],
+            "event_type" => vec!["like"; 7],
+            "transaction_category" => vec![None::<&str>; 7],
+            "miles_amount" => vec![None::<f64>; 7],
+            "country" => [Some("SG"), Some("MY"), Some("TH"), None, Some("SG"), None, Some("ID")],
+        )
+        .unwrap_or_default();
+        let mut slim = SlimEvents::default();
+        slim.append_frame(&df, &EventTypes::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let whole = slim.dim_users();
+        for split in 0..=slim.len() {
+            let before = slim.dim_users_of(split);
+            assert_eq!(
+                slim.dim_users_after(&before, split),
+                whole,
+                "split at {split}"
+            );
+        }
+        // b's two events tie on time: the greater name wins whichever part has it.
+        assert_eq!(slim.country_name(whole.country[1]), Some("SG"));
+        assert_eq!((whole.first[0], whole.last[0]), (2, 7));
     }
 }

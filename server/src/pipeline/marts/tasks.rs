@@ -54,7 +54,7 @@ fn scopes(
     }
     let mut warehouse = lock(&ctx.warehouse);
     let wh = warehouse.as_mut().ok_or_else(|| gone("the warehouse"))?;
-    let mut before = None;
+    let mut computed = None;
     for grain in Grain::ALL {
         let table = Table::Lifecycle(grain).name();
         let growth = Table::Mart(contract::Mart::Growth(grain)).name();
@@ -68,7 +68,10 @@ fn scopes(
             continue;
         }
         let previous_growth = wh.read_table(growth, None)?;
-        let before = before.get_or_insert_with(|| g.slim.dim_users_of(existing));
+        let before = match &g.before {
+            Some(before) => before,
+            None => computed.get_or_insert_with(|| g.slim.dim_users_of(existing)),
+        };
         let rebuild = scope::rebuild(&g.slim, act, before, &g.dim, existing, grain);
         scopes.insert(
             grain,
