@@ -311,7 +311,8 @@ fn extend_mapped(out: &mut Vec<u32>, codes: &UInt32Chunked, map: &[u32], nullabl
 /// copy of every event into fresh pages (a new day's append to 10M events spent a third of
 /// its CPU time in the kernel zeroing pages, most under such copies). `false` when a code
 /// is out of range or an undeclared type cannot be told apart: the block is then partly
-/// appended, and the caller truncates both and reads the gold file instead.
+/// appended, and the caller truncates both and reads the gold file instead. A missing
+/// column or a null is an error, found before anything is appended.
 pub fn append_block(
     df: &DataFrame,
     dicts: &Dicts,
@@ -319,6 +320,7 @@ pub fn append_block(
     slim: &mut SlimEvents,
     ids: &mut Vec<i64>,
 ) -> PolarsResult<bool> {
+    let event_ids = column::<Int64Type>(df, COLUMNS[0])?;
     let user = column::<UInt32Type>(df, COLUMNS[1])?;
     let category = column::<UInt32Type>(df, COLUMNS[4])?;
     let country = column::<UInt32Type>(df, COLUMNS[6])?;
@@ -342,7 +344,7 @@ pub fn append_block(
     }
     extend(&mut slim.time, time);
     extend(&mut slim.miles, miles);
-    extend(ids, column::<Int64Type>(df, COLUMNS[0])?);
+    extend(ids, event_ids);
     Ok(true)
 }
 
