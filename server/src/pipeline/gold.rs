@@ -147,16 +147,15 @@ pub fn load_existing(wh: &mut Warehouse, types: &EventTypes, batch: usize) -> Re
     };
     let (root, files) = (root.to_path_buf(), files.to_vec());
     existing.folder = true;
-    let mut rows = batch;
-    for file in &files {
-        rows += parquet::num_rows(&root.join(file))?;
-    }
-    existing.reserve(rows);
+    let sizes = files
+        .iter()
+        .map(|file| parquet::num_rows(&root.join(file)))
+        .collect::<Result<Vec<_>>>()?;
+    existing.reserve(batch + sizes.iter().sum::<usize>());
     let has_slim = wh.has_table(gold_slim::EVENTS) && wh.has_table(gold_slim::DICTS);
-    for file in &files {
+    for (file, &rows) in files.iter().zip(&sizes) {
         let path = root.join(file);
         let start = existing.slim.len();
-        let rows = parquet::num_rows(&path)?;
         let part = gold_slim::part_of(file);
         if let Some(part) = part.filter(|_| has_slim)
             && read_slim_part(&mut existing, &root, part, rows, types)?
